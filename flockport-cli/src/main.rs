@@ -1,0 +1,337 @@
+//! `flockport`: the reference CLI. Parse -> call the core -> print a table or
+//! `--json`. Verbs and flags follow Flockport's documentation.
+
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use flockport_core::cluster::{AddServer, ApplyOptions, ContainerSpec};
+use flockport_core::{Cluster, Error, ErrorKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Flockport managed services on LXC hosts over SSH.
+#[derive(Debug, Parser)]
+#[command(name = "flockport", version, about, propagate_version = true)]
+struct Cli {
+    /// Inventory file (default ./flockport.toml).
+    #[arg(long, global = true, env = "FLOCKPORT_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// More logging (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+struct ListOpts {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+struct ChangeOpts {
+    /// Show the plan (commands and files) and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the result (or the plan) as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ChangeOpts {
+    fn apply(self) -> ApplyOptions {
+        ApplyOptions {
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Add a server to the inventory.
+    Addserver {
+        /// Server name, e.g. s1.
+        name: String,
+        /// Host name or address (omit with --local).
+        host: Option<String>,
+        /// Container subnet in CIDR form, e.g. 10.0.4.0/24.
+        #[arg(long)]
+        subnet: String,
+        /// This machine, without SSH.
+        #[arg(long)]
+        local: bool,
+        /// SSH user (default root).
+        #[arg(long)]
+        user: Option<String>,
+        /// SSH port (default 22).
+        #[arg(long)]
+        port: Option<u16>,
+        /// SSH private key.
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+        /// known_hosts file checked strictly.
+        #[arg(long, value_name = "PATH")]
+        known_hosts: Option<PathBuf>,
+        /// Container bridge on the server (default lxcbr0).
+        #[arg(long)]
+        bridge: Option<String>,
+    },
+    /// List servers: reachability, LXC version, containers (one round trip each, in parallel).
+    #[command(alias = "listserver")]
+    Listservers(ListOpts),
+    /// Remove a server from the inventory.
+    Delserver {
+        /// Server name.
+        name: String,
+    },
+    /// List containers on one server or all.
+    #[command(alias = "listcontainer")]
+    Listcontainers {
+        /// Only this server.
+        server: Option<String>,
+        #[command(flatten)]
+        list: ListOpts,
+    },
+    /// Create a container from an image (built on the server if missing), with a static address.
+    Addcontainer {
+        /// Server.
+        server: String,
+        /// Container name, unique across the cluster.
+        name: String,
+        /// Debian packages of its image, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        packages: Vec<String>,
+        /// Static address (default: a free one in the server's subnet).
+        #[arg(long)]
+        ip: Option<String>,
+        /// Leave it stopped.
+        #[arg(long)]
+        no_start: bool,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Destroy a container flockport created.
+    Delcontainer {
+        /// Container name.
+        name: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Start a container.
+    Startcontainer {
+        /// Container name.
+        name: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Stop a container.
+    Stopcontainer {
+        /// Container name.
+        name: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Build an image (template container) on a server, or reuse it.
+    Buildimage {
+        /// Server.
+        server: String,
+        /// Debian packages, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        packages: Vec<String>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Run a command inside a container; exits with its status.
+    Exec {
+        /// Container name.
+        container: String,
+        /// The command and its arguments (after --).
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Copy a local file into a container.
+    Push {
+        /// Container name.
+        container: String,
+        /// Local file.
+        source: PathBuf,
+        /// Absolute path inside the container.
+        dest: String,
+        /// Octal mode.
+        #[arg(long, default_value = "0644")]
+        mode: String,
+    },
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,flockport_core=info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::AlreadyExists => 2,
+        ErrorKind::Unreachable => 3,
+        ErrorKind::RemoteCommandFailed | ErrorKind::ConfigRejected => 4,
+        ErrorKind::Local => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flockport: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("flockport: error: {e}");
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                eprintln!("  caused by: {s}");
+                src = s.source();
+            }
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Error> {
+    let mut cluster = Cluster::open(cli.config.as_deref())?;
+    let progress = output::StepProgress::new();
+    match cli.command {
+        Command::Addserver {
+            name,
+            host,
+            subnet,
+            local,
+            user,
+            port,
+            key,
+            known_hosts,
+            bridge,
+        } => {
+            let s = cluster.add_server(AddServer {
+                name,
+                host,
+                local,
+                subnet,
+                user,
+                port,
+                identity: key,
+                known_hosts,
+                bridge,
+            })?;
+            println!(
+                "added server {} ({}) to {}",
+                s.name,
+                s.host.as_deref().unwrap_or("local"),
+                cluster.inventory_path().display()
+            );
+        }
+        Command::Listservers(o) => {
+            let rows = cluster.list_servers().await;
+            output::servers(&rows, o.json)?;
+            if rows.iter().any(|r| !r.reachable) {
+                return Ok(3);
+            }
+        }
+        Command::Delserver { name } => {
+            cluster.del_server(&name).await?;
+            println!("removed server {name}");
+        }
+        Command::Listcontainers { server, list } => {
+            let rows = cluster.containers(server.as_deref()).await?;
+            output::containers(&rows, list.json)?;
+        }
+        Command::Addcontainer {
+            server,
+            name,
+            packages,
+            ip,
+            no_start,
+            change,
+        } => {
+            let spec = ContainerSpec {
+                server,
+                name: name.clone(),
+                packages,
+                address: ip,
+                role: None,
+                no_start,
+            };
+            let a = cluster
+                .add_container(spec, change.apply(), &progress)
+                .await?;
+            output::applied(&a, change.json, |r| {
+                format!(
+                    "container {name} ready on {} at {} (image {})",
+                    r.server, r.address, r.image
+                )
+            })?;
+        }
+        Command::Delcontainer { name, change } => {
+            let a = cluster.del_container(&name, change.apply()).await?;
+            output::applied(&a, change.json, |r| {
+                format!("deleted container {name} from {}", r.server)
+            })?;
+        }
+        Command::Startcontainer { name, change } => {
+            let a = cluster.set_running(&name, true, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("{} is {}", r.name, r.state))?;
+        }
+        Command::Stopcontainer { name, change } => {
+            let a = cluster.set_running(&name, false, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("{} is {}", r.name, r.state))?;
+        }
+        Command::Buildimage {
+            server,
+            packages,
+            change,
+        } => {
+            let a = cluster
+                .build_image(&server, packages, change.apply(), &progress)
+                .await?;
+            output::applied(&a, change.json, |r| format!("image {r} ready on {server}"))?;
+        }
+        Command::Exec { container, command } => {
+            let out = cluster.exec(&container, &command).await?;
+            use std::io::Write;
+            std::io::stdout().write_all(&out.stdout).ok();
+            std::io::stderr().write_all(&out.stderr).ok();
+            return Ok(u8::try_from(out.status).unwrap_or(1));
+        }
+        Command::Push {
+            container,
+            source,
+            dest,
+            mode,
+        } => {
+            let mode = flockport_core::names::parse_mode(&mode)?;
+            let bytes = std::fs::read(&source).map_err(|e| Error::io("reading", &source, e))?;
+            cluster.push(&container, &dest, &bytes, mode).await?;
+            println!("pushed {} to {container}:{dest}", source.display());
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,140 @@
+//! Printing: tables (comfy-table) for people, `--json` for programs, and a
+//! progress line per plan step on stderr.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use flockport_core::cluster::{Applied, ServerStatus};
+use flockport_core::plan::{Progress, Step};
+use flockport_core::{ContainerInfo, Error};
+use serde::Serialize;
+
+fn json<T: Serialize + ?Sized>(v: &T) -> Result<(), Error> {
+    let s =
+        serde_json::to_string_pretty(v).map_err(|e| Error::invalid("output", "", e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    t
+}
+
+/// `listservers`.
+pub fn servers(rows: &[ServerStatus], as_json: bool) -> Result<(), Error> {
+    if as_json {
+        return json(rows);
+    }
+    let mut t = table(&[
+        "NAME",
+        "HOST",
+        "SUBNET",
+        "STATUS",
+        "LXC",
+        "CONTAINERS",
+        "IMAGES",
+        "MS",
+    ]);
+    for r in rows {
+        let status = if r.reachable {
+            "reachable".to_string()
+        } else {
+            format!("unreachable: {}", r.error.as_deref().unwrap_or(""))
+        };
+        t.add_row(vec![
+            r.name.clone(),
+            r.host.clone(),
+            r.subnet.to_string(),
+            status,
+            r.lxc_version.clone().unwrap_or_else(|| "-".into()),
+            r.containers.to_string(),
+            r.images.to_string(),
+            r.millis.to_string(),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+/// `listcontainers`.
+pub fn containers(rows: &[ContainerInfo], as_json: bool) -> Result<(), Error> {
+    if as_json {
+        return json(rows);
+    }
+    let mut t = table(&["NAME", "SERVER", "STATE", "IPV4"]);
+    for c in rows {
+        let ip = c
+            .address()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into());
+        t.add_row(vec![
+            c.name.clone(),
+            c.server.clone(),
+            c.state.to_string(),
+            ip,
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+/// The result of a change, or its plan with `--dry-run`.
+pub fn applied<T: Serialize>(
+    a: &Applied<T>,
+    as_json: bool,
+    done: impl Fn(&T) -> String,
+) -> Result<(), Error> {
+    if as_json {
+        return json(a);
+    }
+    if a.executed {
+        println!("{}", done(&a.record));
+    } else {
+        print!("{}", a.plan.render());
+        println!("(dry run: nothing was changed)");
+    }
+    Ok(())
+}
+
+/// Prints `[i/n] server: description` on stderr as steps start.
+pub struct StepProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl StepProgress {
+    /// A spinner on a terminal, plain lines otherwise.
+    pub fn new() -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        StepProgress { bar }
+    }
+}
+
+impl Drop for StepProgress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for StepProgress {
+    fn step(&self, index: usize, total: usize, step: &Step) {
+        let line = format!(
+            "[{}/{}] {}: {}",
+            index + 1,
+            total,
+            step.server,
+            step.description
+        );
+        match &self.bar {
+            Some(b) => b.set_message(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}

@@ -1,0 +1,714 @@
+//! [`Cluster`]: the facade. Opens an inventory and a state store, hands out
+//! typed operations; every mutating one is validate -> plan -> execute ->
+//! commit, and can stop after the plan (`dry_run`).
+
+use crate::error::{Error, Result};
+use crate::image::ImageSpec;
+use crate::inventory::{Inventory, ServerConfig, TransportKind};
+use crate::lxc::{self, ContainerInfo, ServerFacts};
+use crate::names;
+use crate::plan::{NoProgress, Plan, Progress};
+use crate::state::{ContainerRecord, FileStateStore, State, StateStore};
+use crate::transport::{DefaultTransportFactory, Output, Transport, TransportFactory};
+use ipnet::Ipv4Net;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Options for mutating operations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Build and return the plan; touch nothing.
+    pub dry_run: bool,
+}
+
+/// What a mutating operation did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied<T> {
+    /// The plan.
+    pub plan: Plan,
+    /// Whether it was executed.
+    pub executed: bool,
+    /// The resulting record (also present for a dry run: what it would be).
+    pub record: T,
+}
+
+/// A server to add to the inventory.
+#[derive(Debug, Clone, Default)]
+pub struct AddServer {
+    /// Name.
+    pub name: String,
+    /// Host (SSH) or `None` with `local`.
+    pub host: Option<String>,
+    /// Reach it on this machine without SSH.
+    pub local: bool,
+    /// Container subnet in CIDR form.
+    pub subnet: String,
+    /// SSH user (default root).
+    pub user: Option<String>,
+    /// SSH port (default 22).
+    pub port: Option<u16>,
+    /// SSH identity file.
+    pub identity: Option<PathBuf>,
+    /// known_hosts file.
+    pub known_hosts: Option<PathBuf>,
+    /// Container bridge (default lxcbr0).
+    pub bridge: Option<String>,
+}
+
+/// A server as `listservers` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStatus {
+    /// Name.
+    pub name: String,
+    /// Host, or `local`.
+    pub host: String,
+    /// Container subnet.
+    pub subnet: Ipv4Net,
+    /// Whether the probe succeeded.
+    pub reachable: bool,
+    /// Why not, when unreachable.
+    pub error: Option<String>,
+    /// LXC version.
+    pub lxc_version: Option<String>,
+    /// Service containers (images not counted).
+    pub containers: usize,
+    /// Image templates.
+    pub images: usize,
+    /// Time of the round trip, including connecting.
+    pub millis: u64,
+}
+
+/// A container to create.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    /// Server.
+    pub server: String,
+    /// Name (unique across the cluster).
+    pub name: String,
+    /// Packages of the image it is cloned from.
+    pub packages: Vec<String>,
+    /// Static address (default: a free one in the server's subnet).
+    pub address: Option<String>,
+    /// Role recorded in state (default `app`).
+    pub role: Option<String>,
+    /// Leave it stopped.
+    pub no_start: bool,
+}
+
+/// The facade over a cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    inventory_path: PathBuf,
+    inventory: Inventory,
+    store: Arc<dyn StateStore>,
+    factory: Arc<dyn TransportFactory>,
+    transports: Mutex<BTreeMap<String, Arc<dyn Transport>>>,
+}
+
+impl Cluster {
+    /// Opens the inventory at `config` (or `$FLOCKPORT_CONFIG`, or `./flockport.toml`)
+    /// and its state file.
+    pub fn open(config: Option<&Path>) -> Result<Self> {
+        let path = Inventory::resolve_path(config);
+        Self::open_with(&path, Arc::new(DefaultTransportFactory), None)
+    }
+
+    /// Opens with an explicit transport factory and optional state store (tests, embedding).
+    pub fn open_with(
+        path: &Path,
+        factory: Arc<dyn TransportFactory>,
+        store: Option<Arc<dyn StateStore>>,
+    ) -> Result<Self> {
+        let inventory = Inventory::load(path)?;
+        let store =
+            store.unwrap_or_else(|| Arc::new(FileStateStore::new(inventory.state_path(path))));
+        Ok(Cluster {
+            inventory_path: path.to_path_buf(),
+            inventory,
+            store,
+            factory,
+            transports: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The inventory file's path.
+    pub fn inventory_path(&self) -> &Path {
+        &self.inventory_path
+    }
+
+    /// The servers in the inventory.
+    pub fn servers(&self) -> &[ServerConfig] {
+        &self.inventory.servers
+    }
+
+    /// The server called `name`.
+    pub fn server(&self, name: &str) -> Result<&ServerConfig> {
+        self.inventory.server(name)
+    }
+
+    /// The current state.
+    pub async fn state(&self) -> Result<State> {
+        self.store.load().await
+    }
+
+    /// The transport for a server (one per server per process, reused).
+    pub fn transport(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
+        let mut map = self
+            .transports
+            .lock()
+            .map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?;
+        if let Some(t) = map.get(&server.name) {
+            return Ok(t.clone());
+        }
+        let t = self.factory.connect(server)?;
+        map.insert(server.name.clone(), t.clone());
+        Ok(t)
+    }
+
+    fn transports_for<'a>(
+        &self,
+        servers: impl IntoIterator<Item = &'a str>,
+    ) -> Result<BTreeMap<String, Arc<dyn Transport>>> {
+        let mut out = BTreeMap::new();
+        for name in servers {
+            let s = self.server(name)?;
+            out.insert(name.to_string(), self.transport(s)?);
+        }
+        Ok(out)
+    }
+
+    // ---- servers -------------------------------------------------------
+
+    /// Adds a server to the inventory (`addserver`). Nothing is contacted.
+    pub fn add_server(&mut self, spec: AddServer) -> Result<ServerConfig> {
+        names::check_name("server name", &spec.name)?;
+        let subnet = names::parse_subnet(&spec.subnet)?;
+        let transport = if spec.local {
+            TransportKind::Local
+        } else {
+            TransportKind::Ssh
+        };
+        if spec.local && spec.host.is_some() {
+            return Err(Error::invalid(
+                "host",
+                spec.host.unwrap_or_default(),
+                "a --local server takes no host",
+            ));
+        }
+        if !spec.local && spec.host.is_none() {
+            return Err(Error::invalid(
+                "host",
+                "",
+                "give the server's host, or --local for this machine",
+            ));
+        }
+        let config = ServerConfig {
+            name: spec.name.clone(),
+            host: spec.host,
+            port: spec.port.unwrap_or(22),
+            user: spec.user.unwrap_or_else(|| "root".into()),
+            identity: spec.identity.map(absolute),
+            known_hosts: spec.known_hosts.map(absolute),
+            subnet,
+            gateway: None,
+            bridge: spec.bridge.unwrap_or_else(|| "lxcbr0".into()),
+            transport,
+            lxcpath: "/var/lib/lxc".into(),
+            image: Default::default(),
+        };
+        config.validate()?;
+        config.check_files()?;
+        let (inv, ()) = Inventory::update(&self.inventory_path, |inv| {
+            if inv.servers.iter().any(|s| s.name == config.name) {
+                return Err(Error::exists(
+                    "server",
+                    &config.name,
+                    "pick another name or `flockport delserver` it first",
+                ));
+            }
+            if let Some(other) = inv.servers.iter().find(|s| {
+                s.subnet == config.subnet
+                    && s.transport == config.transport
+                    && s.host == config.host
+            }) {
+                return Err(Error::invalid(
+                    "subnet",
+                    config.subnet.to_string(),
+                    format!("server {} already uses it on the same host", other.name),
+                ));
+            }
+            inv.servers.push(config.clone());
+            Ok(())
+        })?;
+        self.inventory = inv;
+        Ok(config)
+    }
+
+    /// Removes a server from the inventory (`delserver`). Refused while state
+    /// records containers on it.
+    pub async fn del_server(&mut self, name: &str) -> Result<()> {
+        self.server(name)?;
+        let state = self.store.load().await?;
+        let on: Vec<&String> = state
+            .containers
+            .iter()
+            .filter(|(_, c)| c.server == name)
+            .map(|(n, _)| n)
+            .collect();
+        if !on.is_empty() {
+            let list: Vec<&str> = on.iter().map(|s| s.as_str()).collect();
+            return Err(Error::invalid(
+                "server",
+                name,
+                format!(
+                    "it still hosts managed containers ({}); delete them first",
+                    list.join(", ")
+                ),
+            ));
+        }
+        let (inv, ()) = Inventory::update(&self.inventory_path, |inv| {
+            let before = inv.servers.len();
+            inv.servers.retain(|s| s.name != name);
+            if inv.servers.len() == before {
+                return Err(Error::not_found("server", name, ""));
+            }
+            Ok(())
+        })?;
+        self.inventory = inv;
+        self.transports
+            .lock()
+            .map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?
+            .remove(name);
+        Ok(())
+    }
+
+    /// Probes one server (one round trip).
+    pub async fn probe(&self, server: &str) -> Result<ServerFacts> {
+        let s = self.server(server)?;
+        let t = self.transport(s)?;
+        lxc::probe(t.as_ref(), s).await
+    }
+
+    /// Probes servers in parallel; each result separately.
+    pub async fn probe_all<'a>(
+        &self,
+        servers: &[&'a ServerConfig],
+    ) -> Vec<(&'a ServerConfig, Result<ServerFacts>, u64)> {
+        let futs = servers.iter().map(|s| async move {
+            let started = Instant::now();
+            let r = match self.transport(s) {
+                Ok(t) => lxc::probe(t.as_ref(), s).await,
+                Err(e) => Err(e),
+            };
+            (*s, r, started.elapsed().as_millis() as u64)
+        });
+        futures::future::join_all(futs).await
+    }
+
+    /// `listservers`: every server contacted in parallel, one round trip each.
+    pub async fn list_servers(&self) -> Vec<ServerStatus> {
+        let servers: Vec<&ServerConfig> = self.inventory.servers.iter().collect();
+        self.probe_all(&servers)
+            .await
+            .into_iter()
+            .map(|(s, r, millis)| {
+                let host = match s.transport {
+                    TransportKind::Local => "local".to_string(),
+                    TransportKind::Ssh => s.host.clone().unwrap_or_default(),
+                };
+                match r {
+                    Ok(f) => ServerStatus {
+                        name: s.name.clone(),
+                        host,
+                        subnet: s.subnet,
+                        reachable: true,
+                        error: None,
+                        lxc_version: Some(f.lxc_version.clone()),
+                        containers: f.containers.iter().filter(|c| !c.is_image()).count(),
+                        images: f.containers.iter().filter(|c| c.is_image()).count(),
+                        millis,
+                    },
+                    Err(e) => ServerStatus {
+                        name: s.name.clone(),
+                        host,
+                        subnet: s.subnet,
+                        reachable: false,
+                        error: Some(e.to_string()),
+                        lxc_version: None,
+                        containers: 0,
+                        images: 0,
+                        millis,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    // ---- containers ----------------------------------------------------
+
+    /// `listcontainers`: containers (images excluded) on one server or all, in parallel.
+    pub async fn containers(&self, server: Option<&str>) -> Result<Vec<ContainerInfo>> {
+        let servers: Vec<&ServerConfig> = match server {
+            Some(n) => vec![self.server(n)?],
+            None => self.inventory.servers.iter().collect(),
+        };
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (_, r, _) in self.probe_all(&servers).await {
+            match r {
+                Ok(f) => out.extend(f.containers.into_iter().filter(|c| !c.is_image())),
+                Err(e) => errors.push(e),
+            }
+        }
+        match errors.len() {
+            0 => Ok(out),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Many(errors)),
+        }
+    }
+
+    /// Finds the server that holds container `name` (state first, then a probe of every server).
+    pub async fn locate(&self, name: &str) -> Result<(ServerConfig, ContainerInfo)> {
+        names::check_name("container name", name)?;
+        let state = self.store.load().await?;
+        let candidates: Vec<&ServerConfig> = match state.containers.get(name) {
+            Some(rec) => vec![self.server(&rec.server)?],
+            None => self.inventory.servers.iter().collect(),
+        };
+        let mut unreachable = Vec::new();
+        for (s, r, _) in self.probe_all(&candidates).await {
+            match r {
+                Ok(f) => {
+                    if let Some(c) = f.container(name) {
+                        return Ok((s.clone(), c.clone()));
+                    }
+                }
+                Err(e) => unreachable.push(e.to_string()),
+            }
+        }
+        let hint = if unreachable.is_empty() {
+            "see `flockport listcontainers`".to_string()
+        } else {
+            format!(
+                "some servers could not be asked: {}",
+                unreachable.join("; ")
+            )
+        };
+        Err(Error::not_found("container", name, hint))
+    }
+
+    /// Runs `argv` inside a container; the output whatever the exit status.
+    pub async fn exec(&self, container: &str, argv: &[String]) -> Result<Output> {
+        if argv.is_empty() {
+            return Err(Error::invalid(
+                "command",
+                "",
+                "give a command to run inside the container",
+            ));
+        }
+        let (server, _) = self.locate(container).await?;
+        let t = self.transport(&server)?;
+        lxc::exec(t.as_ref(), &server, container, argv).await
+    }
+
+    /// Writes a file inside a container.
+    pub async fn push(
+        &self,
+        container: &str,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<()> {
+        names::check_abs_path("path", path)?;
+        let (server, _) = self.locate(container).await?;
+        let t = self.transport(&server)?;
+        lxc::push(t.as_ref(), &server, container, path, contents, mode).await
+    }
+
+    /// Builds (or reuses) an image on a server; returns its template name.
+    pub async fn build_image(
+        &self,
+        server: &str,
+        packages: Vec<String>,
+        opts: ApplyOptions,
+        progress: &dyn Progress,
+    ) -> Result<Applied<String>> {
+        let s = self.server(server)?.clone();
+        let spec = ImageSpec::with_packages(packages)?;
+        let facts = self.probe(server).await?;
+        let name = spec.template_name(&s);
+        let mut plan = Plan::new(format!("buildimage {server} {}", spec.packages.join(",")));
+        if facts.container(&name).is_none() {
+            plan.steps = spec.build_steps(&s);
+            plan.rollback = spec.rollback_steps(&s);
+        }
+        if opts.dry_run {
+            return Ok(Applied {
+                plan,
+                executed: false,
+                record: name,
+            });
+        }
+        let txn = self.store.begin().await?;
+        plan.execute(&self.transports_for([server])?, progress)
+            .await?;
+        drop(txn);
+        Ok(Applied {
+            plan,
+            executed: true,
+            record: name,
+        })
+    }
+
+    /// Plans a new container: image (built if missing), clone, static address, start.
+    async fn plan_container(
+        &self,
+        spec: &ContainerSpec,
+        state: &State,
+    ) -> Result<(Plan, ContainerRecord)> {
+        names::check_name("container name", &spec.name)?;
+        let s = self.server(&spec.server)?.clone();
+        let image = ImageSpec::with_packages(spec.packages.clone())?;
+        let requested = spec
+            .address
+            .as_deref()
+            .map(|a| names::parse_ipv4("address", a))
+            .transpose()?;
+        if let Some(a) = requested {
+            names::check_in_subnet("address", a, s.subnet, s.gateway())?;
+        }
+        if state.containers.contains_key(&spec.name) {
+            return Err(Error::exists(
+                "container",
+                &spec.name,
+                "names are unique across the cluster",
+            ));
+        }
+        let all: Vec<&ServerConfig> = self.inventory.servers.iter().collect();
+        let mut facts = None;
+        for (srv, r, _) in self.probe_all(&all).await {
+            let f = r?;
+            if let Some(c) = f.container(&spec.name) {
+                return Err(Error::exists(
+                    "container",
+                    &spec.name,
+                    format!(
+                        "it exists on server {}; names are unique across the cluster",
+                        c.server
+                    ),
+                ));
+            }
+            if srv.name == s.name {
+                facts = Some(f);
+            }
+        }
+        let facts = facts.ok_or_else(|| Error::not_found("server", &s.name, ""))?;
+        let used: Vec<Ipv4Addr> = facts
+            .used_addresses()
+            .chain(state.addresses_on(&s.name))
+            .collect();
+        let address = match requested {
+            Some(a) if used.contains(&a) => {
+                return Err(Error::invalid(
+                    "address",
+                    a.to_string(),
+                    format!(
+                        "it is already used on server {}; omit it to get a free one",
+                        s.name
+                    ),
+                ))
+            }
+            Some(a) => a,
+            None => pick_free_address(&s.name, s.subnet, s.gateway(), &used)?,
+        };
+        let template = image.template_name(&s);
+        let mut plan = Plan::new(format!("addcontainer {} on {}", spec.name, s.name));
+        if facts.container(&template).is_none() {
+            plan.steps.extend(image.build_steps(&s));
+        }
+        plan.steps.extend(lxc::clone_steps(
+            &s,
+            &template,
+            &spec.name,
+            address,
+            facts.overlay,
+        ));
+        if !spec.no_start {
+            plan.steps.extend(lxc::start_steps(&s, &spec.name));
+        }
+        plan.rollback = lxc::destroy_steps(&s, &spec.name);
+        let record = ContainerRecord {
+            server: s.name.clone(),
+            address,
+            image: template,
+            role: spec.role.clone().unwrap_or_else(|| "app".into()),
+        };
+        plan.state_changes.push(format!(
+            "add container {} ({} on {})",
+            spec.name, address, s.name
+        ));
+        Ok((plan, record))
+    }
+
+    /// Creates a managed container (`addcontainer`).
+    pub async fn add_container(
+        &self,
+        spec: ContainerSpec,
+        opts: ApplyOptions,
+        progress: &dyn Progress,
+    ) -> Result<Applied<ContainerRecord>> {
+        let txn = self.store.begin().await?;
+        let (plan, record) = self.plan_container(&spec, txn.state()).await?;
+        if opts.dry_run {
+            return Ok(Applied {
+                plan,
+                executed: false,
+                record,
+            });
+        }
+        plan.execute(&self.transports_for([spec.server.as_str()])?, progress)
+            .await?;
+        let mut st = txn.state().clone();
+        st.containers.insert(spec.name.clone(), record.clone());
+        txn.commit(st)?;
+        Ok(Applied {
+            plan,
+            executed: true,
+            record,
+        })
+    }
+
+    /// Destroys a managed container (`delcontainer`).
+    pub async fn del_container(
+        &self,
+        name: &str,
+        opts: ApplyOptions,
+    ) -> Result<Applied<ContainerRecord>> {
+        names::check_name("container name", name)?;
+        let txn = self.store.begin().await?;
+        let record = txn.state().containers.get(name).cloned().ok_or_else(|| {
+            Error::not_found(
+                "managed container",
+                name,
+                "only containers flockport created can be deleted; see `flockport listcontainers`",
+            )
+        })?;
+        let s = self.server(&record.server)?.clone();
+        let mut plan = Plan::new(format!("delcontainer {name}"));
+        plan.steps = lxc::destroy_steps(&s, name);
+        plan.state_changes.push(format!("remove container {name}"));
+        if opts.dry_run {
+            return Ok(Applied {
+                plan,
+                executed: false,
+                record,
+            });
+        }
+        let facts = self.probe(&s.name).await?;
+        if facts.container(name).is_some() {
+            plan.execute(&self.transports_for([s.name.as_str()])?, &NoProgress)
+                .await?;
+        }
+        let mut st = txn.state().clone();
+        st.containers.remove(name);
+        txn.commit(st)?;
+        Ok(Applied {
+            plan,
+            executed: true,
+            record,
+        })
+    }
+
+    /// Starts or stops a container.
+    pub async fn set_running(
+        &self,
+        name: &str,
+        running: bool,
+        opts: ApplyOptions,
+    ) -> Result<Applied<ContainerInfo>> {
+        let (s, info) = self.locate(name).await?;
+        let mut plan = Plan::new(format!("{} {name}", if running { "start" } else { "stop" }));
+        let is_running = info.state == lxc::ContainerState::Running;
+        if running && !is_running {
+            plan.steps = lxc::start_steps(&s, name);
+        } else if !running && is_running {
+            plan.steps = lxc::stop_steps(&s, name);
+        }
+        if opts.dry_run || plan.steps.is_empty() {
+            let executed = !opts.dry_run;
+            return Ok(Applied {
+                plan,
+                executed,
+                record: info,
+            });
+        }
+        plan.execute(&self.transports_for([s.name.as_str()])?, &NoProgress)
+            .await?;
+        let facts = self.probe(&s.name).await?;
+        let info = facts.container(name).cloned().unwrap_or(info);
+        Ok(Applied {
+            plan,
+            executed: true,
+            record: info,
+        })
+    }
+}
+
+fn absolute(p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+    }
+}
+
+/// Picks a free host address in `subnet`: from .100 upwards, then from .2.
+pub fn pick_free_address(
+    server: &str,
+    subnet: Ipv4Net,
+    gateway: Ipv4Addr,
+    used: &[Ipv4Addr],
+) -> Result<Ipv4Addr> {
+    let first = u32::from(subnet.network()) + 1;
+    let last = u32::from(subnet.broadcast()).saturating_sub(1);
+    let start = (first + 99).min(last);
+    (start..=last)
+        .chain(first..start)
+        .map(Ipv4Addr::from)
+        .find(|a| *a != gateway && !used.contains(a))
+        .ok_or_else(|| Error::SubnetExhausted {
+            server: server.into(),
+            subnet: subnet.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_free_addresses() {
+        let net: Ipv4Net = "10.0.4.0/24".parse().unwrap();
+        let gw = Ipv4Addr::new(10, 0, 4, 1);
+        assert_eq!(
+            pick_free_address("s1", net, gw, &[]).unwrap(),
+            Ipv4Addr::new(10, 0, 4, 100)
+        );
+        let used = [Ipv4Addr::new(10, 0, 4, 100), Ipv4Addr::new(10, 0, 4, 101)];
+        assert_eq!(
+            pick_free_address("s1", net, gw, &used).unwrap(),
+            Ipv4Addr::new(10, 0, 4, 102)
+        );
+        let small: Ipv4Net = "10.0.9.0/30".parse().unwrap();
+        let gw9 = Ipv4Addr::new(10, 0, 9, 1);
+        assert_eq!(
+            pick_free_address("s1", small, gw9, &[]).unwrap(),
+            Ipv4Addr::new(10, 0, 9, 2)
+        );
+        assert!(pick_free_address("s1", small, gw9, &[Ipv4Addr::new(10, 0, 9, 2)]).is_err());
+    }
+}

@@ -1,0 +1,271 @@
+//! The one error type of the core: structured, with sources.
+//!
+//! Every failure a caller can act on has its own variant carrying the values
+//! that explain it (server, command, exit status, a tail of stderr). A remote
+//! non-zero exit becomes [`Error::RemoteCommand`] in exactly one place:
+//! [`crate::transport::Output::check`].
+
+use std::path::PathBuf;
+
+/// Result alias used across the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many bytes of a remote command's stderr an error keeps.
+pub const STDERR_TAIL: usize = 2048;
+
+/// The kinds of error, for bindings that map them to exception classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Bad input from the user; nothing was touched.
+    InvalidInput,
+    /// A named thing does not exist.
+    NotFound,
+    /// A named thing exists already.
+    AlreadyExists,
+    /// A server could not be reached.
+    Unreachable,
+    /// A command on a server exited non-zero.
+    RemoteCommandFailed,
+    /// A service refused a rendered configuration.
+    ConfigRejected,
+    /// Local files: inventory, state, keys.
+    Local,
+}
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value given by the user is not acceptable.
+    #[error("invalid {field} {value:?}: {reason}")]
+    InvalidInput {
+        /// Which input (e.g. "server name", "subnet").
+        field: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it is refused and how to fix it.
+        reason: String,
+    },
+
+    /// A named object does not exist.
+    #[error("{kind} {name:?} not found{hint}")]
+    NotFound {
+        /// What kind of object ("server", "container", ...).
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// Extra guidance, starting with "; " or empty.
+        hint: String,
+    },
+
+    /// A named object exists already.
+    #[error("{kind} {name:?} already exists{hint}")]
+    AlreadyExists {
+        /// What kind of object.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// Extra guidance, starting with "; " or empty.
+        hint: String,
+    },
+
+    /// The server could not be reached over its transport.
+    #[error("server {server}: unreachable: {reason}")]
+    Unreachable {
+        /// Server name.
+        server: String,
+        /// A short human reason.
+        reason: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The server's SSH host key is not in the known_hosts file (or differs).
+    #[error(
+        "server {server}: host key for {host} is not trusted ({detail}); verify the key and add it \
+         with `ssh-keyscan -p {port} {host} >> {known_hosts}` (or set known_hosts in the inventory)"
+    )]
+    HostKeyNotTrusted {
+        /// Server name.
+        server: String,
+        /// Host address.
+        host: String,
+        /// SSH port.
+        port: u16,
+        /// known_hosts file used.
+        known_hosts: String,
+        /// What ssh said.
+        detail: String,
+    },
+
+    /// A command run on a server exited non-zero.
+    #[error("server {server}: `{command}` failed with exit status {status}: {stderr_tail}")]
+    RemoteCommand {
+        /// Server name.
+        server: String,
+        /// The command line (quoted argv).
+        command: String,
+        /// Exit status (-1 if killed by a signal).
+        status: i32,
+        /// The end of stderr (or stdout when stderr is empty).
+        stderr_tail: String,
+    },
+
+    /// A service's own checker refused a configuration; the old one keeps running.
+    #[error("server {server}: {service} refused the new configuration: {detail}")]
+    ConfigRejected {
+        /// Server name.
+        server: String,
+        /// The service (haproxy, nginx, keepalived).
+        service: String,
+        /// Checker output.
+        detail: String,
+    },
+
+    /// The SSH layer failed.
+    #[error("server {server}: ssh: {context}")]
+    Ssh {
+        /// Server name.
+        server: String,
+        /// What was being done.
+        context: String,
+        /// The openssh error.
+        #[source]
+        source: openssh::Error,
+    },
+
+    /// A local or remote file operation failed.
+    #[error("{context} {path}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The inventory file cannot be parsed.
+    #[error("inventory {path}: {reason}")]
+    Inventory {
+        /// The inventory path.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// The state file is unreadable or corrupted; it is never overwritten.
+    #[error(
+        "state file {path} is corrupted ({reason}); it was left untouched: repair or move it \
+         aside (a backup is wise) and run again"
+    )]
+    StateCorrupt {
+        /// The state path.
+        path: PathBuf,
+        /// The parse error.
+        reason: String,
+    },
+
+    /// Output from a server could not be understood.
+    #[error("server {server}: unexpected output from `{command}`: {reason}")]
+    Parse {
+        /// Server name.
+        server: String,
+        /// The command.
+        command: String,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// No free address is left in a server's subnet.
+    #[error("server {server}: no free address left in {subnet}")]
+    SubnetExhausted {
+        /// Server name.
+        server: String,
+        /// The subnet.
+        subnet: String,
+    },
+
+    /// Several servers failed; each error is kept.
+    #[error("{} server(s) failed: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Many(Vec<Error>),
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(
+        field: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidInput {
+            field,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::NotFound`] with a hint.
+    pub fn not_found(kind: &'static str, name: impl Into<String>, hint: impl AsRef<str>) -> Self {
+        let hint = hint.as_ref();
+        Error::NotFound {
+            kind,
+            name: name.into(),
+            hint: if hint.is_empty() {
+                String::new()
+            } else {
+                format!("; {hint}")
+            },
+        }
+    }
+
+    /// Shorthand for [`Error::AlreadyExists`] with a hint.
+    pub fn exists(kind: &'static str, name: impl Into<String>, hint: impl AsRef<str>) -> Self {
+        let hint = hint.as_ref();
+        Error::AlreadyExists {
+            kind,
+            name: name.into(),
+            hint: if hint.is_empty() {
+                String::new()
+            } else {
+                format!("; {hint}")
+            },
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            context,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The kind, for mapping to exception classes and exit codes.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } => {
+                ErrorKind::Unreachable
+            }
+            Error::RemoteCommand { .. } | Error::Parse { .. } => ErrorKind::RemoteCommandFailed,
+            Error::ConfigRejected { .. } => ErrorKind::ConfigRejected,
+            Error::Io { .. }
+            | Error::Inventory { .. }
+            | Error::StateCorrupt { .. }
+            | Error::SubnetExhausted { .. } => ErrorKind::Local,
+            Error::Many(errors) => errors.first().map_or(ErrorKind::Local, Error::kind),
+        }
+    }
+}
+
+/// Keeps the last [`STDERR_TAIL`] bytes of a command's output, lossily decoded.
+pub fn tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(STDERR_TAIL);
+    String::from_utf8_lossy(&bytes[start..]).trim().to_string()
+}

@@ -1,0 +1,25 @@
+//! flockport-core: Flockport's cluster-wide managed services on clusters of
+//! LXC container hosts reached over SSH, as a typed async library.
+//!
+//! Start at [`Cluster`]: it opens an inventory of servers and a state store
+//! and offers every operation. Data flows validate -> plan -> execute ->
+//! commit; see ARCHITECTURE.md at the repository root.
+
+pub mod cluster;
+pub mod error;
+pub mod fsutil;
+pub mod image;
+pub mod inventory;
+pub mod lxc;
+pub mod names;
+pub mod plan;
+pub mod quote;
+pub mod state;
+pub mod transport;
+
+pub use cluster::{AddServer, Applied, ApplyOptions, Cluster, ContainerSpec, ServerStatus};
+pub use error::{Error, ErrorKind, Result};
+pub use inventory::{Inventory, ServerConfig, TransportKind};
+pub use lxc::{ContainerInfo, ContainerState};
+pub use plan::{Plan, Progress, Step};
+pub use state::{FileStateStore, State, StateStore};

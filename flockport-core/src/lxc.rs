@@ -1,0 +1,380 @@
+//! The LXC container runtime over a [`Transport`]: probe a server, and build
+//! the steps that clone, address, start, stop and destroy containers, run a
+//! command inside one and push a file into one.
+//!
+//! Step builders are pure (they return [`Step`]s); only [`probe`], [`exec`]
+//! and [`push`] talk to a server.
+
+use crate::error::{Error, Result};
+use crate::inventory::ServerConfig;
+use crate::plan::{Content, Step};
+use crate::transport::{Output, Transport, TransportExt};
+use serde::Serialize;
+use std::net::Ipv4Addr;
+
+/// Prefix of image (template) container names.
+pub const IMAGE_PREFIX: &str = "fp-img-";
+
+/// The PATH given to commands run inside containers.
+pub const CONTAINER_PATH: &str =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A container's run state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    /// Running.
+    Running,
+    /// Stopped.
+    Stopped,
+    /// Anything else LXC reports (FROZEN, STARTING, ...).
+    Other(String),
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContainerState::Running => f.write_str("running"),
+            ContainerState::Stopped => f.write_str("stopped"),
+            ContainerState::Other(s) => f.write_str(&s.to_lowercase()),
+        }
+    }
+}
+
+/// A container as seen on a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerInfo {
+    /// Its name.
+    pub name: String,
+    /// The server it lives on.
+    pub server: String,
+    /// Run state.
+    pub state: ContainerState,
+    /// Live IPv4 addresses (when running).
+    pub ipv4: Vec<Ipv4Addr>,
+    /// The static address in its config, if any.
+    pub configured_ipv4: Option<Ipv4Addr>,
+}
+
+impl ContainerInfo {
+    /// Whether this is an image template rather than a service container.
+    pub fn is_image(&self) -> bool {
+        self.name.starts_with(IMAGE_PREFIX)
+    }
+    /// The address to show: the live one, else the configured one.
+    pub fn address(&self) -> Option<Ipv4Addr> {
+        self.ipv4.first().copied().or(self.configured_ipv4)
+    }
+}
+
+/// What one round trip tells about a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerFacts {
+    /// `lxc-ls --version`.
+    pub lxc_version: String,
+    /// Whether overlayfs snapshot clones are possible.
+    pub overlay: bool,
+    /// Every container in the server's lxcpath, images included.
+    pub containers: Vec<ContainerInfo>,
+}
+
+impl ServerFacts {
+    /// Addresses in use on the server (live or configured).
+    pub fn used_addresses(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.containers
+            .iter()
+            .flat_map(|c| c.ipv4.iter().copied().chain(c.configured_ipv4))
+    }
+    /// The container called `name`, if present.
+    pub fn container(&self, name: &str) -> Option<&ContainerInfo> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+}
+
+/// The probe: LXC version, overlay support and every container with its
+/// state, live and configured addresses, in one command. `$1` is the lxcpath.
+pub const PROBE_SCRIPT: &str = r#"P="$1"
+command -v lxc-ls >/dev/null 2>&1 || { echo "LXC is not installed (no lxc-ls on PATH)" >&2; exit 127; }
+printf 'version\t%s\n' "$(lxc-ls --version)"
+if grep -qw overlay /proc/filesystems 2>/dev/null || [ -d /sys/module/overlay ]; then printf 'overlay\tyes\n'; else printf 'overlay\tno\n'; fi
+for d in "$P"/*/; do
+  [ -f "${d}config" ] || continue
+  n=$(basename "$d")
+  s=$(lxc-info -P "$P" -n "$n" -sH 2>/dev/null) || s=UNKNOWN
+  i=$(lxc-info -P "$P" -n "$n" -iH 2>/dev/null | tr '\n' ',')
+  a=$(sed -n 's/^[[:space:]]*lxc\.net\.0\.ipv4\.address[[:space:]]*=[[:space:]]*//p' "${d}config" | head -n 1)
+  printf 'c\t%s\t%s\t%s\t%s\n' "$n" "$s" "$i" "$a"
+done
+"#;
+
+/// Runs [`PROBE_SCRIPT`] on a server and parses it.
+pub async fn probe(t: &dyn Transport, server: &ServerConfig) -> Result<ServerFacts> {
+    let out = t.run_script(PROBE_SCRIPT, &[&server.lxcpath]).await?;
+    parse_probe(&server.name, &out.stdout_str())
+}
+
+/// Parses the probe's output.
+pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
+    let bad = |reason: String| Error::Parse {
+        server: server.into(),
+        command: "probe".into(),
+        reason,
+    };
+    let mut facts = ServerFacts {
+        lxc_version: String::new(),
+        overlay: false,
+        containers: Vec::new(),
+    };
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f.as_slice() {
+            ["version", v] => facts.lxc_version = v.trim().to_string(),
+            ["overlay", v] => facts.overlay = *v == "yes",
+            ["c", name, state, ips, cfg] => {
+                let state = match state.trim() {
+                    "RUNNING" => ContainerState::Running,
+                    "STOPPED" => ContainerState::Stopped,
+                    other => ContainerState::Other(other.to_string()),
+                };
+                let ipv4 = ips
+                    .split(',')
+                    .filter_map(|s| s.trim().parse::<Ipv4Addr>().ok())
+                    .collect();
+                let configured_ipv4 = cfg.split('/').next().and_then(|s| s.trim().parse().ok());
+                facts.containers.push(ContainerInfo {
+                    name: name.to_string(),
+                    server: server.to_string(),
+                    state,
+                    ipv4,
+                    configured_ipv4,
+                });
+            }
+            _ => return Err(bad(format!("unexpected line {line:?}"))),
+        }
+    }
+    if facts.lxc_version.is_empty() {
+        return Err(bad("no LXC version line".into()));
+    }
+    Ok(facts)
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+/// The path of a container's config file.
+pub fn config_path(server: &ServerConfig, name: &str) -> String {
+    format!("{}/{}/config", server.lxcpath, name)
+}
+
+/// Steps that clone `name` from the image `base`: an overlayfs snapshot when
+/// `snapshot`, a full copy otherwise; then its static network config.
+pub fn clone_steps(
+    server: &ServerConfig,
+    base: &str,
+    name: &str,
+    address: Ipv4Addr,
+    snapshot: bool,
+) -> Vec<Step> {
+    let p = &server.lxcpath;
+    let mut argv = vec![
+        s("lxc-copy"),
+        s("-P"),
+        p.clone(),
+        s("-n"),
+        s(base),
+        s("-N"),
+        s(name),
+    ];
+    let how = if snapshot {
+        argv.extend([s("-s"), s("-B"), s("overlayfs")]);
+        "snapshot clone (overlayfs)"
+    } else {
+        "full copy"
+    };
+    let mut steps = vec![Step::run(
+        &server.name,
+        format!("create container {name} from {base} by {how}"),
+        argv,
+    )];
+    steps.extend(static_address_steps(server, name, address));
+    steps
+}
+
+/// Steps that give container `name` a static address on the server's bridge.
+pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr) -> Vec<Step> {
+    let cfg = config_path(server, name);
+    let net = format!(
+        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\n",
+        server.bridge,
+        address,
+        server.subnet.prefix_len(),
+        server.gateway()
+    );
+    vec![
+        Step::run(
+            &server.name,
+            format!("clear the network config of {name}"),
+            vec![
+                s("sed"),
+                s("-i"),
+                s("-e"),
+                s(r"/^[[:space:]]*lxc\.net\./d"),
+                cfg.clone(),
+            ],
+        ),
+        Step::run_with_stdin(
+            &server.name,
+            format!(
+                "set static address {address} on {} for {name}",
+                server.bridge
+            ),
+            vec![s("sh"), s("-c"), s(r#"cat >> "$1""#), s("sh"), cfg],
+            Content::text(net),
+        ),
+    ]
+}
+
+/// Steps that start a container and wait until it runs.
+pub fn start_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
+    let p = &server.lxcpath;
+    vec![
+        Step::run(
+            &server.name,
+            format!("start {name}"),
+            vec![s("lxc-start"), s("-P"), p.clone(), s("-n"), s(name)],
+        ),
+        Step::run(
+            &server.name,
+            format!("wait for {name} to run"),
+            vec![
+                s("lxc-wait"),
+                s("-P"),
+                p.clone(),
+                s("-n"),
+                s(name),
+                s("-s"),
+                s("RUNNING"),
+                s("-t"),
+                s("30"),
+            ],
+        ),
+    ]
+}
+
+/// Steps that stop a container (clean shutdown, killed after 15 s).
+pub fn stop_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
+    vec![Step::run(
+        &server.name,
+        format!("stop {name}"),
+        vec![
+            s("lxc-stop"),
+            s("-P"),
+            server.lxcpath.clone(),
+            s("-n"),
+            s(name),
+            s("-t"),
+            s("15"),
+        ],
+    )]
+}
+
+/// Steps that destroy a container (stopping it first if it runs).
+pub fn destroy_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
+    vec![Step::run(
+        &server.name,
+        format!("destroy {name}"),
+        vec![
+            s("lxc-destroy"),
+            s("-P"),
+            server.lxcpath.clone(),
+            s("-n"),
+            s(name),
+            s("-f"),
+        ],
+    )]
+}
+
+/// The argv that runs `argv` inside container `name`.
+pub fn attach_argv(server: &ServerConfig, name: &str, argv: &[String]) -> Vec<String> {
+    let mut v = vec![
+        s("lxc-attach"),
+        s("-P"),
+        server.lxcpath.clone(),
+        s("-n"),
+        s(name),
+        s("--clear-env"),
+        s("-v"),
+        s(CONTAINER_PATH),
+        s("--"),
+    ];
+    v.extend(argv.iter().cloned());
+    v
+}
+
+/// The argv that writes stdin to `path` inside container `name` with `mode`.
+pub fn push_argv(server: &ServerConfig, name: &str, path: &str, mode: u32) -> Vec<String> {
+    attach_argv(
+        server,
+        name,
+        &[
+            s("sh"),
+            s("-c"),
+            s(r#"umask 077; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1""#),
+            s("sh"),
+            s(path),
+            format!("{mode:04o}"),
+        ],
+    )
+}
+
+/// Runs `argv` inside container `name`; returns its output whatever the exit status.
+pub async fn exec(
+    t: &dyn Transport,
+    server: &ServerConfig,
+    name: &str,
+    argv: &[String],
+) -> Result<Output> {
+    t.exec(attach_argv(server, name, argv), None).await
+}
+
+/// Writes `contents` to `path` inside container `name` with `mode`.
+pub async fn push(
+    t: &dyn Transport,
+    server: &ServerConfig,
+    name: &str,
+    path: &str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<()> {
+    let argv = push_argv(server, name, path, mode);
+    t.exec(argv.clone(), Some(contents.to_vec()))
+        .await?
+        .check(t.server(), &argv)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_probe_output() {
+        let text = "version\t5.0.2\noverlay\tyes\nc\tc1\tRUNNING\t10.0.4.20,\t10.0.4.20/24\nc\tfp-img-base-1\tSTOPPED\t\t\nc\tx\tFROZEN\t10.0.4.9,10.0.3.2,\t\n";
+        let f = parse_probe("s1", text).unwrap();
+        assert_eq!(f.lxc_version, "5.0.2");
+        assert!(f.overlay);
+        assert_eq!(f.containers.len(), 3);
+        assert_eq!(f.containers[0].state, ContainerState::Running);
+        assert_eq!(
+            f.containers[0].configured_ipv4,
+            Some(Ipv4Addr::new(10, 0, 4, 20))
+        );
+        assert!(f.containers[1].is_image());
+        assert_eq!(f.containers[2].ipv4.len(), 2);
+        assert_eq!(f.containers[2].state.to_string(), "frozen");
+        assert_eq!(f.used_addresses().count(), 4);
+        assert!(parse_probe("s1", "garbage\n").is_err());
+        assert!(parse_probe("s1", "overlay\tno\n").is_err());
+    }
+}

@@ -1,0 +1,225 @@
+//! The one seam for remote work: run an argv on a server.
+//!
+//! [`Transport::exec`] is the only required method; [`TransportExt`] builds
+//! running a script, writing a file with a mode and reading a file on top of
+//! it, so every transport (SSH, local, the mockall mock) behaves the same.
+//!
+//! Architecture invariant: a non-zero exit becomes an error in exactly one
+//! place, [`Output::check`].
+
+mod local;
+mod ssh;
+
+pub use local::LocalTransport;
+pub use ssh::SshTransport;
+
+use crate::error::{tail, Error, Result};
+use crate::inventory::{ServerConfig, TransportKind};
+use crate::quote::quote_argv;
+use std::sync::Arc;
+
+/// What a command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Exit status; -1 when killed by a signal.
+    pub status: i32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// A successful output with `stdout`.
+    pub fn ok(stdout: impl Into<Vec<u8>>) -> Self {
+        Output {
+            status: 0,
+            stdout: stdout.into(),
+            stderr: Vec::new(),
+        }
+    }
+
+    /// Standard output as text (lossy).
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The one place a non-zero exit becomes [`Error::RemoteCommand`].
+    pub fn check(self, server: &str, argv: &[String]) -> Result<Output> {
+        if self.status == 0 {
+            return Ok(self);
+        }
+        let stderr_tail = if self.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+            tail(&self.stderr)
+        } else {
+            tail(&self.stdout)
+        };
+        Err(Error::RemoteCommand {
+            server: server.to_string(),
+            command: display_argv(argv),
+            status: self.status,
+            stderr_tail,
+        })
+    }
+}
+
+/// A command line for messages: quoted, long scripts shortened.
+pub fn display_argv(argv: &[String]) -> String {
+    let shown: Vec<String> = argv
+        .iter()
+        .map(|a| {
+            if a.len() > 120 {
+                format!(
+                    "{}…",
+                    &a[..a.char_indices().nth(100).map_or(a.len(), |(i, _)| i)]
+                )
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    quote_argv(&shown).unwrap_or_else(|_| shown.join(" "))
+}
+
+/// Runs commands on one server.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    /// The server's name (for errors and logs).
+    fn server(&self) -> &str;
+    /// Runs `argv` with optional standard input. A non-zero exit is not an
+    /// error here (see [`Output::check`]); failing to run at all is.
+    async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output>;
+}
+
+/// Convenience operations built on [`Transport::exec`].
+#[async_trait::async_trait]
+pub trait TransportExt: Transport {
+    /// Runs `argv`; a non-zero exit is an error.
+    async fn run(&self, argv: &[&str]) -> Result<Output> {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        self.exec(argv.clone(), None)
+            .await?
+            .check(self.server(), &argv)
+    }
+
+    /// Runs `script` with `sh -c`, `args` as `$1`, `$2`, ...; a non-zero exit is an error.
+    async fn run_script(&self, script: &str, args: &[&str]) -> Result<Output> {
+        let mut argv = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            script.to_string(),
+            "sh".to_string(),
+        ];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        self.exec(argv.clone(), None)
+            .await?
+            .check(self.server(), &argv)
+    }
+
+    /// Writes `contents` to `path` atomically (temp file, chmod, rename) with `mode`.
+    async fn write_file(&self, path: &str, contents: &[u8], mode: u32) -> Result<()> {
+        let argv = write_file_argv(path, mode);
+        self.exec(argv.clone(), Some(contents.to_vec()))
+            .await?
+            .check(self.server(), &argv)?;
+        Ok(())
+    }
+
+    /// Reads a file.
+    async fn read_file(&self, path: &str) -> Result<Vec<u8>> {
+        let argv = vec!["cat".to_string(), "--".to_string(), path.to_string()];
+        Ok(self
+            .exec(argv.clone(), None)
+            .await?
+            .check(self.server(), &argv)?
+            .stdout)
+    }
+}
+
+impl<T: Transport + ?Sized> TransportExt for T {}
+
+/// The argv that writes stdin to `path` atomically with `mode`.
+pub fn write_file_argv(path: &str, mode: u32) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        r#"umask 077; mkdir -p "$(dirname "$1")" && t=$(mktemp "$1.XXXXXX") && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1""#.into(),
+        "sh".into(),
+        path.into(),
+        format!("{mode:04o}"),
+    ]
+}
+
+/// Makes transports for servers (a seam so tests can inject mocks).
+pub trait TransportFactory: Send + Sync + std::fmt::Debug {
+    /// A transport for `server`.
+    fn connect(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>>;
+}
+
+/// The real factory: SSH or local as the inventory says.
+#[derive(Debug, Default)]
+pub struct DefaultTransportFactory;
+
+impl TransportFactory for DefaultTransportFactory {
+    fn connect(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
+        Ok(match server.transport {
+            TransportKind::Ssh => Arc::new(SshTransport::new(server.clone())?),
+            TransportKind::Local => Arc::new(LocalTransport::new(&server.name)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_maps_non_zero_exit() {
+        let out = Output {
+            status: 3,
+            stdout: b"x".to_vec(),
+            stderr: b"boom\n".to_vec(),
+        };
+        let e = out
+            .check("s1", &["lxc-start".into(), "-n".into(), "c 1".into()])
+            .unwrap_err();
+        match &e {
+            Error::RemoteCommand {
+                server,
+                command,
+                status,
+                stderr_tail,
+            } => {
+                assert_eq!(server, "s1");
+                assert_eq!(command, "lxc-start -n 'c 1'");
+                assert_eq!(*status, 3);
+                assert_eq!(stderr_tail, "boom");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Output::ok("y").check("s1", &[]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn local_write_and_read_file() {
+        let t = LocalTransport::new("local");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/f 1.txt");
+        let p = p.to_str().unwrap();
+        t.write_file(p, b"hello\n", 0o640).await.unwrap();
+        assert_eq!(t.read_file(p).await.unwrap(), b"hello\n");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let e = t.run(&["false"]).await.unwrap_err();
+        assert!(matches!(e, Error::RemoteCommand { status: 1, .. }), "{e}");
+        let o = t
+            .run_script(r#"printf '%s|' "$@""#, &["a b", "$(x)"])
+            .await
+            .unwrap();
+        assert_eq!(o.stdout_str(), "a b|$(x)|");
+    }
+}

@@ -1,0 +1,190 @@
+//! [`SshTransport`]: the `openssh` crate with one multiplexed master per
+//! server, opened on first use and reused by every operation of the process.
+//!
+//! Strict host-key checking is the default; an unknown or changed key is
+//! [`Error::HostKeyNotTrusted`] with the command that trusts it. Command lines
+//! are built by [`crate::quote::quote_argv`] and passed raw, so the crate's
+//! own escaping never applies a second time. With the native mux, exit status
+//! 255 is the remote command's own; a lost connection is an `openssh` error,
+//! interpreted in [`classify`].
+
+use super::{Output, Transport};
+use crate::error::{Error, Result};
+use crate::inventory::ServerConfig;
+use crate::quote::quote_argv;
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::OnceCell;
+
+/// How long to wait for a TCP connection and handshake.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs commands on a server over SSH.
+#[derive(Debug)]
+pub struct SshTransport {
+    config: ServerConfig,
+    host: String,
+    session: OnceCell<Session>,
+}
+
+impl SshTransport {
+    /// A transport for `config` (nothing is contacted until first use).
+    pub fn new(config: ServerConfig) -> Result<Self> {
+        let host = config.host.clone().ok_or_else(|| {
+            Error::invalid(
+                "host",
+                "",
+                format!("server {} uses ssh and needs a host", config.name),
+            )
+        })?;
+        Ok(SshTransport {
+            config,
+            host,
+            session: OnceCell::new(),
+        })
+    }
+
+    async fn session(&self) -> Result<&Session> {
+        self.session.get_or_try_init(|| self.connect()).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(server = %self.config.name))]
+    async fn connect(&self) -> Result<Session> {
+        let c = &self.config;
+        if let Some(id) = &c.identity {
+            if !id.is_file() {
+                return Err(Error::invalid(
+                    "identity file",
+                    id.display().to_string(),
+                    format!(
+                        "server {}: no such file; fix `identity` in the inventory",
+                        c.name
+                    ),
+                ));
+            }
+        }
+        let mut b = SessionBuilder::default();
+        b.user(c.user.clone())
+            .port(c.port)
+            .known_hosts_check(KnownHosts::Strict)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .server_alive_interval(Duration::from_secs(15))
+            .control_directory(std::env::temp_dir());
+        if let Some(id) = &c.identity {
+            b.keyfile(id);
+        }
+        if let Some(kh) = &c.known_hosts {
+            b.user_known_hosts_file(kh);
+        }
+        b.connect_mux(&self.host)
+            .await
+            .map_err(|e| classify(c, &self.host, e))
+    }
+}
+
+/// Turns a connection failure into the error the user can act on.
+pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
+    let mut text = e.to_string();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(s) = src {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        src = s.source();
+    }
+    let last_line = |t: &str| {
+        t.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    if text.contains("Host key verification failed")
+        || text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || text.contains("No ED25519 host key is known")
+        || text.contains("host key is known")
+    {
+        let known_hosts = c
+            .known_hosts
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "~/.ssh/known_hosts".to_string());
+        return Error::HostKeyNotTrusted {
+            server: c.name.clone(),
+            host: host.to_string(),
+            port: c.port,
+            known_hosts,
+            detail: "Host key verification failed".into(),
+        };
+    }
+    let reason = if text.contains("Connection refused") {
+        format!("connection to {host}:{} refused (is sshd running?)", c.port)
+    } else if text.contains("timed out") {
+        format!("connection to {host}:{} timed out", c.port)
+    } else if text.contains("Permission denied") {
+        format!(
+            "permission denied for {}@{host} (check user and identity)",
+            c.user
+        )
+    } else if text.contains("No route to host") || text.contains("Network is unreachable") {
+        format!("no route to {host}")
+    } else if text.contains("Could not resolve hostname") {
+        format!("cannot resolve {host}")
+    } else {
+        last_line(&text)
+    };
+    Error::Unreachable {
+        server: c.name.clone(),
+        reason,
+        source: Some(Box::new(e)),
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for SshTransport {
+    fn server(&self) -> &str {
+        &self.config.name
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, stdin), fields(server = %self.config.name))]
+    async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output> {
+        let line = quote_argv(&argv)?;
+        let session = self.session().await?;
+        let ssh_err = |context: &str, source: openssh::Error| Error::Ssh {
+            server: self.config.name.clone(),
+            context: context.to_string(),
+            source,
+        };
+        let mut cmd = session.raw_command(&line);
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .await
+            .map_err(|e| ssh_err("starting a command", e))?;
+        if let Some(data) = stdin {
+            if let Some(mut pipe) = child.stdin().take() {
+                pipe.write_all(&data)
+                    .await
+                    .map_err(|e| ssh_err("writing standard input", openssh::Error::ChildIo(e)))?;
+                pipe.shutdown().await.ok();
+                drop(pipe);
+            }
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| ssh_err("waiting for a command", e))?;
+        Ok(Output {
+            status: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+}
