@@ -17,6 +17,9 @@ pub mod quote;
 pub mod state;
 pub mod transport;
 
+#[cfg(test)]
+mod mock_tests;
+
 pub use cluster::{AddServer, Applied, ApplyOptions, Cluster, ContainerSpec, ServerStatus};
 pub use error::{Error, ErrorKind, Result};
 pub use inventory::{Inventory, ServerConfig, TransportKind};

@@ -1,1 +1,241 @@
-//! x
+//! Shared helpers of the end-to-end tests: finding the `flockport` binary,
+//! finding the lab (and refusing to send packets when it is not up), and a
+//! throwaway sshd on loopback.
+//!
+//! Tests that need the lab call [`lab`]: without it they skip with a message
+//! naming `tests/lab/lab up`, unless `FLOCKPORT_LAB=required`, where a missing
+//! lab is a failure.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The `flockport` binary: `$FLOCKPORT_BIN`, else `target/debug/flockport`
+/// (built by README's test command before `cargo test`).
+pub fn flockport_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("FLOCKPORT_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let p = target.join("debug/flockport");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p flockport-cli` first (README's test command does)",
+        p.display()
+    );
+    p
+}
+
+/// Runs the CLI with `--config config` and `args`.
+pub fn cli(config: &Path, args: &[&str]) -> Output {
+    let out = Command::new(flockport_bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    println!(
+        "$ flockport {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Whether a missing lab (or missing LXC/root) must fail instead of skip.
+pub fn required() -> bool {
+    std::env::var("FLOCKPORT_LAB").is_ok_and(|v| v == "required")
+}
+
+/// Skips (returns false) or, when required, fails.
+pub fn skip(why: &str) -> bool {
+    assert!(!required(), "FLOCKPORT_LAB=required but {why}");
+    println!("SKIP: {why}");
+    false
+}
+
+/// Root with LXC installed and the host's lxcbr0 up (for local-transport tests).
+pub fn local_lxc_ready() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root {
+        return skip("not root: local LXC tests need root");
+    }
+    if Command::new("lxc-ls")
+        .arg("--version")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        return skip("LXC is not installed (apt-get install lxc)");
+    }
+    if !Path::new("/sys/class/net/lxcbr0").exists() {
+        return skip("lxcbr0 is down: run /usr/libexec/lxc/lxc-net start");
+    }
+    true
+}
+
+/// The lab, found through its inventory.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// tests/lab/out/flockport.toml
+    pub inventory: PathBuf,
+}
+
+/// The lab if it is up: inventory present, namespaces s1-s3 present and the
+/// container subnets routed to lab0 (so no packet can leave the machine).
+pub fn lab() -> Option<Lab> {
+    let inventory = workspace_root().join("tests/lab/out/flockport.toml");
+    if !inventory.exists() {
+        skip("the lab is not up (no tests/lab/out/flockport.toml): run `tests/lab/lab up`");
+        return None;
+    }
+    let ns = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for s in ["s1", "s2", "s3"] {
+        if !ns.lines().any(|l| l.split_whitespace().next() == Some(s)) {
+            skip(&format!(
+                "lab namespace {s} is missing: run `tests/lab/lab up`"
+            ));
+            return None;
+        }
+    }
+    for addr in ["192.168.122.11", "10.0.4.20", "10.0.5.20", "10.0.7.20"] {
+        let r = Command::new("ip")
+            .args(["route", "get", addr])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if !r.contains("dev lab0") {
+            skip(&format!(
+                "{addr} is not routed to lab0 ({}): run `tests/lab/lab up`",
+                r.trim()
+            ));
+            return None;
+        }
+    }
+    Some(Lab { inventory })
+}
+
+/// An sshd on 127.0.0.1 with generated host and client keys, killed (by its
+/// pid) on drop.
+#[derive(Debug)]
+pub struct Sshd {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pid: u32,
+}
+
+impl Sshd {
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.path().join("id_ed25519")
+    }
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.path().join("known_hosts")
+    }
+
+    /// Starts sshd; returns None (skipping) when not root or no sshd.
+    pub fn start() -> Option<Sshd> {
+        if !Path::new("/usr/sbin/sshd").exists() {
+            skip("no /usr/sbin/sshd (apt-get install openssh-server)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (name, comment) in [("host_ed25519", "host"), ("id_ed25519", "client")] {
+            let st = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+                .arg(d.join(name))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        std::fs::copy(d.join("id_ed25519.pub"), d.join("authorized_keys")).unwrap();
+        let port = free_port();
+        let host_pub = std::fs::read_to_string(d.join("host_ed25519.pub")).unwrap();
+        let mut parts = host_pub.split_whitespace();
+        let kh = format!(
+            "[127.0.0.1]:{port} {} {}\n",
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        );
+        std::fs::write(d.join("known_hosts"), kh).unwrap();
+        std::fs::create_dir_all("/run/sshd").ok();
+        let conf = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAuthorizedKeysFile {ak}\nPidFile {pid}\nSubsystem sftp internal-sftp\n",
+            hk = d.join("host_ed25519").display(),
+            ak = d.join("authorized_keys").display(),
+            pid = d.join("sshd.pid").display(),
+        );
+        std::fs::write(d.join("sshd_config"), conf).unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(d.join("sshd_config"))
+            .stderr(std::fs::File::create(d.join("sshd.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        std::mem::forget(child);
+        // Wait until it listens.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Sshd { port, dir, pid });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "sshd did not start: {}",
+            std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        let _ = Command::new("sh").arg("-c").arg(format!("i=0; while kill -0 {} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done", self.pid)).status();
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Writes an inventory file into `dir` and returns its path.
+pub fn write_inventory(dir: &Path, toml: &str) -> PathBuf {
+    let p = dir.join("flockport.toml");
+    std::fs::write(&p, toml).unwrap();
+    p
+}

@@ -1,0 +1,167 @@
+//! The container lifecycle for real on this machine: through the local
+//! transport, and through `SshTransport` to an sshd on loopback.
+
+use flockport_core::cluster::{ApplyOptions, ContainerSpec};
+use flockport_core::plan::NoProgress;
+use flockport_core::{Cluster, ContainerState, Error};
+use flockport_tests::{local_lxc_ready, write_inventory, Sshd};
+use std::path::Path;
+
+/// Create from an image with a static address, run a command inside, push a
+/// file, stop, start, destroy: all checked on the real container.
+pub async fn lifecycle(cluster: &Cluster, server: &str, name: &str, address: &str) {
+    let spec = ContainerSpec {
+        server: server.into(),
+        name: name.into(),
+        address: Some(address.into()),
+        ..Default::default()
+    };
+    let applied = cluster
+        .add_container(spec, ApplyOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert!(applied.executed);
+    assert_eq!(applied.record.address.to_string(), address);
+
+    let listed = cluster.containers(Some(server)).await.unwrap();
+    let c = listed
+        .iter()
+        .find(|c| c.name == name)
+        .expect("new container listed");
+    assert_eq!(c.state, ContainerState::Running);
+
+    let out = cluster.exec(name, &["hostname".into()]).await.unwrap();
+    assert_eq!(out.stdout_str().trim(), name);
+    let out = cluster
+        .exec(
+            name,
+            &[
+                "ip".into(),
+                "-4".into(),
+                "-o".into(),
+                "addr".into(),
+                "show".into(),
+                "eth0".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        out.stdout_str().contains(&format!("{address}/")),
+        "static address inside: {}",
+        out.stdout_str()
+    );
+
+    cluster
+        .push(
+            name,
+            "/etc/flockport-test.txt",
+            b"pushed 'quoted' $(content)\n",
+            0o600,
+        )
+        .await
+        .unwrap();
+    let out = cluster
+        .exec(
+            name,
+            &[
+                "sh".into(),
+                "-c".into(),
+                "stat -c %a /etc/flockport-test.txt; cat /etc/flockport-test.txt".into(),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_str(), "600\npushed 'quoted' $(content)\n");
+
+    let stopped = cluster
+        .set_running(name, false, ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(stopped.record.state, ContainerState::Stopped);
+    let started = cluster
+        .set_running(name, true, ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(started.record.state, ContainerState::Running);
+
+    cluster
+        .del_container(name, ApplyOptions::default())
+        .await
+        .unwrap();
+    let listed = cluster.containers(Some(server)).await.unwrap();
+    assert!(
+        listed.iter().all(|c| c.name != name),
+        "destroyed container still listed"
+    );
+    assert!(!cluster.state().await.unwrap().containers.contains_key(name));
+}
+
+#[tokio::test]
+async fn local_transport_lifecycle() {
+    if !local_lxc_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(
+        dir.path(),
+        "[[server]]\nname = \"here\"\nsubnet = \"10.0.3.0/24\"\ntransport = \"local\"\n",
+    );
+    let cluster = Cluster::open(Some(&inv)).unwrap();
+    let name = format!("fpt-local-{}", std::process::id());
+    lifecycle(&cluster, "here", &name, "10.0.3.201").await;
+}
+
+#[tokio::test]
+async fn ssh_transport_lifecycle_on_loopback_sshd() {
+    if !local_lxc_ready() {
+        return;
+    }
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(
+        dir.path(),
+        &format!(
+            "[[server]]\nname = \"lo\"\nhost = \"127.0.0.1\"\nport = {}\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsubnet = \"10.0.3.0/24\"\n",
+            sshd.port,
+            sshd.client_key().display(),
+            sshd.known_hosts().display()
+        ),
+    );
+    let cluster = Cluster::open(Some(&inv)).unwrap();
+    let status = cluster.list_servers().await;
+    assert!(status[0].reachable, "{:?}", status[0].error);
+    let name = format!("fpt-ssh-{}", std::process::id());
+    lifecycle(&cluster, "lo", &name, "10.0.3.202").await;
+}
+
+#[tokio::test]
+async fn unknown_host_key_is_refused_with_the_fix() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let empty_kh = dir.path().join("empty_known_hosts");
+    std::fs::write(&empty_kh, "").unwrap();
+    let inv = write_inventory(
+        dir.path(),
+        &format!(
+            "[[server]]\nname = \"lo\"\nhost = \"127.0.0.1\"\nport = {}\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsubnet = \"10.0.3.0/24\"\n",
+            sshd.port,
+            sshd.client_key().display(),
+            empty_kh.display()
+        ),
+    );
+    let cluster = Cluster::open(Some(&inv)).unwrap();
+    let e = cluster.probe("lo").await.unwrap_err();
+    assert!(matches!(e, Error::HostKeyNotTrusted { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("ssh-keyscan")
+            && msg.contains(&sshd.port.to_string())
+            && msg.contains("empty_known_hosts"),
+        "{msg}"
+    );
+    assert!(
+        Path::new(&empty_kh).metadata().unwrap().len() == 0,
+        "known_hosts must not be modified"
+    );
+}
