@@ -26,3 +26,8 @@ pub use inventory::{Inventory, ServerConfig, TransportKind};
 pub use lxc::{ContainerInfo, ContainerState};
 pub use plan::{Plan, Progress, Step};
 pub use state::{FileStateStore, State, StateStore};
+
+/// README's Rust snippet, compiled as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
