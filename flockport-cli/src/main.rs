@@ -5,7 +5,7 @@ mod output;
 
 use clap::{Args, Parser, Subcommand};
 use flockport_core::cluster::{AddServer, ApplyOptions, ContainerSpec};
-use flockport_core::{Cluster, Error, ErrorKind};
+use flockport_core::{Cluster, Error, ErrorKind, LbSetting, LbSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -150,6 +150,90 @@ enum Command {
         /// The command and its arguments (after --).
         #[arg(last = true, required = true)]
         command: Vec<String>,
+    },
+    /// Deploy a load balancer (haproxy or nginx) on a server.
+    Addlb {
+        /// haproxy or nginx.
+        kind: String,
+        /// Server.
+        server: String,
+        /// Name (default: generated, e.g. ha1, nginxlb-1).
+        #[arg(short = 'n', long = "name")]
+        name: Option<String>,
+        /// The host name served (required for nginx).
+        #[arg(short = 'u', long = "url")]
+        url: Option<String>,
+        /// A backend (nginx: ip:port or host:port; haproxy: name:ip:port); repeatable.
+        #[arg(short = 'b', long = "backend")]
+        backends: Vec<String>,
+        /// TLS certificate (PEM).
+        #[arg(short = 'c', long = "cert")]
+        cert: Option<PathBuf>,
+        /// TLS key (PEM).
+        #[arg(short = 'k', long = "key")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// List load balancers with backend health and published ports.
+    #[command(alias = "listlb")]
+    Listlbs(ListOpts),
+    /// Add backends to a load balancer (haproxy: name:ip:port; nginx: ip:port or host:port).
+    Addbackends {
+        /// Load balancer.
+        lb: String,
+        /// Backends.
+        #[arg(required = true)]
+        backends: Vec<String>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Remove backends from a load balancer (haproxy: by name; nginx: ip:port).
+    Delbackends {
+        /// Load balancer.
+        lb: String,
+        /// Backends.
+        #[arg(required = true)]
+        backends: Vec<String>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Change a load balancer setting: mode MODE | url URL | ssl CERT KEY | workers N | resolvers IP...
+    Setlb {
+        /// Load balancer.
+        lb: String,
+        /// mode, url, ssl, workers or resolvers.
+        setting: String,
+        /// The value(s).
+        #[arg(required = true)]
+        values: Vec<String>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Forward a load balancer's port to its server's host address: pub [SERVER:]LB PORT.
+    Pub {
+        /// [SERVER:]LB
+        target: String,
+        /// Port.
+        port: u16,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Remove a forward made by pub.
+    Unpub {
+        /// [SERVER:]LB
+        target: String,
+        /// Port.
+        port: u16,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Remove a load balancer: its forwards, its container and its state.
+    Dellb {
+        /// Load balancer.
+        lb: String,
+        #[command(flatten)]
+        change: ChangeOpts,
     },
     /// Copy a local file into a container.
     Push {
@@ -313,6 +397,92 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 .build_image(&server, packages, change.apply(), &progress)
                 .await?;
             output::applied(&a, change.json, |r| format!("image {r} ready on {server}"))?;
+        }
+        Command::Addlb {
+            kind,
+            server,
+            name,
+            url,
+            backends,
+            cert,
+            key,
+            change,
+        } => {
+            let spec = LbSpec {
+                kind,
+                server,
+                name,
+                url,
+                backends,
+                cert,
+                key,
+            };
+            let a = cluster.add_lb(spec, change.apply(), &progress).await?;
+            output::applied(&a, change.json, |r| {
+                format!(
+                    "load balancer {} ({}) ready on {} at {}",
+                    r.name, r.kind, r.server, r.address
+                )
+            })?;
+        }
+        Command::Listlbs(o) => {
+            let rows = cluster.lbs().await?;
+            output::lbs(&rows, o.json)?;
+        }
+        Command::Addbackends {
+            lb,
+            backends,
+            change,
+        } => {
+            let a = cluster.add_backends(&lb, backends, change.apply()).await?;
+            output::applied(&a, change.json, output::lb_line)?;
+        }
+        Command::Delbackends {
+            lb,
+            backends,
+            change,
+        } => {
+            let a = cluster.del_backends(&lb, backends, change.apply()).await?;
+            output::applied(&a, change.json, output::lb_line)?;
+        }
+        Command::Setlb {
+            lb,
+            setting,
+            values,
+            change,
+        } => {
+            let setting = LbSetting::parse(&setting, &values)?;
+            let a = cluster.set_lb(&lb, setting, change.apply()).await?;
+            output::applied(&a, change.json, output::lb_line)?;
+        }
+        Command::Pub {
+            target,
+            port,
+            change,
+        } => {
+            let a = cluster.publish(&target, port, change.apply()).await?;
+            output::applied(&a, change.json, |r| {
+                format!(
+                    "{}:{port} now forwards to {} ({}:{port})",
+                    r.server, r.name, r.address
+                )
+            })?;
+        }
+        Command::Unpub {
+            target,
+            port,
+            change,
+        } => {
+            let a = cluster.unpublish(&target, port, change.apply()).await?;
+            output::applied(&a, change.json, |r| {
+                format!("removed the forward of {}:{port} to {}", r.server, r.name)
+            })?;
+        }
+        Command::Dellb { lb, change } => {
+            let a = cluster.del_lb(&lb, change.apply()).await?;
+            output::applied(&a, change.json, |r| {
+                format!("removed load balancer {} from {}", r.name, r.server)
+            })?;
         }
         Command::Exec { container, command } => {
             let out = cluster.exec(&container, &command).await?;

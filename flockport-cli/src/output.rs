@@ -4,7 +4,7 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use flockport_core::cluster::{Applied, ServerStatus};
 use flockport_core::plan::{Progress, Step};
-use flockport_core::{ContainerInfo, Error};
+use flockport_core::{ContainerInfo, Error, LbInfo, LbRecord};
 use serde::Serialize;
 
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<(), Error> {
@@ -137,4 +137,76 @@ impl Progress for StepProgress {
             None => eprintln!("{line}"),
         }
     }
+}
+
+/// `listlbs`.
+pub fn lbs(rows: &[LbInfo], as_json: bool) -> Result<(), Error> {
+    if as_json {
+        return json(rows);
+    }
+    let mut t = table(&[
+        "NAME",
+        "TYPE",
+        "SERVER",
+        "ADDRESS",
+        "MODE",
+        "URL",
+        "BACKENDS (HEALTH)",
+        "PUBLISHED",
+    ]);
+    for l in rows {
+        let r = &l.record;
+        let backends: Vec<String> = l
+            .health
+            .iter()
+            .map(|h| format!("{} ({})", h.backend, h.health))
+            .collect();
+        let published: Vec<String> = r
+            .published
+            .iter()
+            .map(|p| format!("{}:{p}", r.server))
+            .collect();
+        let url = match (&r.url, &r.tls) {
+            (Some(u), Some(_)) => format!("{u} (tls)"),
+            (Some(u), None) => u.clone(),
+            (None, Some(_)) => "(tls)".into(),
+            (None, None) => "-".into(),
+        };
+        t.add_row(vec![
+            r.name.clone(),
+            r.kind.to_string(),
+            r.server.clone(),
+            r.address.to_string(),
+            r.mode.clone(),
+            url,
+            if backends.is_empty() {
+                "-".into()
+            } else {
+                backends.join("\n")
+            },
+            if published.is_empty() {
+                "-".into()
+            } else {
+                published.join(", ")
+            },
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+/// One line about a load balancer after a change.
+pub fn lb_line(r: &LbRecord) -> String {
+    let b: Vec<String> = r.backends.iter().map(|b| b.to_string()).collect();
+    format!(
+        "{} ({}, mode {}): backends {}",
+        r.name,
+        r.kind,
+        r.mode,
+        if b.is_empty() {
+            "none".into()
+        } else {
+            b.join(" ")
+        }
+    )
 }

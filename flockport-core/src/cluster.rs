@@ -150,6 +150,21 @@ impl Cluster {
         self.inventory.server(name)
     }
 
+    /// The state store.
+    pub(crate) fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
+    }
+
+    /// Probes every server in parallel; any unreachable server is an error.
+    pub(crate) async fn probe_cluster(&self) -> Result<BTreeMap<String, ServerFacts>> {
+        let all: Vec<&ServerConfig> = self.inventory.servers.iter().collect();
+        let mut out = BTreeMap::new();
+        for (srv, r, _) in self.probe_all(&all).await {
+            out.insert(srv.name.clone(), r?);
+        }
+        Ok(out)
+    }
+
     /// The current state.
     pub async fn state(&self) -> Result<State> {
         self.store.load().await
@@ -169,7 +184,7 @@ impl Cluster {
         Ok(t)
     }
 
-    fn transports_for<'a>(
+    pub(crate) fn transports_for<'a>(
         &self,
         servers: impl IntoIterator<Item = &'a str>,
     ) -> Result<BTreeMap<String, Arc<dyn Transport>>> {
@@ -464,21 +479,15 @@ impl Cluster {
         })
     }
 
-    /// Plans a new container: image (built if missing), clone, static address, start.
-    async fn plan_container(
-        &self,
-        spec: &ContainerSpec,
-        state: &State,
-    ) -> Result<(Plan, ContainerRecord)> {
+    /// Checks a container spec without contacting anything.
+    pub(crate) fn check_container_spec(&self, spec: &ContainerSpec, state: &State) -> Result<()> {
         names::check_name("container name", &spec.name)?;
-        let s = self.server(&spec.server)?.clone();
-        let image = ImageSpec::with_packages(spec.packages.clone())?;
-        let requested = spec
-            .address
-            .as_deref()
-            .map(|a| names::parse_ipv4("address", a))
-            .transpose()?;
-        if let Some(a) = requested {
+        let s = self.server(&spec.server)?;
+        for p in &spec.packages {
+            names::check_package(p)?;
+        }
+        if let Some(a) = spec.address.as_deref() {
+            let a = names::parse_ipv4("address", a)?;
             names::check_in_subnet("address", a, s.subnet, s.gateway())?;
         }
         if state.containers.contains_key(&spec.name) {
@@ -488,10 +497,26 @@ impl Cluster {
                 "names are unique across the cluster",
             ));
         }
-        let all: Vec<&ServerConfig> = self.inventory.servers.iter().collect();
-        let mut facts = None;
-        for (srv, r, _) in self.probe_all(&all).await {
-            let f = r?;
+        Ok(())
+    }
+
+    /// Plans a new container from probed facts: image (built if missing),
+    /// clone, static address, start.
+    pub(crate) fn plan_container_with(
+        &self,
+        spec: &ContainerSpec,
+        state: &State,
+        facts: &BTreeMap<String, ServerFacts>,
+    ) -> Result<(Plan, ContainerRecord)> {
+        self.check_container_spec(spec, state)?;
+        let s = self.server(&spec.server)?.clone();
+        let image = ImageSpec::with_packages(spec.packages.clone())?;
+        let requested = spec
+            .address
+            .as_deref()
+            .map(|a| names::parse_ipv4("address", a))
+            .transpose()?;
+        for f in facts.values() {
             if let Some(c) = f.container(&spec.name) {
                 return Err(Error::exists(
                     "container",
@@ -502,11 +527,10 @@ impl Cluster {
                     ),
                 ));
             }
-            if srv.name == s.name {
-                facts = Some(f);
-            }
         }
-        let facts = facts.ok_or_else(|| Error::not_found("server", &s.name, ""))?;
+        let facts = facts
+            .get(&s.name)
+            .ok_or_else(|| Error::not_found("server", &s.name, "it was not probed"))?;
         let used: Vec<Ipv4Addr> = facts
             .used_addresses()
             .chain(state.addresses_on(&s.name))
@@ -552,6 +576,17 @@ impl Cluster {
             spec.name, address, s.name
         ));
         Ok((plan, record))
+    }
+
+    /// Plans a new container: checks, then one probe of every server.
+    async fn plan_container(
+        &self,
+        spec: &ContainerSpec,
+        state: &State,
+    ) -> Result<(Plan, ContainerRecord)> {
+        self.check_container_spec(spec, state)?;
+        let facts = self.probe_cluster().await?;
+        self.plan_container_with(spec, state, &facts)
     }
 
     /// Creates a managed container (`addcontainer`).

@@ -99,6 +99,10 @@ pub struct Step {
     /// The action.
     #[serde(flatten)]
     pub action: Action,
+    /// When set, this step is the named service's config check: its failure
+    /// is [`Error::ConfigRejected`] rather than a plain command failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks_config_of: Option<String>,
 }
 
 impl Step {
@@ -108,6 +112,7 @@ impl Step {
             server: server.into(),
             description: description.into(),
             action: Action::Run { argv, stdin: None },
+            checks_config_of: None,
         }
     }
     /// A run step with standard input.
@@ -124,6 +129,7 @@ impl Step {
                 argv,
                 stdin: Some(stdin),
             },
+            checks_config_of: None,
         }
     }
     /// A write-file step.
@@ -142,7 +148,14 @@ impl Step {
                 mode,
                 content,
             },
+            checks_config_of: None,
         }
+    }
+
+    /// Marks this step as `service`'s config check.
+    pub fn checks_config(mut self, service: &str) -> Self {
+        self.checks_config_of = Some(service.to_string());
+        self
     }
 
     /// Runs the step; a non-zero exit is an error.
@@ -152,7 +165,24 @@ impl Step {
                 let out = t
                     .exec(argv.clone(), stdin.as_ref().map(|c| c.bytes().to_vec()))
                     .await?;
-                out.check(t.server(), argv)?;
+                match (out.check(t.server(), argv), &self.checks_config_of) {
+                    (Ok(_), _) => {}
+                    (
+                        Err(Error::RemoteCommand {
+                            server,
+                            stderr_tail,
+                            ..
+                        }),
+                        Some(service),
+                    ) => {
+                        return Err(Error::ConfigRejected {
+                            server,
+                            service: service.clone(),
+                            detail: stderr_tail,
+                        });
+                    }
+                    (Err(e), _) => return Err(e),
+                }
             }
             Action::WriteFile {
                 path,

@@ -42,6 +42,9 @@ pub struct State {
     /// Counters for generated names, by prefix.
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
+    /// Load balancers by name.
+    #[serde(default)]
+    pub lbs: BTreeMap<String, crate::lb::LbRecord>,
 }
 
 impl Default for State {
@@ -50,6 +53,7 @@ impl Default for State {
             schema: SCHEMA_VERSION,
             containers: BTreeMap::new(),
             counters: BTreeMap::new(),
+            lbs: BTreeMap::new(),
         }
     }
 }

@@ -1,0 +1,1295 @@
+//! Load balancers: HAProxy and Nginx in their own containers, every verb of
+//! Flockport's "Load balancers" section (addlb, listlbs, addbackends,
+//! delbackends, setlb, pub, dellb).
+//!
+//! HAProxy backend changes go through the runtime API (admin socket inside the
+//! container: add/del server, enable health) with no reload, and the rendered
+//! config is rewritten (checked with `haproxy -c` first) so a restart keeps
+//! them. A removed backend is drained first. Changes that need a reload are
+//! checked with the service's own checker on a staged file; the old config
+//! keeps running if the check fails; reloads are graceful (HAProxy
+//! master-worker with listeners handed over, `nginx -s reload` semantics).
+
+mod render;
+mod tls;
+
+pub use render::{render_haproxy, render_nginx};
+pub use tls::TlsFiles;
+
+use crate::cluster::{Applied, ApplyOptions, Cluster, ContainerSpec};
+use crate::error::{Error, Result};
+use crate::inventory::ServerConfig;
+use crate::lxc;
+use crate::names;
+use crate::plan::{Content, NoProgress, Plan, Progress, Step};
+use crate::state::State;
+use crate::transport::Transport;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// The HAProxy backend that holds the servers.
+pub const HAPROXY_BACKEND: &str = "be_app";
+/// The HAProxy admin socket inside the container.
+pub const HAPROXY_SOCKET: &str = "/run/haproxy/admin.sock";
+/// How long a removed HAProxy backend may drain, in tenths of a second.
+pub const DRAIN_TENTHS: u32 = 100;
+
+/// The kind of load balancer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LbKind {
+    /// HAProxy.
+    Haproxy,
+    /// Nginx.
+    Nginx,
+}
+
+impl LbKind {
+    /// Parses `haproxy` or `nginx`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "haproxy" => Ok(LbKind::Haproxy),
+            "nginx" => Ok(LbKind::Nginx),
+            _ => Err(Error::invalid(
+                "load balancer type",
+                s,
+                "use haproxy or nginx",
+            )),
+        }
+    }
+    /// The modes this kind accepts.
+    pub fn modes(self) -> &'static [&'static str] {
+        match self {
+            LbKind::Haproxy => &["roundrobin", "leastconn", "source"],
+            LbKind::Nginx => &["default", "ip_hash", "least_conn"],
+        }
+    }
+    /// The default mode.
+    pub fn default_mode(self) -> &'static str {
+        self.modes()[0]
+    }
+    /// Packages of its image.
+    pub fn packages(self) -> Vec<String> {
+        match self {
+            LbKind::Haproxy => vec!["haproxy".into(), "socat".into()],
+            LbKind::Nginx => vec!["nginx".into()],
+        }
+    }
+    /// Prefix of generated names (`ha1`, `nginxlb-1`).
+    pub fn name_prefix(self) -> &'static str {
+        match self {
+            LbKind::Haproxy => "ha",
+            LbKind::Nginx => "nginxlb-",
+        }
+    }
+    /// The systemd unit inside the container.
+    pub fn service(self) -> &'static str {
+        match self {
+            LbKind::Haproxy => "haproxy",
+            LbKind::Nginx => "nginx",
+        }
+    }
+    /// Checks a mode for this kind.
+    pub fn check_mode(self, mode: &str) -> Result<()> {
+        if self.modes().contains(&mode) {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "mode",
+                mode,
+                format!(
+                    "{} load balancers take one of: {}",
+                    self.service(),
+                    self.modes().join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for LbKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.service())
+    }
+}
+
+/// A backend: HAProxy's `name:ip:port` or Nginx's `ip:port` / `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backend {
+    /// The HAProxy server name (none for Nginx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// IP address or DNS name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+fn parse_port(whole: &str, p: &str) -> Result<u16> {
+    match p.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Error::invalid(
+            "backend",
+            whole,
+            format!("port {p:?} is not a number from 1 to 65535"),
+        )),
+    }
+}
+
+fn check_dns_name(whole: &str, h: &str) -> Result<()> {
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "backend",
+            whole,
+            format!("{h:?} is neither an IPv4 address nor a DNS name"),
+        ))
+    }
+}
+
+impl Backend {
+    /// Parses a backend for `kind`.
+    pub fn parse(kind: LbKind, s: &str) -> Result<Self> {
+        let parts: Vec<&str> = s.split(':').collect();
+        match (kind, parts.as_slice()) {
+            (LbKind::Haproxy, [name, ip, port]) => {
+                names::check_name("backend name", name)?;
+                let host: Ipv4Addr = ip.parse().map_err(|_| {
+                    Error::invalid(
+                        "backend",
+                        s,
+                        format!("{ip:?} is not an IPv4 address; HAProxy backends are name:ip:port"),
+                    )
+                })?;
+                Ok(Backend {
+                    name: Some(name.to_string()),
+                    host: host.to_string(),
+                    port: parse_port(s, port)?,
+                })
+            }
+            (LbKind::Haproxy, _) => Err(Error::invalid(
+                "backend",
+                s,
+                "HAProxy backends need a name: name:ip:port, e.g. web1:10.0.4.20:80",
+            )),
+            (LbKind::Nginx, [host, port]) => {
+                if host.parse::<Ipv4Addr>().is_err() {
+                    if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                        return Err(Error::invalid(
+                            "backend",
+                            s,
+                            format!("{host:?} is not a valid IPv4 address"),
+                        ));
+                    }
+                    check_dns_name(s, host)?;
+                }
+                Ok(Backend {
+                    name: None,
+                    host: host.to_string(),
+                    port: parse_port(s, port)?,
+                })
+            }
+            (LbKind::Nginx, _) => Err(Error::invalid(
+                "backend",
+                s,
+                "Nginx backends are ip:port or host:port, e.g. 10.0.4.20:80 or wordpress.consul:80",
+            )),
+        }
+    }
+
+    /// What identifies it in its LB: the name (HAProxy) or host:port (Nginx).
+    pub fn key(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", self.host, self.port))
+    }
+
+    /// Whether `s` (a name, `host:port`, or `name:host:port`) designates this backend.
+    pub fn matches(&self, s: &str) -> bool {
+        let hp = format!("{}:{}", self.host, self.port);
+        match &self.name {
+            Some(n) => s == n || s == format!("{n}:{hp}"),
+            None => s == hp,
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "{n}:{}:{}", self.host, self.port),
+            None => write!(f, "{}:{}", self.host, self.port),
+        }
+    }
+}
+
+/// A load balancer as recorded in state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LbRecord {
+    /// Name (also its container's name).
+    pub name: String,
+    /// HAProxy or Nginx.
+    pub kind: LbKind,
+    /// Server it runs on.
+    pub server: String,
+    /// Its container's address.
+    pub address: Ipv4Addr,
+    /// Balancing mode.
+    pub mode: String,
+    /// The served name (required for Nginx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Backends.
+    #[serde(default)]
+    pub backends: Vec<Backend>,
+    /// Fingerprint of the installed certificate, when TLS is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    /// Worker processes (Nginx) or threads (HAProxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+    /// DNS resolvers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<Ipv4Addr>,
+    /// Ports forwarded from the server's host address.
+    #[serde(default)]
+    pub published: Vec<u16>,
+}
+
+/// A backend's health as the LB sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackendHealth {
+    /// The backend.
+    pub backend: String,
+    /// UP, DOWN, MAINT, DRAIN, ... or `unknown`.
+    pub health: String,
+}
+
+/// A load balancer as `listlbs` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LbInfo {
+    /// The record.
+    #[serde(flatten)]
+    pub record: LbRecord,
+    /// Health per backend.
+    pub health: Vec<BackendHealth>,
+}
+
+/// What `addlb` takes.
+#[derive(Debug, Clone, Default)]
+pub struct LbSpec {
+    /// `haproxy` or `nginx`.
+    pub kind: String,
+    /// Server.
+    pub server: String,
+    /// Name (generated when absent).
+    pub name: Option<String>,
+    /// URL (required for Nginx).
+    pub url: Option<String>,
+    /// Backends.
+    pub backends: Vec<String>,
+    /// Certificate file (PEM).
+    pub cert: Option<PathBuf>,
+    /// Key file (PEM).
+    pub key: Option<PathBuf>,
+}
+
+/// What `setlb` changes.
+#[derive(Debug, Clone)]
+pub enum LbSetting {
+    /// The balancing mode.
+    Mode(String),
+    /// The served name.
+    Url(String),
+    /// TLS certificate and key files.
+    Ssl {
+        /// Certificate (PEM).
+        cert: PathBuf,
+        /// Key (PEM).
+        key: PathBuf,
+    },
+    /// Workers (Nginx processes, HAProxy threads).
+    Workers(u32),
+    /// DNS resolvers.
+    Resolvers(Vec<String>),
+}
+
+impl LbSetting {
+    /// Parses `setlb LB KEY VALUE...`.
+    pub fn parse(key: &str, values: &[String]) -> Result<Self> {
+        let one = |what: &str| -> Result<String> {
+            match values {
+                [v] => Ok(v.clone()),
+                _ => Err(Error::invalid(
+                    "setlb value",
+                    values.join(" "),
+                    format!("{key} takes one value: {what}"),
+                )),
+            }
+        };
+        match key {
+            "mode" => Ok(LbSetting::Mode(one("a mode")?)),
+            "url" => Ok(LbSetting::Url(one("a host name")?)),
+            "ssl" => match values {
+                [c, k] => Ok(LbSetting::Ssl {
+                    cert: c.into(),
+                    key: k.into(),
+                }),
+                _ => Err(Error::invalid(
+                    "setlb value",
+                    values.join(" "),
+                    "ssl takes two values: CERT KEY",
+                )),
+            },
+            "workers" => {
+                let v = one("a number")?;
+                match v.parse::<u32>() {
+                    Ok(n) if (1..=64).contains(&n) => Ok(LbSetting::Workers(n)),
+                    _ => Err(Error::invalid("workers", v, "give a number from 1 to 64")),
+                }
+            }
+            "resolvers" if !values.is_empty() => Ok(LbSetting::Resolvers(values.to_vec())),
+            "resolvers" => Err(Error::invalid(
+                "setlb value",
+                "",
+                "resolvers takes one or more IPv4 addresses",
+            )),
+            other => Err(Error::invalid(
+                "setlb setting",
+                other,
+                "use one of: mode, url, ssl, workers, resolvers",
+            )),
+        }
+    }
+}
+
+/// Checks a served host name.
+pub fn check_url(url: &str) -> Result<()> {
+    let host = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
+    if host != url {
+        return Err(Error::invalid(
+            "url",
+            url,
+            "give the host name only, e.g. mywordpress.org",
+        ));
+    }
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "url",
+            url,
+            "a host name uses letters, digits, '-' and dots, e.g. mywordpress.org",
+        ))
+    }
+}
+
+// ---- steps inside the LB container --------------------------------------
+
+fn attach(server: &ServerConfig, lb: &str, description: String, argv: &[&str]) -> Step {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    Step::run(
+        &server.name,
+        description,
+        lxc::attach_argv(server, lb, &argv),
+    )
+}
+
+fn push(server: &ServerConfig, lb: &str, path: &str, mode: u32, content: Content) -> Step {
+    let description = format!("write {path} in {lb}");
+    Step::run_with_stdin(
+        &server.name,
+        description,
+        lxc::push_argv(server, lb, path, mode),
+        content,
+    )
+}
+
+/// Waits for systemd in a fresh container to finish booting.
+pub const WAIT_BOOT: &str = r#"i=0; while [ "$i" -lt 300 ]; do s=$(systemctl is-system-running 2>/dev/null); case "$s" in running|degraded) exit 0;; esac; sleep 0.1; i=$((i+1)); done; echo "systemd did not finish booting (state: $s)" >&2; exit 1"#;
+
+/// One runtime API command; the output must be empty or a success message.
+pub const HAPROXY_API: &str = r#"out=$(printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$2") || { echo "cannot reach the HAProxy runtime API at $2" >&2; exit 2; }
+case "$out" in ""|"New server registered."*|"Server deleted."*) exit 0;; esac
+printf '%s\n' "$out" >&2; exit 1"#;
+
+/// Drains server `$1` (at most `$2` tenths of a second), then deletes it.
+pub const HAPROXY_DRAIN_DEL: &str = r#"api() { printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$SOCK"; }
+api "set server $BE/$1 state drain" >/dev/null
+i=0
+while [ "$i" -lt "$2" ]; do
+  cur=$(api "show stat" | awk -F, -v b="$BE" -v s="$1" '$1==b && $2==s {print $5}')
+  [ "${cur:-0}" = 0 ] && break
+  sleep 0.1; i=$((i+1))
+done
+api "set server $BE/$1 state maint" >/dev/null
+api "shutdown sessions server $BE/$1" >/dev/null
+i=0
+while :; do
+  out=$(api "del server $BE/$1")
+  case "$out" in "Server deleted."*) exit 0;; esac
+  i=$((i+1)); [ "$i" -ge 50 ] && { printf '%s\n' "$out" >&2; exit 1; }
+  sleep 0.1
+done"#;
+
+fn haproxy_api(server: &ServerConfig, lb: &str, command: String) -> Step {
+    attach(
+        server,
+        lb,
+        format!("runtime API: {command}"),
+        &["sh", "-c", HAPROXY_API, "sh", &command, HAPROXY_SOCKET],
+    )
+}
+
+fn haproxy_add_server_steps(server: &ServerConfig, lb: &str, b: &Backend) -> Vec<Step> {
+    let n = b.key();
+    vec![
+        haproxy_api(
+            server,
+            lb,
+            format!(
+                "add server {HAPROXY_BACKEND}/{n} {}:{} check inter 2s",
+                b.host, b.port
+            ),
+        ),
+        haproxy_api(server, lb, format!("enable health {HAPROXY_BACKEND}/{n}")),
+        haproxy_api(server, lb, format!("enable server {HAPROXY_BACKEND}/{n}")),
+    ]
+}
+
+fn haproxy_drain_del_step(server: &ServerConfig, lb: &str, b: &Backend) -> Step {
+    let script = format!("SOCK={HAPROXY_SOCKET}; BE={HAPROXY_BACKEND}\n{HAPROXY_DRAIN_DEL}");
+    let tenths = DRAIN_TENTHS.to_string();
+    let n = b.key();
+    attach(
+        server,
+        lb,
+        format!("drain and remove backend {n}"),
+        &["sh", "-c", &script, "sh", &n, &tenths],
+    )
+}
+
+/// How a new config is put in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activate {
+    /// Write it (checked) but do not reload: the running process already
+    /// has the change through the runtime API.
+    WriteOnly,
+    /// Graceful reload.
+    Reload,
+    /// Restart (first install).
+    Restart,
+}
+
+/// Paths of the TLS material inside the container for a fingerprint.
+pub fn tls_paths(kind: LbKind, fp: &str) -> (String, String) {
+    match kind {
+        LbKind::Haproxy => (format!("/etc/haproxy/certs/{fp}.pem"), String::new()),
+        LbKind::Nginx => (
+            format!("/etc/nginx/ssl/{fp}.crt"),
+            format!("/etc/nginx/ssl/{fp}.key"),
+        ),
+    }
+}
+
+/// Steps that install `rec`'s config in its container: new TLS material (if
+/// given), the staged config, the service's check, the swap, the activation.
+pub fn config_steps(
+    server: &ServerConfig,
+    rec: &LbRecord,
+    tls: Option<&TlsFiles>,
+    activate: Activate,
+) -> Result<Vec<Step>> {
+    let lb = rec.name.as_str();
+    let mut steps = Vec::new();
+    if let Some(t) = tls {
+        match rec.kind {
+            LbKind::Haproxy => {
+                let (pem, _) = tls_paths(rec.kind, &t.fingerprint);
+                let mut bundle = t.cert_pem.clone().into_bytes();
+                bundle.extend_from_slice(t.key_pem());
+                steps.push(push(server, lb, &pem, 0o600, Content::secret(bundle)));
+            }
+            LbKind::Nginx => {
+                let (crt, key) = tls_paths(rec.kind, &t.fingerprint);
+                steps.push(push(
+                    server,
+                    lb,
+                    &crt,
+                    0o644,
+                    Content::text(t.cert_pem.clone()),
+                ));
+                steps.push(push(
+                    server,
+                    lb,
+                    &key,
+                    0o600,
+                    Content::secret(t.key_pem().to_vec()),
+                ));
+            }
+        }
+    }
+    let service = rec.kind.service();
+    match rec.kind {
+        LbKind::Haproxy => {
+            let staged = "/etc/haproxy/haproxy.cfg.next";
+            steps.push(push(
+                server,
+                lb,
+                staged,
+                0o644,
+                Content::text(render_haproxy(rec)?),
+            ));
+            steps.push(
+                attach(
+                    server,
+                    lb,
+                    "check the new HAProxy config".into(),
+                    &["haproxy", "-c", "-q", "-f", staged],
+                )
+                .checks_config("haproxy"),
+            );
+            steps.push(attach(
+                server,
+                lb,
+                "install the checked config".into(),
+                &["mv", "-f", staged, "/etc/haproxy/haproxy.cfg"],
+            ));
+        }
+        LbKind::Nginx => {
+            let staged = "/etc/nginx/flockport-next";
+            let (main, site) = render_nginx(rec, staged)?;
+            steps.push(push(
+                server,
+                lb,
+                &format!("{staged}/nginx.conf"),
+                0o644,
+                Content::text(main),
+            ));
+            steps.push(push(
+                server,
+                lb,
+                &format!("{staged}/lb.conf"),
+                0o644,
+                Content::text(site),
+            ));
+            steps.push(
+                attach(
+                    server,
+                    lb,
+                    "check the new Nginx config".into(),
+                    &["nginx", "-t", "-q", "-c", &format!("{staged}/nginx.conf")],
+                )
+                .checks_config("nginx"),
+            );
+            let (main, site) = render_nginx(rec, "/etc/nginx/flockport")?;
+            steps.push(push(
+                server,
+                lb,
+                "/etc/nginx/flockport/lb.conf",
+                0o644,
+                Content::text(site),
+            ));
+            steps.push(push(
+                server,
+                lb,
+                "/etc/nginx/nginx.conf",
+                0o644,
+                Content::text(main),
+            ));
+        }
+    }
+    match activate {
+        Activate::WriteOnly => {}
+        Activate::Reload => steps.push(attach(
+            server,
+            lb,
+            format!("graceful reload of {service}"),
+            &["systemctl", "reload", service],
+        )),
+        Activate::Restart => steps.push(attach(
+            server,
+            lb,
+            format!("start {service} with the new config"),
+            &["systemctl", "restart", service],
+        )),
+    }
+    Ok(steps)
+}
+
+/// The iptables rules that forward `port` on the server's host addresses to the LB.
+pub fn forward_argvs(rec: &LbRecord, port: u16, op: &str) -> Vec<Vec<String>> {
+    let to = format!("{}:{port}", rec.address);
+    let comment = format!("flockport:{}:{port}", rec.name);
+    ["PREROUTING", "OUTPUT"]
+        .iter()
+        .map(|chain| {
+            [
+                "iptables",
+                "-w",
+                "-t",
+                "nat",
+                op,
+                chain,
+                "-p",
+                "tcp",
+                "--dport",
+                &port.to_string(),
+                "-m",
+                "addrtype",
+                "--dst-type",
+                "LOCAL",
+                "-m",
+                "comment",
+                "--comment",
+                &comment,
+                "-j",
+                "DNAT",
+                "--to-destination",
+                &to,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        })
+        .collect()
+}
+
+fn forward_steps(server: &ServerConfig, rec: &LbRecord, port: u16, add: bool) -> Vec<Step> {
+    let (op, what) = if add {
+        ("-A", "forward")
+    } else {
+        ("-D", "remove the forward of")
+    };
+    forward_argvs(rec, port, op)
+        .into_iter()
+        .map(|argv| {
+            Step::run(
+                &server.name,
+                format!(
+                    "{what} {}:{port} -> {}:{port} ({})",
+                    server.name, rec.address, argv[5]
+                ),
+                argv,
+            )
+        })
+        .collect()
+}
+
+// ---- the Cluster operations ---------------------------------------------
+
+fn find_lb<'a>(state: &'a State, name: &str) -> Result<&'a LbRecord> {
+    names::check_name("load balancer name", name)?;
+    state.lbs.get(name).ok_or_else(|| {
+        let known: Vec<&str> = state.lbs.keys().map(String::as_str).collect();
+        Error::not_found(
+            "load balancer",
+            name,
+            if known.is_empty() {
+                "there are none; add one with `flockport addlb`".to_string()
+            } else {
+                format!("known: {}", known.join(", "))
+            },
+        )
+    })
+}
+
+impl Cluster {
+    async fn run_plan(&self, plan: &Plan, server: &str, progress: &dyn Progress) -> Result<()> {
+        plan.execute(&self.transports_for([server])?, progress)
+            .await
+    }
+
+    /// `addlb`: a load-balancer container from an image on a server, configured and running.
+    pub async fn add_lb(
+        &self,
+        spec: LbSpec,
+        opts: ApplyOptions,
+        progress: &dyn Progress,
+    ) -> Result<Applied<LbRecord>> {
+        // Everything the user gave is checked before anything is contacted.
+        let kind = LbKind::parse(&spec.kind)?;
+        let server = self.server(&spec.server)?.clone();
+        if let Some(n) = &spec.name {
+            names::check_name("load balancer name", n)?;
+        }
+        let backends = spec
+            .backends
+            .iter()
+            .map(|b| Backend::parse(kind, b))
+            .collect::<Result<Vec<_>>>()?;
+        check_unique_backends(&backends)?;
+        if let Some(u) = &spec.url {
+            check_url(u)?;
+        }
+        if kind == LbKind::Nginx {
+            if spec.url.is_none() {
+                return Err(Error::invalid(
+                    "url",
+                    "",
+                    "an Nginx load balancer needs -u URL (the host name it serves)",
+                ));
+            }
+            if backends.is_empty() {
+                return Err(Error::invalid(
+                    "backend",
+                    "",
+                    "an Nginx load balancer needs at least one -b BACKEND",
+                ));
+            }
+        }
+        let tls = match (&spec.cert, &spec.key) {
+            (Some(c), Some(k)) => Some(TlsFiles::load(c, k)?),
+            (None, None) => None,
+            (Some(_), None) => return Err(Error::invalid("key", "", "-c CERT needs -k KEY")),
+            (None, Some(_)) => return Err(Error::invalid("cert", "", "-k KEY needs -c CERT")),
+        };
+        let txn = self.store().begin().await?;
+        let state = txn.state().clone();
+        if let Some(n) = &spec.name {
+            if state.lbs.contains_key(n) || state.containers.contains_key(n) {
+                return Err(Error::exists("load balancer", n, "pick another -n NAME"));
+            }
+        }
+        let facts = self.probe_cluster().await?;
+        let mut st = state.clone();
+        let name = match &spec.name {
+            Some(n) => n.clone(),
+            None => {
+                let live = |n: &str| facts.values().any(|f| f.container(n).is_some());
+                let (lbs, containers) = (state.lbs.clone(), state.containers.clone());
+                st.next_name(kind.name_prefix(), |n| {
+                    lbs.contains_key(n) || containers.contains_key(n) || live(n)
+                })
+            }
+        };
+        let cspec = ContainerSpec {
+            server: server.name.clone(),
+            name: name.clone(),
+            packages: kind.packages(),
+            address: None,
+            role: Some(format!("{kind}-lb")),
+            no_start: false,
+        };
+        let (mut plan, crec) = self.plan_container_with(&cspec, &state, &facts)?;
+        plan.operation = format!("addlb {kind} {} -n {name}", server.name);
+        let rec = LbRecord {
+            name: name.clone(),
+            kind,
+            server: server.name.clone(),
+            address: crec.address,
+            mode: kind.default_mode().to_string(),
+            url: spec.url.clone(),
+            backends,
+            tls: tls.as_ref().map(|t| t.fingerprint.clone()),
+            workers: None,
+            resolvers: Vec::new(),
+            published: Vec::new(),
+        };
+        plan.steps.push(attach(
+            &server,
+            &name,
+            format!("wait for {name} to boot"),
+            &["sh", "-c", WAIT_BOOT],
+        ));
+        plan.steps.extend(config_steps(
+            &server,
+            &rec,
+            tls.as_ref(),
+            Activate::Restart,
+        )?);
+        plan.state_changes.push(format!(
+            "add load balancer {name} ({kind} at {} on {})",
+            rec.address, server.name
+        ));
+        if opts.dry_run {
+            return Ok(Applied {
+                plan,
+                executed: false,
+                record: rec,
+            });
+        }
+        self.run_plan(&plan, &server.name, progress).await?;
+        st.containers.insert(name.clone(), crec);
+        st.lbs.insert(name, rec.clone());
+        txn.commit(st)?;
+        Ok(Applied {
+            plan,
+            executed: true,
+            record: rec,
+        })
+    }
+
+    /// `listlbs`: every load balancer with live backend health (servers in parallel).
+    pub async fn lbs(&self) -> Result<Vec<LbInfo>> {
+        let state = self.store().load().await?;
+        let futs = state.lbs.values().map(|rec| async move {
+            let health = match self.lb_health(rec).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(lb = %rec.name, error = %e, "health unknown");
+                    rec.backends
+                        .iter()
+                        .map(|b| BackendHealth {
+                            backend: b.to_string(),
+                            health: "unknown".into(),
+                        })
+                        .collect()
+                }
+            };
+            LbInfo {
+                record: rec.clone(),
+                health,
+            }
+        });
+        Ok(futures::future::join_all(futs).await)
+    }
+
+    async fn lb_health(&self, rec: &LbRecord) -> Result<Vec<BackendHealth>> {
+        let server = self.server(&rec.server)?.clone();
+        let t = self.transport(&server)?;
+        let t: &dyn Transport = t.as_ref();
+        match rec.kind {
+            LbKind::Haproxy => {
+                let script = format!(
+                    "printf 'show stat\\n' | socat -t 5 stdio unix-connect:{HAPROXY_SOCKET}"
+                );
+                let out = lxc::exec(
+                    t,
+                    &server,
+                    &rec.name,
+                    &["sh".into(), "-c".into(), script.clone()],
+                )
+                .await?;
+                let out = out.check(&server.name, &[script])?;
+                let text = out.stdout_str();
+                Ok(rec
+                    .backends
+                    .iter()
+                    .map(|b| {
+                        let health = text
+                            .lines()
+                            .map(|l| l.split(',').collect::<Vec<_>>())
+                            .find(|f| f.len() > 17 && f[0] == HAPROXY_BACKEND && f[1] == b.key())
+                            .map(|f| f[17].to_string())
+                            .unwrap_or_else(|| "absent".into());
+                        BackendHealth {
+                            backend: b.to_string(),
+                            health,
+                        }
+                    })
+                    .collect())
+            }
+            LbKind::Nginx => {
+                let script = r#"for hp in "$@"; do h=${hp%:*}; p=${hp##*:}; if timeout 2 bash -c ": </dev/tcp/$h/$p" 2>/dev/null; then echo "$hp UP"; else echo "$hp DOWN"; fi; done"#;
+                let mut argv = vec![
+                    "bash".to_string(),
+                    "-c".into(),
+                    script.into(),
+                    "bash".into(),
+                ];
+                argv.extend(
+                    rec.backends
+                        .iter()
+                        .map(|b| format!("{}:{}", b.host, b.port)),
+                );
+                let out = lxc::exec(t, &server, &rec.name, &argv)
+                    .await?
+                    .check(&server.name, &argv)?;
+                let text = out.stdout_str();
+                Ok(rec
+                    .backends
+                    .iter()
+                    .map(|b| {
+                        let hp = format!("{}:{}", b.host, b.port);
+                        let health = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix(&format!("{hp} ")).map(str::to_string))
+                            .unwrap_or_else(|| "unknown".into());
+                        BackendHealth {
+                            backend: b.to_string(),
+                            health,
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// `addbackends`: HAProxy through the runtime API (no reload), Nginx by reload.
+    pub async fn add_backends(
+        &self,
+        lb: &str,
+        backends: Vec<String>,
+        opts: ApplyOptions,
+    ) -> Result<Applied<LbRecord>> {
+        names::check_name("load balancer name", lb)?;
+        if backends.is_empty() {
+            return Err(Error::invalid("backend", "", "give at least one backend"));
+        }
+        let txn = self.store().begin().await?;
+        let mut st = txn.state().clone();
+        let rec = find_lb(&st, lb)?.clone();
+        let new = backends
+            .iter()
+            .map(|b| Backend::parse(rec.kind, b))
+            .collect::<Result<Vec<_>>>()?;
+        for b in &new {
+            if let Some(old) = rec.backends.iter().find(|o| o.key() == b.key()) {
+                return Err(Error::exists(
+                    "backend",
+                    b.to_string(),
+                    format!("{lb} already has {old}"),
+                ));
+            }
+        }
+        let mut next = rec.clone();
+        next.backends.extend(new.iter().cloned());
+        check_unique_backends(&next.backends)?;
+        let server = self.server(&rec.server)?.clone();
+        let mut plan = Plan::new(format!("addbackends {lb} {}", backends.join(" ")));
+        match rec.kind {
+            LbKind::Haproxy => {
+                for b in &new {
+                    plan.steps.extend(haproxy_add_server_steps(&server, lb, b));
+                }
+                plan.steps
+                    .extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
+            }
+            LbKind::Nginx => {
+                plan.steps
+                    .extend(config_steps(&server, &next, None, Activate::Reload)?)
+            }
+        }
+        plan.state_changes.push(format!(
+            "{lb}: add {}",
+            new.iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+    }
+
+    /// `delbackends`: HAProxy drains then deletes through the runtime API, Nginx reloads.
+    pub async fn del_backends(
+        &self,
+        lb: &str,
+        backends: Vec<String>,
+        opts: ApplyOptions,
+    ) -> Result<Applied<LbRecord>> {
+        names::check_name("load balancer name", lb)?;
+        if backends.is_empty() {
+            return Err(Error::invalid("backend", "", "give at least one backend"));
+        }
+        let txn = self.store().begin().await?;
+        let mut st = txn.state().clone();
+        let rec = find_lb(&st, lb)?.clone();
+        let mut gone = Vec::new();
+        for s in &backends {
+            let b = rec.backends.iter().find(|b| b.matches(s)).ok_or_else(|| {
+                let have: Vec<String> = rec.backends.iter().map(|b| b.to_string()).collect();
+                Error::not_found(
+                    "backend",
+                    s,
+                    format!(
+                        "{lb} has: {}",
+                        if have.is_empty() {
+                            "none".into()
+                        } else {
+                            have.join(", ")
+                        }
+                    ),
+                )
+            })?;
+            gone.push(b.clone());
+        }
+        let mut next = rec.clone();
+        next.backends.retain(|b| !gone.contains(b));
+        let server = self.server(&rec.server)?.clone();
+        let mut plan = Plan::new(format!("delbackends {lb} {}", backends.join(" ")));
+        match rec.kind {
+            LbKind::Haproxy => {
+                for b in &gone {
+                    plan.steps.push(haproxy_drain_del_step(&server, lb, b));
+                }
+                plan.steps
+                    .extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
+            }
+            LbKind::Nginx => {
+                plan.steps
+                    .extend(config_steps(&server, &next, None, Activate::Reload)?)
+            }
+        }
+        plan.state_changes.push(format!(
+            "{lb}: remove {}",
+            gone.iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+    }
+
+    /// `setlb`: mode, url, ssl, workers or resolvers; checked, then a graceful reload.
+    pub async fn set_lb(
+        &self,
+        lb: &str,
+        setting: LbSetting,
+        opts: ApplyOptions,
+    ) -> Result<Applied<LbRecord>> {
+        names::check_name("load balancer name", lb)?;
+        let tls = match &setting {
+            LbSetting::Ssl { cert, key } => Some(TlsFiles::load(cert, key)?),
+            _ => None,
+        };
+        let txn = self.store().begin().await?;
+        let mut st = txn.state().clone();
+        let rec = find_lb(&st, lb)?.clone();
+        let mut next = rec.clone();
+        let what = match &setting {
+            LbSetting::Mode(m) => {
+                rec.kind.check_mode(m)?;
+                next.mode = m.clone();
+                format!("mode {m}")
+            }
+            LbSetting::Url(u) => {
+                check_url(u)?;
+                next.url = Some(u.clone());
+                format!("url {u}")
+            }
+            LbSetting::Ssl { .. } => {
+                next.tls = tls.as_ref().map(|t| t.fingerprint.clone());
+                "ssl".to_string()
+            }
+            LbSetting::Workers(n) => {
+                next.workers = Some(*n);
+                format!("workers {n}")
+            }
+            LbSetting::Resolvers(rs) => {
+                next.resolvers = rs
+                    .iter()
+                    .map(|r| names::parse_ipv4("resolver", r))
+                    .collect::<Result<Vec<_>>>()?;
+                format!("resolvers {}", rs.join(" "))
+            }
+        };
+        let server = self.server(&rec.server)?.clone();
+        let mut plan = Plan::new(format!("setlb {lb} {what}"));
+        if let LbSetting::Resolvers(_) = &setting {
+            let conf: String = next
+                .resolvers
+                .iter()
+                .map(|r| format!("nameserver {r}\n"))
+                .collect();
+            plan.steps.push(push(
+                &server,
+                lb,
+                "/etc/resolv.conf",
+                0o644,
+                Content::text(conf),
+            ));
+        }
+        plan.steps.extend(config_steps(
+            &server,
+            &next,
+            tls.as_ref(),
+            Activate::Reload,
+        )?);
+        plan.state_changes.push(format!("{lb}: {what}"));
+        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+    }
+
+    /// `pub [SERVER:]LB PORT`: forwards PORT on the LB's server host addresses to the LB.
+    pub async fn publish(
+        &self,
+        target: &str,
+        port: u16,
+        opts: ApplyOptions,
+    ) -> Result<Applied<LbRecord>> {
+        let (server_name, lb) = match target.split_once(':') {
+            Some((s, l)) => (Some(s), l),
+            None => (None, target),
+        };
+        if port == 0 {
+            return Err(Error::invalid("port", "0", "give a port from 1 to 65535"));
+        }
+        names::check_name("load balancer name", lb)?;
+        if let Some(s) = server_name {
+            self.server(s)?;
+        }
+        let txn = self.store().begin().await?;
+        let mut st = txn.state().clone();
+        let rec = find_lb(&st, lb)?.clone();
+        if let Some(s) = server_name {
+            if s != rec.server {
+                return Err(Error::invalid(
+                    "server",
+                    target,
+                    format!("{lb} runs on {}, not {s}", rec.server),
+                ));
+            }
+        }
+        if let Some(other) = st
+            .lbs
+            .values()
+            .find(|r| r.server == rec.server && r.published.contains(&port))
+        {
+            return Err(Error::exists(
+                "forward",
+                format!("{}:{port}", rec.server),
+                format!("port {port} on {} already forwards to {}; `flockport unpub {}:{} {port}` first", rec.server, other.name, rec.server, other.name),
+            ));
+        }
+        let server = self.server(&rec.server)?.clone();
+        // A DNAT for the port that flockport did not make counts too.
+        let t = self.transport(&server)?;
+        let rules = crate::transport::TransportExt::run(
+            t.as_ref(),
+            &["iptables", "-w", "-t", "nat", "-S", "PREROUTING"],
+        )
+        .await?;
+        let needle = format!("--dport {port} ");
+        if rules
+            .stdout_str()
+            .lines()
+            .any(|l| l.contains(&needle) && l.contains("DNAT"))
+        {
+            return Err(Error::exists(
+                "forward",
+                format!("{}:{port}", rec.server),
+                "an existing iptables DNAT rule already uses this port",
+            ));
+        }
+        let mut next = rec.clone();
+        next.published.push(port);
+        let mut plan = Plan::new(format!("pub {}:{lb} {port}", rec.server));
+        plan.steps = forward_steps(&server, &rec, port, true);
+        plan.rollback = forward_steps(&server, &rec, port, false);
+        plan.state_changes
+            .push(format!("{lb}: publish port {port} on {}", rec.server));
+        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+    }
+
+    /// `unpub [SERVER:]LB PORT`: removes a forward.
+    pub async fn unpublish(
+        &self,
+        target: &str,
+        port: u16,
+        opts: ApplyOptions,
+    ) -> Result<Applied<LbRecord>> {
+        let lb = target.split_once(':').map_or(target, |(_, l)| l);
+        names::check_name("load balancer name", lb)?;
+        let txn = self.store().begin().await?;
+        let mut st = txn.state().clone();
+        let rec = find_lb(&st, lb)?.clone();
+        if !rec.published.contains(&port) {
+            return Err(Error::not_found(
+                "forward",
+                format!("{lb} {port}"),
+                format!("published ports of {lb}: {:?}", rec.published),
+            ));
+        }
+        let server = self.server(&rec.server)?.clone();
+        let mut next = rec.clone();
+        next.published.retain(|p| *p != port);
+        let mut plan = Plan::new(format!("unpub {}:{lb} {port}", rec.server));
+        plan.steps = forward_steps(&server, &rec, port, false);
+        plan.state_changes
+            .push(format!("{lb}: unpublish port {port}"));
+        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+    }
+
+    /// `dellb`: removes the forwards, the container and the state.
+    pub async fn del_lb(&self, lb: &str, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
+        names::check_name("load balancer name", lb)?;
+        let txn = self.store().begin().await?;
+        let mut st = txn.state().clone();
+        let rec = find_lb(&st, lb)?.clone();
+        let server = self.server(&rec.server)?.clone();
+        let mut plan = Plan::new(format!("dellb {lb}"));
+        for p in &rec.published {
+            plan.steps.extend(forward_steps(&server, &rec, *p, false));
+        }
+        plan.steps.extend(lxc::destroy_steps(&server, lb));
+        plan.state_changes
+            .push(format!("remove load balancer {lb} and its container"));
+        if opts.dry_run {
+            return Ok(Applied {
+                plan,
+                executed: false,
+                record: rec,
+            });
+        }
+        self.run_plan(&plan, &server.name, &NoProgress).await?;
+        st.lbs.remove(lb);
+        st.containers.remove(lb);
+        txn.commit(st)?;
+        Ok(Applied {
+            plan,
+            executed: true,
+            record: rec,
+        })
+    }
+
+    async fn finish_lb_change(
+        &self,
+        plan: Plan,
+        txn: Box<dyn crate::state::StateTxn>,
+        st: &mut State,
+        next: LbRecord,
+        opts: ApplyOptions,
+    ) -> Result<Applied<LbRecord>> {
+        if opts.dry_run {
+            return Ok(Applied {
+                plan,
+                executed: false,
+                record: next,
+            });
+        }
+        self.run_plan(&plan, &next.server, &NoProgress).await?;
+        st.lbs.insert(next.name.clone(), next.clone());
+        txn.commit(st.clone())?;
+        Ok(Applied {
+            plan,
+            executed: true,
+            record: next,
+        })
+    }
+}
+
+fn check_unique_backends(backends: &[Backend]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for b in backends {
+        if !seen.insert(b.key()) {
+            return Err(Error::exists(
+                "backend",
+                b.to_string(),
+                "each backend may appear once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
