@@ -427,6 +427,23 @@ fn push(server: &ServerConfig, lb: &str, path: &str, mode: u32, content: Content
 /// Waits for systemd in a fresh container to finish booting.
 pub const WAIT_BOOT: &str = r#"i=0; while [ "$i" -lt 300 ]; do s=$(systemctl is-system-running 2>/dev/null); case "$s" in running|degraded) exit 0;; esac; sleep 0.1; i=$((i+1)); done; echo "systemd did not finish booting (state: $s)" >&2; exit 1"#;
 
+/// Graceful reload of unit `$1` whose master's pid is in `$2`, returning
+/// once the master runs new workers and the old ones have stopped (or, when
+/// old ones still drain requests after 10 s, once new ones run), so the next
+/// request sees the new config.
+pub const RELOAD_AND_WAIT: &str = r#"kids() { m=$(cat "$1" 2>/dev/null) || return 0; for d in /proc/[0-9]*; do [ "$(cut -d' ' -f4 "$d/stat" 2>/dev/null)" = "$m" ] && printf '%s ' "${d#/proc/}"; done; }
+old=" $(kids "$2")"
+systemctl reload "$1" || exit 1
+i=0; fresh=no
+while [ "$i" -lt 200 ]; do
+  stale=no
+  for p in $(kids "$2"); do case "$old" in *" $p "*) stale=yes;; *) fresh=yes;; esac; done
+  [ "$fresh" = yes ] && [ "$stale" = no ] && exit 0
+  sleep 0.05; i=$((i+1))
+done
+[ "$fresh" = yes ] && exit 0
+echo "$1 did not start new workers within 10 s of the reload" >&2; exit 1"#;
+
 /// One runtime API command; the output must be empty or a success message.
 pub const HAPROXY_API: &str = r#"out=$(printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$2") || { echo "cannot reach the HAProxy runtime API at $2" >&2; exit 2; }
 case "$out" in ""|"New server registered."*|"Server deleted."*) exit 0;; esac
@@ -620,12 +637,18 @@ pub fn config_steps(
     }
     match activate {
         Activate::WriteOnly => {}
-        Activate::Reload => steps.push(attach(
-            server,
-            lb,
-            format!("graceful reload of {service}"),
-            &["systemctl", "reload", service],
-        )),
+        Activate::Reload => {
+            let pidfile = match rec.kind {
+                LbKind::Haproxy => "/run/haproxy.pid",
+                LbKind::Nginx => "/run/nginx.pid",
+            };
+            steps.push(attach(
+                server,
+                lb,
+                format!("graceful reload of {service}"),
+                &["sh", "-c", RELOAD_AND_WAIT, "sh", service, pidfile],
+            ))
+        }
         Activate::Restart => steps.push(attach(
             server,
             lb,
