@@ -239,3 +239,55 @@ pub fn write_inventory(dir: &Path, toml: &str) -> PathBuf {
     std::fs::write(&p, toml).unwrap();
     p
 }
+
+/// A copy of the lab inventory with its own state file, so a test's state is
+/// its own (the servers are the lab's).
+pub fn lab_inventory_copy(lab: &Lab) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&lab.inventory).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("state"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let p = write_inventory(dir.path(), &text);
+    (dir, p)
+}
+
+/// HTTP GET with curl (lab addresses only; callers check the lab first).
+/// Returns (status, body); status 0 when the request failed.
+pub fn http_get(url: &str, extra: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.trim().to_string())
+}
+
+/// Runs the CLI and parses its JSON stdout (asserting success).
+pub fn cli_json(config: &Path, args: &[&str]) -> serde_json::Value {
+    let out = cli(config, args);
+    assert!(
+        out.status.success(),
+        "flockport {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs the CLI and asserts success.
+pub fn cli_ok(config: &Path, args: &[&str]) -> String {
+    let out = cli(config, args);
+    assert!(
+        out.status.success(),
+        "flockport {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

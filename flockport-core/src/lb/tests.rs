@@ -1,1 +1,243 @@
+//! Golden renders of the shipped templates, backend parsing, and the steps of
+//! LB changes (runtime API vs reload).
 
+use super::*;
+use crate::plan::Action;
+
+fn rec(kind: LbKind) -> LbRecord {
+    LbRecord {
+        name: if kind == LbKind::Haproxy {
+            "ha1".into()
+        } else {
+            "nginxlb-10".into()
+        },
+        kind,
+        server: "s1".into(),
+        address: Ipv4Addr::new(10, 0, 4, 100),
+        mode: kind.default_mode().into(),
+        url: if kind == LbKind::Nginx {
+            Some("mywordpress.org".into())
+        } else {
+            None
+        },
+        backends: match kind {
+            LbKind::Haproxy => vec![
+                Backend::parse(kind, "web1:10.0.4.20:80").unwrap(),
+                Backend::parse(kind, "web2:10.0.5.20:80").unwrap(),
+            ],
+            LbKind::Nginx => vec![
+                Backend::parse(kind, "10.0.4.20:80").unwrap(),
+                Backend::parse(kind, "wordpress.consul:80").unwrap(),
+            ],
+        },
+        tls: None,
+        workers: None,
+        resolvers: vec![],
+        published: vec![],
+    }
+}
+
+fn server() -> ServerConfig {
+    let text = "[[server]]\nname = \"s1\"\nhost = \"192.0.2.1\"\nsubnet = \"10.0.4.0/24\"\n";
+    crate::inventory::Inventory::parse(std::path::Path::new("t"), text)
+        .unwrap()
+        .servers
+        .remove(0)
+}
+
+#[test]
+fn golden_haproxy_cfg() {
+    insta::assert_snapshot!(
+        "haproxy_plain",
+        render_haproxy(&rec(LbKind::Haproxy)).unwrap()
+    );
+    let mut r = rec(LbKind::Haproxy);
+    r.mode = "source".into();
+    r.tls = Some("0123456789abcdef".into());
+    r.url = Some("mywordpress.org".into());
+    r.workers = Some(2);
+    r.resolvers = vec![Ipv4Addr::new(10, 0, 4, 10)];
+    insta::assert_snapshot!("haproxy_full", render_haproxy(&r).unwrap());
+}
+
+#[test]
+fn golden_nginx_conf() {
+    let (main, site) = render_nginx(&rec(LbKind::Nginx), "/etc/nginx/flockport").unwrap();
+    insta::assert_snapshot!("nginx_main", main);
+    insta::assert_snapshot!("nginx_site_plain", site);
+    let mut r = rec(LbKind::Nginx);
+    r.mode = "ip_hash".into();
+    r.tls = Some("0123456789abcdef".into());
+    r.workers = Some(4);
+    r.resolvers = vec![Ipv4Addr::new(10, 0, 4, 10), Ipv4Addr::new(10, 0, 5, 10)];
+    let (main, site) = render_nginx(&r, "/etc/nginx/flockport-next").unwrap();
+    assert!(
+        main.contains("worker_processes 4;")
+            && main.contains("include /etc/nginx/flockport-next/lb.conf;")
+    );
+    insta::assert_snapshot!("nginx_site_full", site);
+}
+
+#[test]
+fn backends_parse_per_kind() {
+    let h = LbKind::Haproxy;
+    let b = Backend::parse(h, "web1:10.0.4.20:9000").unwrap();
+    assert_eq!(
+        (b.key(), b.to_string()),
+        ("web1".to_string(), "web1:10.0.4.20:9000".to_string())
+    );
+    assert!(b.matches("web1") && b.matches("web1:10.0.4.20:9000") && !b.matches("10.0.4.20:9000"));
+    for (bad, names) in [
+        ("10.0.4.20:80", "need a name"),
+        ("web1:10.0.4.300:80", "10.0.4.300"),
+        ("web1:wordpress.consul:80", "wordpress.consul"),
+        ("web1:10.0.4.20:0", "\"0\""),
+        ("web1:10.0.4.20:65536", "65536"),
+        ("w;b:10.0.4.20:80", "w;b"),
+    ] {
+        let e = Backend::parse(h, bad).unwrap_err().to_string();
+        assert!(e.contains(names), "{bad}: {e}");
+    }
+    let n = LbKind::Nginx;
+    assert_eq!(
+        Backend::parse(n, "wordpress.consul:80").unwrap().key(),
+        "wordpress.consul:80"
+    );
+    for bad in [
+        "web1:10.0.4.20:80",
+        "10.0.4.256:80",
+        "bad_host!:80",
+        "10.0.4.20",
+    ] {
+        assert!(Backend::parse(n, bad).is_err(), "{bad}");
+    }
+    assert!(LbKind::parse("traefik")
+        .unwrap_err()
+        .to_string()
+        .contains("traefik"));
+    assert!(LbKind::Nginx.check_mode("source").is_err());
+    assert!(LbKind::Haproxy.check_mode("source").is_ok());
+    assert!(
+        check_url("https://x.org").is_err()
+            && check_url("x.org").is_ok()
+            && check_url("a b").is_err()
+    );
+}
+
+fn argvs(steps: &[Step]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Run { argv, .. } => {
+                let i = argv.iter().position(|a| a == "--").map_or(0, |i| i + 1);
+                argv[i..]
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+            Action::WriteFile { path, .. } => format!("write {path}"),
+        })
+        .collect()
+}
+
+#[test]
+fn haproxy_backend_changes_use_the_runtime_api_without_reload() {
+    let s = server();
+    let r = rec(LbKind::Haproxy);
+    let b = Backend::parse(LbKind::Haproxy, "web3:10.0.7.20:80").unwrap();
+    let mut steps = haproxy_add_server_steps(&s, "ha1", &b);
+    steps.extend(config_steps(&s, &r, None, Activate::WriteOnly).unwrap());
+    let a = argvs(&steps);
+    assert!(
+        a[0].contains("add server be_app/web3 10.0.7.20:80 check"),
+        "{a:?}"
+    );
+    assert!(
+        a[1].contains("enable health be_app/web3") && a[2].contains("enable server be_app/web3"),
+        "{a:?}"
+    );
+    assert!(
+        a.iter()
+            .any(|x| x.starts_with("haproxy -c -q -f /etc/haproxy/haproxy.cfg.next")),
+        "{a:?}"
+    );
+    assert!(
+        a.iter()
+            .all(|x| !x.contains("reload") && !x.contains("restart")),
+        "no reload: {a:?}"
+    );
+    let check = steps.iter().find(|s| s.checks_config_of.is_some()).unwrap();
+    assert_eq!(check.checks_config_of.as_deref(), Some("haproxy"));
+    let del = haproxy_drain_del_step(&s, "ha1", &b);
+    assert!(argvs(&[del])[0].starts_with("sh -c SOCK=/run/haproxy/admin.sock"));
+}
+
+#[test]
+fn reload_changes_check_before_swapping() {
+    let s = server();
+    let steps = config_steps(&s, &rec(LbKind::Nginx), None, Activate::Reload).unwrap();
+    let a = argvs(&steps);
+    let check = a
+        .iter()
+        .position(|x| x.starts_with("nginx -t -q -c /etc/nginx/flockport-next/nginx.conf"))
+        .unwrap();
+    let live = a
+        .iter()
+        .position(|x| x.contains("/etc/nginx/nginx.conf") && !x.contains("flockport-next"))
+        .unwrap();
+    let reload = a
+        .iter()
+        .position(|x| x.contains("RELOAD") || x.starts_with("sh -c kids()"))
+        .unwrap();
+    assert!(check < live && live < reload, "{a:?}");
+}
+
+#[test]
+fn tls_keys_are_secret_in_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["x.org".to_string()]).unwrap();
+    let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&c, ck.cert.pem()).unwrap();
+    std::fs::write(&k, ck.key_pair.serialize_pem()).unwrap();
+    let tls = TlsFiles::load(&c, &k).unwrap();
+    let mut r = rec(LbKind::Nginx);
+    r.tls = Some(tls.fingerprint.clone());
+    let steps = config_steps(&server(), &r, Some(&tls), Activate::Reload).unwrap();
+    let json = serde_json::to_string(&steps).unwrap();
+    assert!(!json.contains("PRIVATE KEY"), "key leaked into the plan");
+    assert!(json.contains("<secret,"));
+    let other = rcgen::generate_simple_self_signed(vec!["y.org".to_string()]).unwrap();
+    let k2 = dir.path().join("k2.pem");
+    std::fs::write(&k2, other.key_pair.serialize_pem()).unwrap();
+    assert!(TlsFiles::load(&c, &k2)
+        .unwrap_err()
+        .to_string()
+        .contains("does not match"));
+    assert!(TlsFiles::load(&dir.path().join("nope.pem"), &k)
+        .unwrap_err()
+        .to_string()
+        .contains("nope.pem"));
+    assert!(TlsFiles::load(&k, &k)
+        .unwrap_err()
+        .to_string()
+        .contains("not a PEM certificate"));
+}
+
+#[test]
+fn forwards_are_tagged_and_symmetric() {
+    let r = rec(LbKind::Haproxy);
+    let add = forward_argvs(&r, 80, "-A");
+    let del = forward_argvs(&r, 80, "-D");
+    assert_eq!(add.len(), 2);
+    assert!(
+        add[0].contains(&"flockport:ha1:80".to_string())
+            && add[0].contains(&"10.0.4.100:80".to_string())
+    );
+    for (a, d) in add.iter().zip(&del) {
+        let a: Vec<&String> = a.iter().filter(|x| *x != "-A").collect();
+        let d: Vec<&String> = d.iter().filter(|x| *x != "-D").collect();
+        assert_eq!(a, d);
+    }
+}

@@ -10,4 +10,5 @@
 
 mod bad_input;
 mod lab;
+mod lb;
 mod lifecycle;
