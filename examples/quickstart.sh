@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian machine, as root: this machine becomes a
 # one-server cluster (local transport), two app containers are created from an
-# image with static addresses, serve HTTP, and are listed.
-# Usage: sudo examples/quickstart.sh        (idempotent; run it again any time)
+# image with static addresses and serve HTTP, an HAProxy load balancer is put
+# in front of them, and requests go through it.
+# Usage (as root): examples/quickstart.sh        (idempotent; run it again any time)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -12,10 +13,14 @@ export FLOCKPORT_CONFIG="$out/flockport.toml"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Debian packages (lxc, debootstrap)"
-if ! command -v lxc-create >/dev/null || ! command -v debootstrap >/dev/null || ! command -v curl >/dev/null; then
+step "Debian packages (lxc, debootstrap, and what the build needs)"
+need=()
+for p in lxc debootstrap curl libssl-dev pkg-config; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lxc debootstrap curl >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 step "Build flockport"
@@ -47,11 +52,19 @@ done
 step "The cluster's containers"
 "$fp" listcontainers
 
-step "A request to each app (lxcbr0 is this machine's own bridge)"
-for app in app1 app2; do
-  ip=$("$fp" listcontainers local --json | python3 -c "import json,sys; print([c['ipv4'][0] for c in json.load(sys.stdin) if c['name']=='$app'][0])")
-  printf '%s (%s): ' "$app" "$ip"
-  curl -fsS --max-time 5 "http://$ip/"
+addr() { "$fp" listcontainers local --json | python3 -c "import json,sys; print([c['ipv4'][0] for c in json.load(sys.stdin) if c['name']=='$1'][0])"; }
+
+step "An HAProxy load balancer 'qslb' in front of app1 and app2"
+if ! "$fp" listlbs --json | grep -q '"name": "qslb"'; then
+  "$fp" addlb haproxy local -n qslb -b "app1:$(addr app1):80" -b "app2:$(addr app2):80"
+fi
+"$fp" listlbs
+
+step "Requests through the load balancer (lxcbr0 is this machine's own bridge)"
+lb=$("$fp" listlbs --json | python3 -c "import json,sys; print([l['address'] for l in json.load(sys.stdin) if l['name']=='qslb'][0])")
+for i in 1 2 3 4; do
+  printf 'GET http://%s/ -> ' "$lb"
+  curl -fsS --max-time 5 --retry 5 --retry-connrefused --retry-delay 1 "http://$lb/"
 done
 echo
-echo "Done. Remove with: $fp delcontainer app1 && $fp delcontainer app2"
+echo "Done. Remove with: $fp dellb qslb && $fp delcontainer app1 && $fp delcontainer app2"
