@@ -7,18 +7,45 @@
 //! own escaping never applies a second time. With the native mux, exit status
 //! 255 is the remote command's own; a lost connection is an `openssh` error,
 //! interpreted in [`classify`].
+//!
+//! Like Ansible's ControlPersist, a master outlives the process for
+//! [`PERSIST_IDLE_SECS`] of idleness, so the next `flockport` run on the same
+//! server skips the handshake: its control socket is recorded in a 0700
+//! directory of the user's ([`persist_dir`]), and a later process resumes it
+//! after a liveness check. `FLOCKPORT_SSH_PERSIST=0` turns this off.
 
 use super::{Output, Transport};
 use crate::error::{Error, Result};
 use crate::inventory::ServerConfig;
 use crate::quote::quote_argv;
-use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
+use sha2::{Digest, Sha256};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
 
 /// How long to wait for a TCP connection and handshake.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a persisted master may stay idle before it exits.
+pub const PERSIST_IDLE_SECS: usize = 60;
+
+/// The directory recording persisted masters: `$TMPDIR/flockport-ssh-UID`,
+/// created 0700; `None` when persistence is off or the directory is not
+/// private to this user (then every process connects afresh).
+pub fn persist_dir() -> Option<PathBuf> {
+    if std::env::var("FLOCKPORT_SSH_PERSIST").is_ok_and(|v| v == "0") {
+        return None;
+    }
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let dir = std::env::temp_dir().join(format!("flockport-ssh-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    let private = meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o077 == 0;
+    private.then_some(dir)
+}
 
 /// Runs commands on a server over SSH.
 #[derive(Debug)]
@@ -77,10 +104,93 @@ impl SshTransport {
         if let Some(kh) = &c.known_hosts {
             b.user_known_hosts_file(kh);
         }
-        b.connect_mux(&self.host)
+        let Some(dir) = persist_dir() else {
+            return b
+                .connect_mux(&self.host)
+                .await
+                .map_err(|e| classify(c, &self.host, e));
+        };
+        let record = dir.join(format!("{}.ctl", self.persist_key()));
+        debug_assert_eq!(self.persist_record().as_deref(), Some(record.as_path()));
+        if let Some(s) = resume(&record).await {
+            tracing::debug!(server = %c.name, "reusing a persisted ssh master");
+            return Ok(s);
+        }
+        b.control_directory(&dir)
+            .control_persist(ControlPersist::IdleFor(
+                std::num::NonZeroUsize::MIN.saturating_add(PERSIST_IDLE_SECS - 1),
+            ));
+        let session = b
+            .connect_mux(&self.host)
             .await
-            .map_err(|e| classify(c, &self.host, e))
+            .map_err(|e| classify(c, &self.host, e))?;
+        let (ctl, log) = session.detach();
+        let text = format!(
+            "{}\n{}\n",
+            ctl.display(),
+            log.as_deref()
+                .map(|l| l.display().to_string())
+                .unwrap_or_default()
+        );
+        if let Err(e) = crate::fsutil::atomic_write(&record, text.as_bytes(), 0o600) {
+            tracing::warn!(error = %e, "cannot record the ssh master; it is not reused");
+        }
+        Ok(Session::resume_mux(ctl, log))
     }
+}
+
+impl SshTransport {
+    /// The file recording this server's persisted master, when persistence is on.
+    pub fn persist_record(&self) -> Option<PathBuf> {
+        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key())))
+    }
+
+    /// What identifies a reusable master: user, host, port, key, known_hosts.
+    fn persist_key(&self) -> String {
+        let c = &self.config;
+        let mut h = Sha256::new();
+        for part in [
+            c.user.as_str(),
+            self.host.as_str(),
+            &c.port.to_string(),
+            &c.identity
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            &c.known_hosts
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ] {
+            h.update(part.as_bytes());
+            h.update(b"\0");
+        }
+        hex::encode(h.finalize())[..20].to_string()
+    }
+}
+
+/// Resumes the master recorded in `record` if it is alive; removes a stale record.
+async fn resume(record: &Path) -> Option<Session> {
+    let text = std::fs::read_to_string(record).ok()?;
+    let mut lines = text.lines();
+    let ctl = PathBuf::from(lines.next()?);
+    let log = lines
+        .next()
+        .filter(|l| !l.is_empty())
+        .map(|l| PathBuf::from(l).into_boxed_path());
+    let dir = record.parent()?;
+    if ctl.exists() {
+        let s = Session::resume_mux(ctl.clone().into_boxed_path(), log);
+        if s.check().await.is_ok() {
+            return Some(s);
+        }
+    }
+    let _ = std::fs::remove_file(record);
+    // The master's own temp dir, if it is ours and it left one behind.
+    if let Some(d) = ctl.parent().filter(|d| d.parent() == Some(dir)) {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    None
 }
 
 /// Turns a connection failure into the error the user can act on.

@@ -133,6 +133,41 @@ async fn ssh_transport_lifecycle_on_loopback_sshd() {
     assert!(status[0].reachable, "{:?}", status[0].error);
     let name = format!("fpt-ssh-{}", std::process::id());
     lifecycle(&cluster, "lo", &name, "10.0.3.202").await;
+
+    // The master outlives the Cluster: a new one (as a new process would) resumes it.
+    let server = cluster.server("lo").unwrap().clone();
+    let record = flockport_core::transport::SshTransport::new(server)
+        .unwrap()
+        .persist_record()
+        .expect("persistence on");
+    let first = std::fs::read_to_string(&record).unwrap();
+    drop(cluster);
+    let again = Cluster::open(Some(&inv)).unwrap();
+    assert!(again.list_servers().await[0].reachable);
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap(),
+        first,
+        "the persisted master was reused"
+    );
+    // A master that went away is noticed and replaced by a fresh one.
+    let ctl = first.lines().next().unwrap();
+    let st = std::process::Command::new("ssh")
+        .args(["-S", ctl, "-O", "exit", "lo"])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let fresh = Cluster::open(Some(&inv)).unwrap();
+    assert!(fresh.list_servers().await[0].reachable);
+    assert_ne!(
+        std::fs::read_to_string(&record).unwrap(),
+        first,
+        "a new master was recorded"
+    );
+    drop(sshd);
 }
 
 #[tokio::test]
