@@ -42,9 +42,7 @@ struct ChangeOpts {
 
 impl ChangeOpts {
     fn apply(self) -> ApplyOptions {
-        ApplyOptions {
-            dry_run: self.dry_run,
-        }
+        ApplyOptions { dry_run: self.dry_run }
     }
 }
 
@@ -257,11 +255,7 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
 
 fn exit_code(e: &Error) -> u8 {
@@ -276,10 +270,7 @@ fn exit_code(e: &Error) -> u8 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flockport: cannot start the async runtime: {e}");
@@ -304,17 +295,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let mut cluster = Cluster::open(cli.config.as_deref())?;
     let progress = output::StepProgress::new();
     match cli.command {
-        Command::Addserver {
-            name,
-            host,
-            subnet,
-            local,
-            user,
-            port,
-            key,
-            known_hosts,
-            bridge,
-        } => {
+        Command::Addserver { name, host, subnet, local, user, port, key, known_hosts, bridge } => {
             let s = cluster.add_server(AddServer {
                 name,
                 host,
@@ -348,37 +329,16 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             let rows = cluster.containers(server.as_deref()).await?;
             output::containers(&rows, list.json)?;
         }
-        Command::Addcontainer {
-            server,
-            name,
-            packages,
-            ip,
-            no_start,
-            change,
-        } => {
-            let spec = ContainerSpec {
-                server,
-                name: name.clone(),
-                packages,
-                address: ip,
-                role: None,
-                no_start,
-            };
-            let a = cluster
-                .add_container(spec, change.apply(), &progress)
-                .await?;
+        Command::Addcontainer { server, name, packages, ip, no_start, change } => {
+            let spec = ContainerSpec { server, name: name.clone(), packages, address: ip, role: None, no_start };
+            let a = cluster.add_container(spec, change.apply(), &progress).await?;
             output::applied(&a, change.json, |r| {
-                format!(
-                    "container {name} ready on {} at {} (image {})",
-                    r.server, r.address, r.image
-                )
+                format!("container {name} ready on {} at {} (image {})", r.server, r.address, r.image)
             })?;
         }
         Command::Delcontainer { name, change } => {
             let a = cluster.del_container(&name, change.apply()).await?;
-            output::applied(&a, change.json, |r| {
-                format!("deleted container {name} from {}", r.server)
-            })?;
+            output::applied(&a, change.json, |r| format!("deleted container {name} from {}", r.server))?;
         }
         Command::Startcontainer { name, change } => {
             let a = cluster.set_running(&name, true, change.apply()).await?;
@@ -388,101 +348,47 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             let a = cluster.set_running(&name, false, change.apply()).await?;
             output::applied(&a, change.json, |r| format!("{} is {}", r.name, r.state))?;
         }
-        Command::Buildimage {
-            server,
-            packages,
-            change,
-        } => {
-            let a = cluster
-                .build_image(&server, packages, change.apply(), &progress)
-                .await?;
+        Command::Buildimage { server, packages, change } => {
+            let a = cluster.build_image(&server, packages, change.apply(), &progress).await?;
             output::applied(&a, change.json, |r| format!("image {r} ready on {server}"))?;
         }
-        Command::Addlb {
-            kind,
-            server,
-            name,
-            url,
-            backends,
-            cert,
-            key,
-            change,
-        } => {
-            let spec = LbSpec {
-                kind,
-                server,
-                name,
-                url,
-                backends,
-                cert,
-                key,
-            };
+        Command::Addlb { kind, server, name, url, backends, cert, key, change } => {
+            let spec = LbSpec { kind, server, name, url, backends, cert, key };
             let a = cluster.add_lb(spec, change.apply(), &progress).await?;
             output::applied(&a, change.json, |r| {
-                format!(
-                    "load balancer {} ({}) ready on {} at {}",
-                    r.name, r.kind, r.server, r.address
-                )
+                format!("load balancer {} ({}) ready on {} at {}", r.name, r.kind, r.server, r.address)
             })?;
         }
         Command::Listlbs(o) => {
             let rows = cluster.lbs().await?;
             output::lbs(&rows, o.json)?;
         }
-        Command::Addbackends {
-            lb,
-            backends,
-            change,
-        } => {
+        Command::Addbackends { lb, backends, change } => {
             let a = cluster.add_backends(&lb, backends, change.apply()).await?;
             output::applied(&a, change.json, output::lb_line)?;
         }
-        Command::Delbackends {
-            lb,
-            backends,
-            change,
-        } => {
+        Command::Delbackends { lb, backends, change } => {
             let a = cluster.del_backends(&lb, backends, change.apply()).await?;
             output::applied(&a, change.json, output::lb_line)?;
         }
-        Command::Setlb {
-            lb,
-            setting,
-            values,
-            change,
-        } => {
+        Command::Setlb { lb, setting, values, change } => {
             let setting = LbSetting::parse(&setting, &values)?;
             let a = cluster.set_lb(&lb, setting, change.apply()).await?;
             output::applied(&a, change.json, output::lb_line)?;
         }
-        Command::Pub {
-            target,
-            port,
-            change,
-        } => {
+        Command::Pub { target, port, change } => {
             let a = cluster.publish(&target, port, change.apply()).await?;
             output::applied(&a, change.json, |r| {
-                format!(
-                    "{}:{port} now forwards to {} ({}:{port})",
-                    r.server, r.name, r.address
-                )
+                format!("{}:{port} now forwards to {} ({}:{port})", r.server, r.name, r.address)
             })?;
         }
-        Command::Unpub {
-            target,
-            port,
-            change,
-        } => {
+        Command::Unpub { target, port, change } => {
             let a = cluster.unpublish(&target, port, change.apply()).await?;
-            output::applied(&a, change.json, |r| {
-                format!("removed the forward of {}:{port} to {}", r.server, r.name)
-            })?;
+            output::applied(&a, change.json, |r| format!("removed the forward of {}:{port} to {}", r.server, r.name))?;
         }
         Command::Dellb { lb, change } => {
             let a = cluster.del_lb(&lb, change.apply()).await?;
-            output::applied(&a, change.json, |r| {
-                format!("removed load balancer {} from {}", r.name, r.server)
-            })?;
+            output::applied(&a, change.json, |r| format!("removed load balancer {} from {}", r.name, r.server))?;
         }
         Command::Exec { container, command } => {
             let out = cluster.exec(&container, &command).await?;
@@ -491,12 +397,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             std::io::stderr().write_all(&out.stderr).ok();
             return Ok(u8::try_from(out.status).unwrap_or(1));
         }
-        Command::Push {
-            container,
-            source,
-            dest,
-            mode,
-        } => {
+        Command::Push { container, source, dest, mode } => {
             let mode = flockport_core::names::parse_mode(&mode)?;
             let bytes = std::fs::read(&source).map_err(|e| Error::io("reading", &source, e))?;
             cluster.push(&container, &dest, &bytes, mode).await?;

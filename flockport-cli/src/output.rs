@@ -8,16 +8,14 @@ use flockport_core::{ContainerInfo, Error, LbInfo, LbRecord};
 use serde::Serialize;
 
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<(), Error> {
-    let s =
-        serde_json::to_string_pretty(v).map_err(|e| Error::invalid("output", "", e.to_string()))?;
+    let s = serde_json::to_string_pretty(v).map_err(|e| Error::invalid("output", "", e.to_string()))?;
     println!("{s}");
     Ok(())
 }
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_header(header.to_vec());
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
     t
 }
 
@@ -26,16 +24,7 @@ pub fn servers(rows: &[ServerStatus], as_json: bool) -> Result<(), Error> {
     if as_json {
         return json(rows);
     }
-    let mut t = table(&[
-        "NAME",
-        "HOST",
-        "SUBNET",
-        "STATUS",
-        "LXC",
-        "CONTAINERS",
-        "IMAGES",
-        "MS",
-    ]);
+    let mut t = table(&["NAME", "HOST", "SUBNET", "STATUS", "LXC", "CONTAINERS", "IMAGES", "MS"]);
     for r in rows {
         let status = if r.reachable {
             "reachable".to_string()
@@ -64,27 +53,15 @@ pub fn containers(rows: &[ContainerInfo], as_json: bool) -> Result<(), Error> {
     }
     let mut t = table(&["NAME", "SERVER", "STATE", "IPV4"]);
     for c in rows {
-        let ip = c
-            .address()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "-".into());
-        t.add_row(vec![
-            c.name.clone(),
-            c.server.clone(),
-            c.state.to_string(),
-            ip,
-        ]);
+        let ip = c.address().map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        t.add_row(vec![c.name.clone(), c.server.clone(), c.state.to_string(), ip]);
     }
     println!("{t}");
     Ok(())
 }
 
 /// The result of a change, or its plan with `--dry-run`.
-pub fn applied<T: Serialize>(
-    a: &Applied<T>,
-    as_json: bool,
-    done: impl Fn(&T) -> String,
-) -> Result<(), Error> {
+pub fn applied<T: Serialize>(a: &Applied<T>, as_json: bool, done: impl Fn(&T) -> String) -> Result<(), Error> {
     if as_json {
         return json(a);
     }
@@ -125,13 +102,7 @@ impl Drop for StepProgress {
 
 impl Progress for StepProgress {
     fn step(&self, index: usize, total: usize, step: &Step) {
-        let line = format!(
-            "[{}/{}] {}: {}",
-            index + 1,
-            total,
-            step.server,
-            step.description
-        );
+        let line = format!("[{}/{}] {}: {}", index + 1, total, step.server, step.description);
         match &self.bar {
             Some(b) => b.set_message(line),
             None => eprintln!("{line}"),
@@ -144,28 +115,11 @@ pub fn lbs(rows: &[LbInfo], as_json: bool) -> Result<(), Error> {
     if as_json {
         return json(rows);
     }
-    let mut t = table(&[
-        "NAME",
-        "TYPE",
-        "SERVER",
-        "ADDRESS",
-        "MODE",
-        "URL",
-        "BACKENDS (HEALTH)",
-        "PUBLISHED",
-    ]);
+    let mut t = table(&["NAME", "TYPE", "SERVER", "ADDRESS", "MODE", "URL", "BACKENDS (HEALTH)", "PUBLISHED"]);
     for l in rows {
         let r = &l.record;
-        let backends: Vec<String> = l
-            .health
-            .iter()
-            .map(|h| format!("{} ({})", h.backend, h.health))
-            .collect();
-        let published: Vec<String> = r
-            .published
-            .iter()
-            .map(|p| format!("{}:{p}", r.server))
-            .collect();
+        let backends: Vec<String> = l.health.iter().map(|h| format!("{} ({})", h.backend, h.health)).collect();
+        let published: Vec<String> = r.published.iter().map(|p| format!("{}:{p}", r.server)).collect();
         let url = match (&r.url, &r.tls) {
             (Some(u), Some(_)) => format!("{u} (tls)"),
             (Some(u), None) => u.clone(),
@@ -179,16 +133,8 @@ pub fn lbs(rows: &[LbInfo], as_json: bool) -> Result<(), Error> {
             r.address.to_string(),
             r.mode.clone(),
             url,
-            if backends.is_empty() {
-                "-".into()
-            } else {
-                backends.join("\n")
-            },
-            if published.is_empty() {
-                "-".into()
-            } else {
-                published.join(", ")
-            },
+            if backends.is_empty() { "-".into() } else { backends.join("\n") },
+            if published.is_empty() { "-".into() } else { published.join(", ") },
         ]);
     }
     println!("{t}");
@@ -203,10 +149,6 @@ pub fn lb_line(r: &LbRecord) -> String {
         r.name,
         r.kind,
         r.mode,
-        if b.is_empty() {
-            "none".into()
-        } else {
-            b.join(" ")
-        }
+        if b.is_empty() { "none".into() } else { b.join(" ") }
     )
 }

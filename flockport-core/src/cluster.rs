@@ -124,8 +124,7 @@ impl Cluster {
         store: Option<Arc<dyn StateStore>>,
     ) -> Result<Self> {
         let inventory = Inventory::load(path)?;
-        let store =
-            store.unwrap_or_else(|| Arc::new(FileStateStore::new(inventory.state_path(path))));
+        let store = store.unwrap_or_else(|| Arc::new(FileStateStore::new(inventory.state_path(path))));
         Ok(Cluster {
             inventory_path: path.to_path_buf(),
             inventory,
@@ -172,10 +171,7 @@ impl Cluster {
 
     /// The transport for a server (one per server per process, reused).
     pub fn transport(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
-        let mut map = self
-            .transports
-            .lock()
-            .map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?;
+        let mut map = self.transports.lock().map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?;
         if let Some(t) = map.get(&server.name) {
             return Ok(t.clone());
         }
@@ -202,24 +198,12 @@ impl Cluster {
     pub fn add_server(&mut self, spec: AddServer) -> Result<ServerConfig> {
         names::check_name("server name", &spec.name)?;
         let subnet = names::parse_subnet(&spec.subnet)?;
-        let transport = if spec.local {
-            TransportKind::Local
-        } else {
-            TransportKind::Ssh
-        };
+        let transport = if spec.local { TransportKind::Local } else { TransportKind::Ssh };
         if spec.local && spec.host.is_some() {
-            return Err(Error::invalid(
-                "host",
-                spec.host.unwrap_or_default(),
-                "a --local server takes no host",
-            ));
+            return Err(Error::invalid("host", spec.host.unwrap_or_default(), "a --local server takes no host"));
         }
         if !spec.local && spec.host.is_none() {
-            return Err(Error::invalid(
-                "host",
-                "",
-                "give the server's host, or --local for this machine",
-            ));
+            return Err(Error::invalid("host", "", "give the server's host, or --local for this machine"));
         }
         let config = ServerConfig {
             name: spec.name.clone(),
@@ -245,11 +229,11 @@ impl Cluster {
                     "pick another name or `flockport delserver` it first",
                 ));
             }
-            if let Some(other) = inv.servers.iter().find(|s| {
-                s.subnet == config.subnet
-                    && s.transport == config.transport
-                    && s.host == config.host
-            }) {
+            if let Some(other) = inv
+                .servers
+                .iter()
+                .find(|s| s.subnet == config.subnet && s.transport == config.transport && s.host == config.host)
+            {
                 return Err(Error::invalid(
                     "subnet",
                     config.subnet.to_string(),
@@ -268,21 +252,13 @@ impl Cluster {
     pub async fn del_server(&mut self, name: &str) -> Result<()> {
         self.server(name)?;
         let state = self.store.load().await?;
-        let on: Vec<&String> = state
-            .containers
-            .iter()
-            .filter(|(_, c)| c.server == name)
-            .map(|(n, _)| n)
-            .collect();
+        let on: Vec<&String> = state.containers.iter().filter(|(_, c)| c.server == name).map(|(n, _)| n).collect();
         if !on.is_empty() {
             let list: Vec<&str> = on.iter().map(|s| s.as_str()).collect();
             return Err(Error::invalid(
                 "server",
                 name,
-                format!(
-                    "it still hosts managed containers ({}); delete them first",
-                    list.join(", ")
-                ),
+                format!("it still hosts managed containers ({}); delete them first", list.join(", ")),
             ));
         }
         let (inv, ()) = Inventory::update(&self.inventory_path, |inv| {
@@ -294,10 +270,7 @@ impl Cluster {
             Ok(())
         })?;
         self.inventory = inv;
-        self.transports
-            .lock()
-            .map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?
-            .remove(name);
+        self.transports.lock().map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?.remove(name);
         Ok(())
     }
 
@@ -408,10 +381,7 @@ impl Cluster {
         let hint = if unreachable.is_empty() {
             "see `flockport listcontainers`".to_string()
         } else {
-            format!(
-                "some servers could not be asked: {}",
-                unreachable.join("; ")
-            )
+            format!("some servers could not be asked: {}", unreachable.join("; "))
         };
         Err(Error::not_found("container", name, hint))
     }
@@ -419,11 +389,7 @@ impl Cluster {
     /// Runs `argv` inside a container; the output whatever the exit status.
     pub async fn exec(&self, container: &str, argv: &[String]) -> Result<Output> {
         if argv.is_empty() {
-            return Err(Error::invalid(
-                "command",
-                "",
-                "give a command to run inside the container",
-            ));
+            return Err(Error::invalid("command", "", "give a command to run inside the container"));
         }
         let (server, _) = self.locate(container).await?;
         let t = self.transport(&server)?;
@@ -431,13 +397,7 @@ impl Cluster {
     }
 
     /// Writes a file inside a container.
-    pub async fn push(
-        &self,
-        container: &str,
-        path: &str,
-        contents: &[u8],
-        mode: u32,
-    ) -> Result<()> {
+    pub async fn push(&self, container: &str, path: &str, contents: &[u8], mode: u32) -> Result<()> {
         names::check_abs_path("path", path)?;
         let (server, _) = self.locate(container).await?;
         let t = self.transport(&server)?;
@@ -462,21 +422,12 @@ impl Cluster {
             plan.rollback = spec.rollback_steps(&s);
         }
         if opts.dry_run {
-            return Ok(Applied {
-                plan,
-                executed: false,
-                record: name,
-            });
+            return Ok(Applied { plan, executed: false, record: name });
         }
         let txn = self.store.begin().await?;
-        plan.execute(&self.transports_for([server])?, progress)
-            .await?;
+        plan.execute(&self.transports_for([server])?, progress).await?;
         drop(txn);
-        Ok(Applied {
-            plan,
-            executed: true,
-            record: name,
-        })
+        Ok(Applied { plan, executed: true, record: name })
     }
 
     /// Checks a container spec without contacting anything.
@@ -491,11 +442,7 @@ impl Cluster {
             names::check_in_subnet("address", a, s.subnet, s.gateway())?;
         }
         if state.containers.contains_key(&spec.name) {
-            return Err(Error::exists(
-                "container",
-                &spec.name,
-                "names are unique across the cluster",
-            ));
+            return Err(Error::exists("container", &spec.name, "names are unique across the cluster"));
         }
         Ok(())
     }
@@ -511,39 +458,24 @@ impl Cluster {
         self.check_container_spec(spec, state)?;
         let s = self.server(&spec.server)?.clone();
         let image = ImageSpec::with_packages(spec.packages.clone())?;
-        let requested = spec
-            .address
-            .as_deref()
-            .map(|a| names::parse_ipv4("address", a))
-            .transpose()?;
+        let requested = spec.address.as_deref().map(|a| names::parse_ipv4("address", a)).transpose()?;
         for f in facts.values() {
             if let Some(c) = f.container(&spec.name) {
                 return Err(Error::exists(
                     "container",
                     &spec.name,
-                    format!(
-                        "it exists on server {}; names are unique across the cluster",
-                        c.server
-                    ),
+                    format!("it exists on server {}; names are unique across the cluster", c.server),
                 ));
             }
         }
-        let facts = facts
-            .get(&s.name)
-            .ok_or_else(|| Error::not_found("server", &s.name, "it was not probed"))?;
-        let used: Vec<Ipv4Addr> = facts
-            .used_addresses()
-            .chain(state.addresses_on(&s.name))
-            .collect();
+        let facts = facts.get(&s.name).ok_or_else(|| Error::not_found("server", &s.name, "it was not probed"))?;
+        let used: Vec<Ipv4Addr> = facts.used_addresses().chain(state.addresses_on(&s.name)).collect();
         let address = match requested {
             Some(a) if used.contains(&a) => {
                 return Err(Error::invalid(
                     "address",
                     a.to_string(),
-                    format!(
-                        "it is already used on server {}; omit it to get a free one",
-                        s.name
-                    ),
+                    format!("it is already used on server {}; omit it to get a free one", s.name),
                 ))
             }
             Some(a) => a,
@@ -554,13 +486,7 @@ impl Cluster {
         if facts.container(&template).is_none() {
             plan.steps.extend(image.build_steps(&s));
         }
-        plan.steps.extend(lxc::clone_steps(
-            &s,
-            &template,
-            &spec.name,
-            address,
-            facts.overlay,
-        ));
+        plan.steps.extend(lxc::clone_steps(&s, &template, &spec.name, address, facts.overlay));
         if !spec.no_start {
             plan.steps.extend(lxc::start_steps(&s, &spec.name));
         }
@@ -571,19 +497,12 @@ impl Cluster {
             image: template,
             role: spec.role.clone().unwrap_or_else(|| "app".into()),
         };
-        plan.state_changes.push(format!(
-            "add container {} ({} on {})",
-            spec.name, address, s.name
-        ));
+        plan.state_changes.push(format!("add container {} ({} on {})", spec.name, address, s.name));
         Ok((plan, record))
     }
 
     /// Plans a new container: checks, then one probe of every server.
-    async fn plan_container(
-        &self,
-        spec: &ContainerSpec,
-        state: &State,
-    ) -> Result<(Plan, ContainerRecord)> {
+    async fn plan_container(&self, spec: &ContainerSpec, state: &State) -> Result<(Plan, ContainerRecord)> {
         self.check_container_spec(spec, state)?;
         let facts = self.probe_cluster().await?;
         self.plan_container_with(spec, state, &facts)
@@ -599,30 +518,17 @@ impl Cluster {
         let txn = self.store.begin().await?;
         let (plan, record) = self.plan_container(&spec, txn.state()).await?;
         if opts.dry_run {
-            return Ok(Applied {
-                plan,
-                executed: false,
-                record,
-            });
+            return Ok(Applied { plan, executed: false, record });
         }
-        plan.execute(&self.transports_for([spec.server.as_str()])?, progress)
-            .await?;
+        plan.execute(&self.transports_for([spec.server.as_str()])?, progress).await?;
         let mut st = txn.state().clone();
         st.containers.insert(spec.name.clone(), record.clone());
         txn.commit(st)?;
-        Ok(Applied {
-            plan,
-            executed: true,
-            record,
-        })
+        Ok(Applied { plan, executed: true, record })
     }
 
     /// Destroys a managed container (`delcontainer`).
-    pub async fn del_container(
-        &self,
-        name: &str,
-        opts: ApplyOptions,
-    ) -> Result<Applied<ContainerRecord>> {
+    pub async fn del_container(&self, name: &str, opts: ApplyOptions) -> Result<Applied<ContainerRecord>> {
         names::check_name("container name", name)?;
         let txn = self.store.begin().await?;
         let record = txn.state().containers.get(name).cloned().ok_or_else(|| {
@@ -637,34 +543,20 @@ impl Cluster {
         plan.steps = lxc::destroy_steps(&s, name);
         plan.state_changes.push(format!("remove container {name}"));
         if opts.dry_run {
-            return Ok(Applied {
-                plan,
-                executed: false,
-                record,
-            });
+            return Ok(Applied { plan, executed: false, record });
         }
         let facts = self.probe(&s.name).await?;
         if facts.container(name).is_some() {
-            plan.execute(&self.transports_for([s.name.as_str()])?, &NoProgress)
-                .await?;
+            plan.execute(&self.transports_for([s.name.as_str()])?, &NoProgress).await?;
         }
         let mut st = txn.state().clone();
         st.containers.remove(name);
         txn.commit(st)?;
-        Ok(Applied {
-            plan,
-            executed: true,
-            record,
-        })
+        Ok(Applied { plan, executed: true, record })
     }
 
     /// Starts or stops a container.
-    pub async fn set_running(
-        &self,
-        name: &str,
-        running: bool,
-        opts: ApplyOptions,
-    ) -> Result<Applied<ContainerInfo>> {
+    pub async fn set_running(&self, name: &str, running: bool, opts: ApplyOptions) -> Result<Applied<ContainerInfo>> {
         let (s, info) = self.locate(name).await?;
         let mut plan = Plan::new(format!("{} {name}", if running { "start" } else { "stop" }));
         let is_running = info.state == lxc::ContainerState::Running;
@@ -675,21 +567,12 @@ impl Cluster {
         }
         if opts.dry_run || plan.steps.is_empty() {
             let executed = !opts.dry_run;
-            return Ok(Applied {
-                plan,
-                executed,
-                record: info,
-            });
+            return Ok(Applied { plan, executed, record: info });
         }
-        plan.execute(&self.transports_for([s.name.as_str()])?, &NoProgress)
-            .await?;
+        plan.execute(&self.transports_for([s.name.as_str()])?, &NoProgress).await?;
         let facts = self.probe(&s.name).await?;
         let info = facts.container(name).cloned().unwrap_or(info);
-        Ok(Applied {
-            plan,
-            executed: true,
-            record: info,
-        })
+        Ok(Applied { plan, executed: true, record: info })
     }
 }
 
@@ -702,12 +585,7 @@ fn absolute(p: PathBuf) -> PathBuf {
 }
 
 /// Picks a free host address in `subnet`: from .100 upwards, then from .2.
-pub fn pick_free_address(
-    server: &str,
-    subnet: Ipv4Net,
-    gateway: Ipv4Addr,
-    used: &[Ipv4Addr],
-) -> Result<Ipv4Addr> {
+pub fn pick_free_address(server: &str, subnet: Ipv4Net, gateway: Ipv4Addr, used: &[Ipv4Addr]) -> Result<Ipv4Addr> {
     let first = u32::from(subnet.network()) + 1;
     let last = u32::from(subnet.broadcast()).saturating_sub(1);
     let start = (first + 99).min(last);
@@ -715,10 +593,7 @@ pub fn pick_free_address(
         .chain(first..start)
         .map(Ipv4Addr::from)
         .find(|a| *a != gateway && !used.contains(a))
-        .ok_or_else(|| Error::SubnetExhausted {
-            server: server.into(),
-            subnet: subnet.to_string(),
-        })
+        .ok_or_else(|| Error::SubnetExhausted { server: server.into(), subnet: subnet.to_string() })
 }
 
 #[cfg(test)]
@@ -729,21 +604,12 @@ mod tests {
     fn picks_free_addresses() {
         let net: Ipv4Net = "10.0.4.0/24".parse().unwrap();
         let gw = Ipv4Addr::new(10, 0, 4, 1);
-        assert_eq!(
-            pick_free_address("s1", net, gw, &[]).unwrap(),
-            Ipv4Addr::new(10, 0, 4, 100)
-        );
+        assert_eq!(pick_free_address("s1", net, gw, &[]).unwrap(), Ipv4Addr::new(10, 0, 4, 100));
         let used = [Ipv4Addr::new(10, 0, 4, 100), Ipv4Addr::new(10, 0, 4, 101)];
-        assert_eq!(
-            pick_free_address("s1", net, gw, &used).unwrap(),
-            Ipv4Addr::new(10, 0, 4, 102)
-        );
+        assert_eq!(pick_free_address("s1", net, gw, &used).unwrap(), Ipv4Addr::new(10, 0, 4, 102));
         let small: Ipv4Net = "10.0.9.0/30".parse().unwrap();
         let gw9 = Ipv4Addr::new(10, 0, 9, 1);
-        assert_eq!(
-            pick_free_address("s1", small, gw9, &[]).unwrap(),
-            Ipv4Addr::new(10, 0, 9, 2)
-        );
+        assert_eq!(pick_free_address("s1", small, gw9, &[]).unwrap(), Ipv4Addr::new(10, 0, 9, 2));
         assert!(pick_free_address("s1", small, gw9, &[Ipv4Addr::new(10, 0, 9, 2)]).is_err());
     }
 }

@@ -195,16 +195,8 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::InvalidInput`].
-    pub fn invalid(
-        field: &'static str,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Error::InvalidInput {
-            field,
-            value: value.into(),
-            reason: reason.into(),
-        }
+    pub fn invalid(field: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput { field, value: value.into(), reason: reason.into() }
     }
 
     /// Shorthand for [`Error::NotFound`] with a hint.
@@ -213,11 +205,7 @@ impl Error {
         Error::NotFound {
             kind,
             name: name.into(),
-            hint: if hint.is_empty() {
-                String::new()
-            } else {
-                format!("; {hint}")
-            },
+            hint: if hint.is_empty() { String::new() } else { format!("; {hint}") },
         }
     }
 
@@ -227,21 +215,13 @@ impl Error {
         Error::AlreadyExists {
             kind,
             name: name.into(),
-            hint: if hint.is_empty() {
-                String::new()
-            } else {
-                format!("; {hint}")
-            },
+            hint: if hint.is_empty() { String::new() } else { format!("; {hint}") },
         }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            context,
-            path: path.into(),
-            source,
-        }
+        Error::Io { context, path: path.into(), source }
     }
 
     /// The kind, for mapping to exception classes and exit codes.
@@ -250,15 +230,12 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
-            Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } => {
-                ErrorKind::Unreachable
-            }
+            Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } => ErrorKind::Unreachable,
             Error::RemoteCommand { .. } | Error::Parse { .. } => ErrorKind::RemoteCommandFailed,
             Error::ConfigRejected { .. } => ErrorKind::ConfigRejected,
-            Error::Io { .. }
-            | Error::Inventory { .. }
-            | Error::StateCorrupt { .. }
-            | Error::SubnetExhausted { .. } => ErrorKind::Local,
+            Error::Io { .. } | Error::Inventory { .. } | Error::StateCorrupt { .. } | Error::SubnetExhausted { .. } => {
+                ErrorKind::Local
+            }
             Error::Many(errors) => errors.first().map_or(ErrorKind::Local, Error::kind),
         }
     }

@@ -30,10 +30,7 @@ impl LockGuard {
             .open(path)
             .map_err(|e| Error::io("opening lock file", path, e))?;
         FileExt::lock_exclusive(&file).map_err(|e| Error::io("locking", path, e))?;
-        Ok(LockGuard {
-            file,
-            path: path.to_path_buf(),
-        })
+        Ok(LockGuard { file, path: path.to_path_buf() })
     }
 
     /// The lock file's path.
@@ -69,13 +66,9 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
         .tempfile_in(&dir)
         .map_err(|e| Error::io("creating temp file in", &dir, e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io("writing", tmp.path().to_path_buf(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("syncing", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+    tmp.write_all(bytes).map_err(|e| Error::io("writing", tmp.path().to_path_buf(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io("syncing", path, e))?;
+    tmp.persist(path).map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all();
     }

@@ -24,8 +24,7 @@ pub struct ImageSpec {
 
 /// The network config every image gets: LXC sets the static address, so no
 /// DHCP client runs (and waits) in the container.
-pub const INTERFACES: &str =
-    "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet manual\n";
+pub const INTERFACES: &str = "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet manual\n";
 
 impl ImageSpec {
     /// An image with `packages`, labelled by the first package (or `base`).
@@ -54,12 +53,7 @@ impl ImageSpec {
             h.update(b"\0");
         }
         let digest = hex::encode(h.finalize());
-        let label: String = self
-            .label
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(20)
-            .collect();
+        let label: String = self.label.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect();
         format!("{IMAGE_PREFIX}{label}-{}", &digest[..8])
     }
 
@@ -85,10 +79,7 @@ impl ImageSpec {
         }
         let mut steps = vec![Step::run(
             &server.name,
-            format!(
-                "build image {name} with lxc-create -t {tpl} (packages: {})",
-                display_packages(&self.packages)
-            ),
+            format!("build image {name} with lxc-create -t {tpl} (packages: {})", display_packages(&self.packages)),
             argv,
         )];
         if !debian && !self.packages.is_empty() {

@@ -47,10 +47,7 @@ fn default_template_args() -> Vec<String> {
 }
 impl Default for ImageConfig {
     fn default() -> Self {
-        ImageConfig {
-            template: default_template(),
-            args: default_template_args(),
-        }
+        ImageConfig { template: default_template(), args: default_template_args() }
     }
 }
 
@@ -131,21 +128,13 @@ impl ServerConfig {
         }
         if let Some(gw) = self.gateway {
             if !self.subnet.contains(&gw) {
-                return Err(Error::invalid(
-                    "gateway",
-                    gw.to_string(),
-                    format!("it must be inside {}", self.subnet),
-                ));
+                return Err(Error::invalid("gateway", gw.to_string(), format!("it must be inside {}", self.subnet)));
             }
         }
         match self.transport {
             TransportKind::Ssh => {
                 let host = self.host.as_deref().ok_or_else(|| {
-                    Error::invalid(
-                        "host",
-                        "",
-                        format!("server {} uses ssh and needs a host", self.name),
-                    )
+                    Error::invalid("host", "", format!("server {} uses ssh and needs a host", self.name))
                 })?;
                 names::check_host(host)?;
                 names::check_name("user", &self.user)?;
@@ -157,10 +146,7 @@ impl ServerConfig {
 
     /// Checks that the identity and known_hosts files exist (used when adding a server).
     pub fn check_files(&self) -> Result<()> {
-        for (field, p) in [
-            ("identity file", &self.identity),
-            ("known_hosts file", &self.known_hosts),
-        ] {
+        for (field, p) in [("identity file", &self.identity), ("known_hosts file", &self.known_hosts)] {
             if let Some(p) = p {
                 if !p.is_file() {
                     return Err(Error::invalid(
@@ -199,14 +185,9 @@ impl Inventory {
 
     /// Parses and validates an inventory from TOML text.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
-        let inv: Inventory = toml::from_str(text).map_err(|e| Error::Inventory {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        inv.validate().map_err(|e| Error::Inventory {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let inv: Inventory =
+            toml::from_str(text).map_err(|e| Error::Inventory { path: path.to_path_buf(), reason: e.to_string() })?;
+        inv.validate().map_err(|e| Error::Inventory { path: path.to_path_buf(), reason: e.to_string() })?;
         Ok(inv)
     }
 
@@ -225,11 +206,7 @@ impl Inventory {
         for s in &self.servers {
             s.validate()?;
             if !seen.insert(s.name.as_str()) {
-                return Err(Error::exists(
-                    "server",
-                    &s.name,
-                    "server names must be unique",
-                ));
+                return Err(Error::exists("server", &s.name, "server names must be unique"));
             }
         }
         Ok(())
@@ -253,34 +230,22 @@ impl Inventory {
 
     /// The state file path for an inventory at `inventory_path`.
     pub fn state_path(&self, inventory_path: &Path) -> PathBuf {
-        let rel = self
-            .state
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("flockport-state.json"));
+        let rel = self.state.clone().unwrap_or_else(|| PathBuf::from("flockport-state.json"));
         if rel.is_absolute() {
             rel
         } else {
-            inventory_path
-                .parent()
-                .unwrap_or_else(|| Path::new("."))
-                .join(rel)
+            inventory_path.parent().unwrap_or_else(|| Path::new(".")).join(rel)
         }
     }
 
     /// Serialises to TOML.
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string_pretty(self).map_err(|e| Error::Inventory {
-            path: PathBuf::new(),
-            reason: e.to_string(),
-        })
+        toml::to_string_pretty(self).map_err(|e| Error::Inventory { path: PathBuf::new(), reason: e.to_string() })
     }
 
     /// Read-modify-write of the inventory file under its lock. `f` sees the
     /// current contents; the file is written only if `f` succeeds.
-    pub fn update<T>(
-        path: &Path,
-        f: impl FnOnce(&mut Inventory) -> Result<T>,
-    ) -> Result<(Inventory, T)> {
+    pub fn update<T>(path: &Path, f: impl FnOnce(&mut Inventory) -> Result<T>) -> Result<(Inventory, T)> {
         let _lock = LockGuard::acquire(&lock_path(path))?;
         let mut inv = Self::load(path)?;
         let out = f(&mut inv)?;
@@ -331,18 +296,10 @@ transport = "local"
 
     #[test]
     fn rejects_bad_inventories() {
-        let dup = format!(
-            "{LAB}\n[[server]]\nname = \"s1\"\nsubnet = \"10.0.9.0/24\"\ntransport = \"local\"\n"
-        );
-        assert!(Inventory::parse(Path::new("x"), &dup)
-            .unwrap_err()
-            .to_string()
-            .contains("already exists"));
+        let dup = format!("{LAB}\n[[server]]\nname = \"s1\"\nsubnet = \"10.0.9.0/24\"\ntransport = \"local\"\n");
+        assert!(Inventory::parse(Path::new("x"), &dup).unwrap_err().to_string().contains("already exists"));
         let bad = "[[server]]\nname = \"a;b\"\nsubnet = \"10.0.9.0/24\"\ntransport = \"local\"\n";
-        assert!(Inventory::parse(Path::new("x"), bad)
-            .unwrap_err()
-            .to_string()
-            .contains("a;b"));
+        assert!(Inventory::parse(Path::new("x"), bad).unwrap_err().to_string().contains("a;b"));
         let bad = "[[server]]\nname = \"a\"\nsubnet = \"10.0.9.0/99\"\ntransport = \"local\"\n";
         assert!(Inventory::parse(Path::new("x"), bad).is_err());
     }
@@ -363,9 +320,6 @@ transport = "local"
         .unwrap();
         assert_eq!(Inventory::load(&p).unwrap().servers.len(), 1);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

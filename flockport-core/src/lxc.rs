@@ -16,8 +16,7 @@ use std::net::Ipv4Addr;
 pub const IMAGE_PREFIX: &str = "fp-img-";
 
 /// The PATH given to commands run inside containers.
-pub const CONTAINER_PATH: &str =
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const CONTAINER_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A container's run state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,9 +80,7 @@ pub struct ServerFacts {
 impl ServerFacts {
     /// Addresses in use on the server (live or configured).
     pub fn used_addresses(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
-        self.containers
-            .iter()
-            .flat_map(|c| c.ipv4.iter().copied().chain(c.configured_ipv4))
+        self.containers.iter().flat_map(|c| c.ipv4.iter().copied().chain(c.configured_ipv4))
     }
     /// The container called `name`, if present.
     pub fn container(&self, name: &str) -> Option<&ContainerInfo> {
@@ -115,16 +112,8 @@ pub async fn probe(t: &dyn Transport, server: &ServerConfig) -> Result<ServerFac
 
 /// Parses the probe's output.
 pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
-    let bad = |reason: String| Error::Parse {
-        server: server.into(),
-        command: "probe".into(),
-        reason,
-    };
-    let mut facts = ServerFacts {
-        lxc_version: String::new(),
-        overlay: false,
-        containers: Vec::new(),
-    };
+    let bad = |reason: String| Error::Parse { server: server.into(), command: "probe".into(), reason };
+    let mut facts = ServerFacts { lxc_version: String::new(), overlay: false, containers: Vec::new() };
     for line in text.lines().filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
         match f.as_slice() {
@@ -136,10 +125,7 @@ pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
                     "STOPPED" => ContainerState::Stopped,
                     other => ContainerState::Other(other.to_string()),
                 };
-                let ipv4 = ips
-                    .split(',')
-                    .filter_map(|s| s.trim().parse::<Ipv4Addr>().ok())
-                    .collect();
+                let ipv4 = ips.split(',').filter_map(|s| s.trim().parse::<Ipv4Addr>().ok()).collect();
                 let configured_ipv4 = cfg.split('/').next().and_then(|s| s.trim().parse().ok());
                 facts.containers.push(ContainerInfo {
                     name: name.to_string(),
@@ -169,34 +155,16 @@ pub fn config_path(server: &ServerConfig, name: &str) -> String {
 
 /// Steps that clone `name` from the image `base`: an overlayfs snapshot when
 /// `snapshot`, a full copy otherwise; then its static network config.
-pub fn clone_steps(
-    server: &ServerConfig,
-    base: &str,
-    name: &str,
-    address: Ipv4Addr,
-    snapshot: bool,
-) -> Vec<Step> {
+pub fn clone_steps(server: &ServerConfig, base: &str, name: &str, address: Ipv4Addr, snapshot: bool) -> Vec<Step> {
     let p = &server.lxcpath;
-    let mut argv = vec![
-        s("lxc-copy"),
-        s("-P"),
-        p.clone(),
-        s("-n"),
-        s(base),
-        s("-N"),
-        s(name),
-    ];
+    let mut argv = vec![s("lxc-copy"), s("-P"), p.clone(), s("-n"), s(base), s("-N"), s(name)];
     let how = if snapshot {
         argv.extend([s("-s"), s("-B"), s("overlayfs")]);
         "snapshot clone (overlayfs)"
     } else {
         "full copy"
     };
-    let mut steps = vec![Step::run(
-        &server.name,
-        format!("create container {name} from {base} by {how}"),
-        argv,
-    )];
+    let mut steps = vec![Step::run(&server.name, format!("create container {name} from {base} by {how}"), argv)];
     steps.extend(static_address_steps(server, name, address));
     steps
 }
@@ -215,20 +183,11 @@ pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr
         Step::run(
             &server.name,
             format!("clear the network config of {name}"),
-            vec![
-                s("sed"),
-                s("-i"),
-                s("-e"),
-                s(r"/^[[:space:]]*lxc\.net\./d"),
-                cfg.clone(),
-            ],
+            vec![s("sed"), s("-i"), s("-e"), s(r"/^[[:space:]]*lxc\.net\./d"), cfg.clone()],
         ),
         Step::run_with_stdin(
             &server.name,
-            format!(
-                "set static address {address} on {} for {name}",
-                server.bridge
-            ),
+            format!("set static address {address} on {} for {name}", server.bridge),
             vec![s("sh"), s("-c"), s(r#"cat >> "$1""#), s("sh"), cfg],
             Content::text(net),
         ),
@@ -239,25 +198,11 @@ pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr
 pub fn start_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
     let p = &server.lxcpath;
     vec![
-        Step::run(
-            &server.name,
-            format!("start {name}"),
-            vec![s("lxc-start"), s("-P"), p.clone(), s("-n"), s(name)],
-        ),
+        Step::run(&server.name, format!("start {name}"), vec![s("lxc-start"), s("-P"), p.clone(), s("-n"), s(name)]),
         Step::run(
             &server.name,
             format!("wait for {name} to run"),
-            vec![
-                s("lxc-wait"),
-                s("-P"),
-                p.clone(),
-                s("-n"),
-                s(name),
-                s("-s"),
-                s("RUNNING"),
-                s("-t"),
-                s("30"),
-            ],
+            vec![s("lxc-wait"), s("-P"), p.clone(), s("-n"), s(name), s("-s"), s("RUNNING"), s("-t"), s("30")],
         ),
     ]
 }
@@ -267,15 +212,7 @@ pub fn stop_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
     vec![Step::run(
         &server.name,
         format!("stop {name}"),
-        vec![
-            s("lxc-stop"),
-            s("-P"),
-            server.lxcpath.clone(),
-            s("-n"),
-            s(name),
-            s("-t"),
-            s("15"),
-        ],
+        vec![s("lxc-stop"), s("-P"), server.lxcpath.clone(), s("-n"), s(name), s("-t"), s("15")],
     )]
 }
 
@@ -284,14 +221,7 @@ pub fn destroy_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
     vec![Step::run(
         &server.name,
         format!("destroy {name}"),
-        vec![
-            s("lxc-destroy"),
-            s("-P"),
-            server.lxcpath.clone(),
-            s("-n"),
-            s(name),
-            s("-f"),
-        ],
+        vec![s("lxc-destroy"), s("-P"), server.lxcpath.clone(), s("-n"), s(name), s("-f")],
     )]
 }
 
@@ -329,12 +259,7 @@ pub fn push_argv(server: &ServerConfig, name: &str, path: &str, mode: u32) -> Ve
 }
 
 /// Runs `argv` inside container `name`; returns its output whatever the exit status.
-pub async fn exec(
-    t: &dyn Transport,
-    server: &ServerConfig,
-    name: &str,
-    argv: &[String],
-) -> Result<Output> {
+pub async fn exec(t: &dyn Transport, server: &ServerConfig, name: &str, argv: &[String]) -> Result<Output> {
     t.exec(attach_argv(server, name, argv), None).await
 }
 
@@ -348,9 +273,7 @@ pub async fn push(
     mode: u32,
 ) -> Result<()> {
     let argv = push_argv(server, name, path, mode);
-    t.exec(argv.clone(), Some(contents.to_vec()))
-        .await?
-        .check(t.server(), &argv)?;
+    t.exec(argv.clone(), Some(contents.to_vec())).await?.check(t.server(), &argv)?;
     Ok(())
 }
 
@@ -366,10 +289,7 @@ mod tests {
         assert!(f.overlay);
         assert_eq!(f.containers.len(), 3);
         assert_eq!(f.containers[0].state, ContainerState::Running);
-        assert_eq!(
-            f.containers[0].configured_ipv4,
-            Some(Ipv4Addr::new(10, 0, 4, 20))
-        );
+        assert_eq!(f.containers[0].configured_ipv4, Some(Ipv4Addr::new(10, 0, 4, 20)));
         assert!(f.containers[1].is_image());
         assert_eq!(f.containers[2].ipv4.len(), 2);
         assert_eq!(f.containers[2].state.to_string(), "frozen");

@@ -15,21 +15,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 fn server(name: &str, subnet: &str) -> ServerConfig {
-    let text =
-        format!("[[server]]\nname = \"{name}\"\nhost = \"192.0.2.1\"\nsubnet = \"{subnet}\"\n");
-    crate::inventory::Inventory::parse(Path::new("t.toml"), &text)
-        .unwrap()
-        .servers
-        .remove(0)
+    let text = format!("[[server]]\nname = \"{name}\"\nhost = \"192.0.2.1\"\nsubnet = \"{subnet}\"\n");
+    crate::inventory::Inventory::parse(Path::new("t.toml"), &text).unwrap().servers.remove(0)
 }
 
-fn expect(
-    mock: &mut MockTransport,
-    seq: &mut Sequence,
-    argv: &[&str],
-    stdin: Option<&str>,
-    out: Output,
-) {
+fn expect(mock: &mut MockTransport, seq: &mut Sequence, argv: &[&str], stdin: Option<&str>, out: Output) {
     let want: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
     let want_stdin = stdin.map(|s| s.as_bytes().to_vec());
     mock.expect_exec()
@@ -42,23 +32,14 @@ fn expect(
 fn run_plan(plan: &Plan, mock: MockTransport) -> Result<()> {
     let mut map: BTreeMap<String, Arc<dyn Transport>> = BTreeMap::new();
     map.insert("s1".into(), Arc::new(mock));
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(plan.execute(&map, &NoProgress))
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(plan.execute(&map, &NoProgress))
 }
 
 #[test]
 fn lifecycle_runs_exact_commands() {
     let s = server("s1", "10.0.4.0/24");
     let mut plan = Plan::new("lifecycle");
-    plan.steps.extend(lxc::clone_steps(
-        &s,
-        "fp-img-base-1",
-        "web1",
-        Ipv4Addr::new(10, 0, 4, 20),
-        true,
-    ));
+    plan.steps.extend(lxc::clone_steps(&s, "fp-img-base-1", "web1", Ipv4Addr::new(10, 0, 4, 20), true));
     plan.steps.extend(lxc::start_steps(&s, "web1"));
     plan.steps.extend(lxc::stop_steps(&s, "web1"));
     plan.steps.extend(lxc::destroy_steps(&s, "web1"));
@@ -70,34 +51,11 @@ fn lifecycle_runs_exact_commands() {
     expect(
         &mut m,
         &mut q,
-        &[
-            "lxc-copy",
-            "-P",
-            "/var/lib/lxc",
-            "-n",
-            "fp-img-base-1",
-            "-N",
-            "web1",
-            "-s",
-            "-B",
-            "overlayfs",
-        ],
+        &["lxc-copy", "-P", "/var/lib/lxc", "-n", "fp-img-base-1", "-N", "web1", "-s", "-B", "overlayfs"],
         None,
         ok(),
     );
-    expect(
-        &mut m,
-        &mut q,
-        &[
-            "sed",
-            "-i",
-            "-e",
-            r"/^[[:space:]]*lxc\.net\./d",
-            "/var/lib/lxc/web1/config",
-        ],
-        None,
-        ok(),
-    );
+    expect(&mut m, &mut q, &["sed", "-i", "-e", r"/^[[:space:]]*lxc\.net\./d", "/var/lib/lxc/web1/config"], None, ok());
     expect(
         &mut m,
         &mut q,
@@ -105,44 +63,10 @@ fn lifecycle_runs_exact_commands() {
         Some("lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.ipv4.address = 10.0.4.20/24\nlxc.net.0.ipv4.gateway = 10.0.4.1\n"),
         ok(),
     );
-    expect(
-        &mut m,
-        &mut q,
-        &["lxc-start", "-P", "/var/lib/lxc", "-n", "web1"],
-        None,
-        ok(),
-    );
-    expect(
-        &mut m,
-        &mut q,
-        &[
-            "lxc-wait",
-            "-P",
-            "/var/lib/lxc",
-            "-n",
-            "web1",
-            "-s",
-            "RUNNING",
-            "-t",
-            "30",
-        ],
-        None,
-        ok(),
-    );
-    expect(
-        &mut m,
-        &mut q,
-        &["lxc-stop", "-P", "/var/lib/lxc", "-n", "web1", "-t", "15"],
-        None,
-        ok(),
-    );
-    expect(
-        &mut m,
-        &mut q,
-        &["lxc-destroy", "-P", "/var/lib/lxc", "-n", "web1", "-f"],
-        None,
-        ok(),
-    );
+    expect(&mut m, &mut q, &["lxc-start", "-P", "/var/lib/lxc", "-n", "web1"], None, ok());
+    expect(&mut m, &mut q, &["lxc-wait", "-P", "/var/lib/lxc", "-n", "web1", "-s", "RUNNING", "-t", "30"], None, ok());
+    expect(&mut m, &mut q, &["lxc-stop", "-P", "/var/lib/lxc", "-n", "web1", "-t", "15"], None, ok());
+    expect(&mut m, &mut q, &["lxc-destroy", "-P", "/var/lib/lxc", "-n", "web1", "-f"], None, ok());
     run_plan(&plan, m).unwrap();
 }
 
@@ -152,10 +76,7 @@ fn full_copy_without_overlay() {
     let steps = lxc::clone_steps(&s, "base", "web1", Ipv4Addr::new(10, 0, 4, 20), false);
     match &steps[0].action {
         crate::plan::Action::Run { argv, .. } => {
-            assert_eq!(
-                argv,
-                &["lxc-copy", "-P", "/var/lib/lxc", "-n", "base", "-N", "web1"]
-            );
+            assert_eq!(argv, &["lxc-copy", "-P", "/var/lib/lxc", "-n", "base", "-N", "web1"]);
         }
         other => panic!("{other:?}"),
     }
@@ -170,34 +91,13 @@ fn failed_step_stops_the_plan_and_rolls_back() {
     let mut m = MockTransport::new();
     m.expect_server().return_const("s1".to_string());
     let mut q = Sequence::new();
-    let fail = Output {
-        status: 1,
-        stdout: vec![],
-        stderr: b"lxc-start: web1: No such container\n".to_vec(),
-    };
-    expect(
-        &mut m,
-        &mut q,
-        &["lxc-start", "-P", "/var/lib/lxc", "-n", "web1"],
-        None,
-        fail,
-    );
+    let fail = Output { status: 1, stdout: vec![], stderr: b"lxc-start: web1: No such container\n".to_vec() };
+    expect(&mut m, &mut q, &["lxc-start", "-P", "/var/lib/lxc", "-n", "web1"], None, fail);
     // lxc-wait must NOT run; the rollback must.
-    expect(
-        &mut m,
-        &mut q,
-        &["lxc-destroy", "-P", "/var/lib/lxc", "-n", "web1", "-f"],
-        None,
-        Output::ok(""),
-    );
+    expect(&mut m, &mut q, &["lxc-destroy", "-P", "/var/lib/lxc", "-n", "web1", "-f"], None, Output::ok(""));
     let e = run_plan(&plan, m).unwrap_err();
     match e {
-        Error::RemoteCommand {
-            server,
-            status,
-            stderr_tail,
-            command,
-        } => {
+        Error::RemoteCommand { server, status, stderr_tail, command } => {
             assert_eq!(server, "s1");
             assert_eq!(status, 1);
             assert!(stderr_tail.contains("No such container"));
@@ -213,18 +113,7 @@ fn exec_and_push_argv() {
     let a = lxc::attach_argv(&s, "c1", &["hostname".into()]);
     assert_eq!(
         a,
-        [
-            "lxc-attach",
-            "-P",
-            "/var/lib/lxc",
-            "-n",
-            "c1",
-            "--clear-env",
-            "-v",
-            lxc::CONTAINER_PATH,
-            "--",
-            "hostname"
-        ]
+        ["lxc-attach", "-P", "/var/lib/lxc", "-n", "c1", "--clear-env", "-v", lxc::CONTAINER_PATH, "--", "hostname"]
     );
     let p = lxc::push_argv(&s, "c1", "/srv/www/index.html", 0o644);
     assert_eq!(&p[p.len() - 2..], ["/srv/www/index.html", "0644"]);
@@ -275,57 +164,36 @@ fn cluster_with(dir: &Path, s1: MockTransport, s2: MockTransport) -> Cluster {
     let mut mocks: BTreeMap<String, Arc<dyn Transport>> = BTreeMap::new();
     mocks.insert("s1".into(), Arc::new(s1));
     mocks.insert("s2".into(), Arc::new(s2));
-    Cluster::open_with(
-        &inv,
-        Arc::new(Factory {
-            mocks: Mutex::new(mocks),
-        }),
-        None,
-    )
-    .unwrap()
+    Cluster::open_with(&inv, Arc::new(Factory { mocks: Mutex::new(mocks) }), None).unwrap()
 }
 
-const S1_PROBE: &str = "version\t5.0.2\noverlay\tyes\nc\tc1\tRUNNING\t10.0.4.20,\t10.0.4.20/24\nc\tc2\tSTOPPED\t\t10.0.4.100/24\n";
+const S1_PROBE: &str =
+    "version\t5.0.2\noverlay\tyes\nc\tc1\tRUNNING\t10.0.4.20,\t10.0.4.20/24\nc\tc2\tSTOPPED\t\t10.0.4.100/24\n";
 const S2_PROBE: &str = "version\t5.0.2\noverlay\tno\nc\tc3\tRUNNING\t10.0.5.20,\t10.0.5.20/24\n";
 
 #[tokio::test]
 async fn golden_plan_add_container_with_image_build() {
     let dir = tempfile::tempdir().unwrap();
-    let c = cluster_with(
-        dir.path(),
-        probe_mock("s1", S1_PROBE),
-        probe_mock("s2", S2_PROBE),
-    );
+    let c = cluster_with(dir.path(), probe_mock("s1", S1_PROBE), probe_mock("s2", S2_PROBE));
     let spec = ContainerSpec {
         server: "s1".into(),
         name: "web1".into(),
         packages: vec!["haproxy".into()],
         ..Default::default()
     };
-    let a = c
-        .add_container(spec, ApplyOptions { dry_run: true }, &NoProgress)
-        .await
-        .unwrap();
+    let a = c.add_container(spec, ApplyOptions { dry_run: true }, &NoProgress).await.unwrap();
     assert!(!a.executed);
     // .100 is configured on the stopped c2, so the next free address is .101.
     assert_eq!(a.record.address, Ipv4Addr::new(10, 0, 4, 101));
     insta::assert_json_snapshot!("plan_add_container_s1", a.plan);
-    assert!(
-        !dir.path().join("flockport-state.json").exists(),
-        "a dry run writes no state"
-    );
+    assert!(!dir.path().join("flockport-state.json").exists(), "a dry run writes no state");
 }
 
 #[tokio::test]
 async fn golden_plan_full_copy_on_server_without_overlay() {
     let dir = tempfile::tempdir().unwrap();
-    const S2_WITH_IMAGE: &str =
-        "version\t5.0.2\noverlay\tno\nc\tfp-img-base-PLACEHOLDER\tSTOPPED\t\t\n";
-    let c = cluster_with(
-        dir.path(),
-        probe_mock("s1", S1_PROBE),
-        probe_mock("s2", S2_WITH_IMAGE),
-    );
+    const S2_WITH_IMAGE: &str = "version\t5.0.2\noverlay\tno\nc\tfp-img-base-PLACEHOLDER\tSTOPPED\t\t\n";
+    let c = cluster_with(dir.path(), probe_mock("s1", S1_PROBE), probe_mock("s2", S2_WITH_IMAGE));
     let spec = ContainerSpec {
         server: "s2".into(),
         name: "db1".into(),
@@ -333,10 +201,7 @@ async fn golden_plan_full_copy_on_server_without_overlay() {
         no_start: true,
         ..Default::default()
     };
-    let a = c
-        .add_container(spec, ApplyOptions { dry_run: true }, &NoProgress)
-        .await
-        .unwrap();
+    let a = c.add_container(spec, ApplyOptions { dry_run: true }, &NoProgress).await.unwrap();
     insta::assert_json_snapshot!("plan_add_container_s2_copy", a.plan);
 }
 
@@ -350,22 +215,8 @@ async fn bad_input_touches_no_server() {
     s2.expect_server().return_const("s2".to_string());
     let c = cluster_with(dir.path(), s1, s2);
     let cases: Vec<(ContainerSpec, &str)> = vec![
-        (
-            ContainerSpec {
-                server: "s1".into(),
-                name: "a;rm -rf".into(),
-                ..Default::default()
-            },
-            "a;rm -rf",
-        ),
-        (
-            ContainerSpec {
-                server: "s9".into(),
-                name: "w".into(),
-                ..Default::default()
-            },
-            "s9",
-        ),
+        (ContainerSpec { server: "s1".into(), name: "a;rm -rf".into(), ..Default::default() }, "a;rm -rf"),
+        (ContainerSpec { server: "s9".into(), name: "w".into(), ..Default::default() }, "s9"),
         (
             ContainerSpec {
                 server: "s1".into(),
@@ -376,29 +227,16 @@ async fn bad_input_touches_no_server() {
             "10.0.5.3",
         ),
         (
-            ContainerSpec {
-                server: "s1".into(),
-                name: "w".into(),
-                address: Some("nope".into()),
-                ..Default::default()
-            },
+            ContainerSpec { server: "s1".into(), name: "w".into(), address: Some("nope".into()), ..Default::default() },
             "nope",
         ),
         (
-            ContainerSpec {
-                server: "s1".into(),
-                name: "w".into(),
-                packages: vec!["x;y".into()],
-                ..Default::default()
-            },
+            ContainerSpec { server: "s1".into(), name: "w".into(), packages: vec!["x;y".into()], ..Default::default() },
             "x;y",
         ),
     ];
     for (spec, bad) in cases {
-        let e = c
-            .add_container(spec, ApplyOptions::default(), &NoProgress)
-            .await
-            .unwrap_err();
+        let e = c.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap_err();
         assert!(e.to_string().contains(bad), "{e} should name {bad}");
     }
     assert!(!dir.path().join("flockport-state.json").exists());
@@ -408,41 +246,17 @@ async fn bad_input_touches_no_server() {
 async fn failed_apply_leaves_state_unchanged_and_rolls_back() {
     let dir = tempfile::tempdir().unwrap();
     let srv = server("s1", "10.0.4.0/24");
-    let img = crate::image::ImageSpec::with_packages(vec![])
-        .unwrap()
-        .template_name(&srv);
-    let mut s1 = probe_mock(
-        "s1",
-        format!("version\t5.0.2\noverlay\tyes\nc\t{img}\tSTOPPED\t\t\n"),
-    );
+    let img = crate::image::ImageSpec::with_packages(vec![]).unwrap().template_name(&srv);
+    let mut s1 = probe_mock("s1", format!("version\t5.0.2\noverlay\tyes\nc\t{img}\tSTOPPED\t\t\n"));
     // The clone fails; the rollback destroy runs.
     s1.expect_exec()
         .withf(|a, _| a[0] == "lxc-copy")
         .times(1)
-        .returning(|_, _| {
-            Ok(Output {
-                status: 1,
-                stdout: vec![],
-                stderr: b"disk full".to_vec(),
-            })
-        });
-    s1.expect_exec()
-        .withf(|a, _| a[0] == "lxc-destroy")
-        .times(1)
-        .returning(|_, _| Ok(Output::ok("")));
+        .returning(|_, _| Ok(Output { status: 1, stdout: vec![], stderr: b"disk full".to_vec() }));
+    s1.expect_exec().withf(|a, _| a[0] == "lxc-destroy").times(1).returning(|_, _| Ok(Output::ok("")));
     let c = cluster_with(dir.path(), s1, probe_mock("s2", S2_PROBE));
-    let spec = ContainerSpec {
-        server: "s1".into(),
-        name: "web1".into(),
-        ..Default::default()
-    };
-    let e = c
-        .add_container(spec, ApplyOptions::default(), &NoProgress)
-        .await
-        .unwrap_err();
+    let spec = ContainerSpec { server: "s1".into(), name: "web1".into(), ..Default::default() };
+    let e = c.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap_err();
     assert!(e.to_string().contains("disk full"), "{e}");
-    assert!(
-        !dir.path().join("flockport-state.json").exists(),
-        "state untouched after a failed apply"
-    );
+    assert!(!dir.path().join("flockport-state.json").exists(), "state untouched after a failed apply");
 }

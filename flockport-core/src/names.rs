@@ -19,15 +19,8 @@ pub fn check_name(field: &'static str, name: &str) -> Result<()> {
     if !first_ok || name.len() > MAX_NAME {
         return Err(Error::invalid(field, name, fix));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(Error::invalid(
-            field,
-            name,
-            format!("character {bad:?} is not allowed; {fix}"),
-        ));
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(Error::invalid(field, name, format!("character {bad:?} is not allowed; {fix}")));
     }
     Ok(())
 }
@@ -37,74 +30,43 @@ pub fn check_host(host: &str) -> Result<()> {
     let ok = !host.is_empty()
         && host.len() <= 253
         && !host.starts_with('-')
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'));
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "host",
-            host,
-            "give a DNS name or an IP address (letters, digits, '-', '.', ':')",
-        ))
+        Err(Error::invalid("host", host, "give a DNS name or an IP address (letters, digits, '-', '.', ':')"))
     }
 }
 
 /// Parses a container subnet in CIDR form, e.g. `10.0.4.0/24`.
 pub fn parse_subnet(s: &str) -> Result<Ipv4Net> {
-    let net: Ipv4Net = s.parse().map_err(|_| {
-        Error::invalid(
-            "subnet",
-            s,
-            "write an IPv4 network in CIDR form, e.g. 10.0.4.0/24",
-        )
-    })?;
+    let net: Ipv4Net =
+        s.parse().map_err(|_| Error::invalid("subnet", s, "write an IPv4 network in CIDR form, e.g. 10.0.4.0/24"))?;
     if net.prefix_len() > 30 {
-        return Err(Error::invalid(
-            "subnet",
-            s,
-            "the prefix must be /30 or shorter to leave room for containers",
-        ));
+        return Err(Error::invalid("subnet", s, "the prefix must be /30 or shorter to leave room for containers"));
     }
     if net.network() != net.addr() {
-        return Err(Error::invalid(
-            "subnet",
-            s,
-            format!("host bits are set; did you mean {}?", net.trunc()),
-        ));
+        return Err(Error::invalid("subnet", s, format!("host bits are set; did you mean {}?", net.trunc())));
     }
     Ok(net)
 }
 
 /// Parses an IPv4 address.
 pub fn parse_ipv4(field: &'static str, s: &str) -> Result<Ipv4Addr> {
-    s.parse()
-        .map_err(|_| Error::invalid(field, s, "write an IPv4 address such as 10.0.4.20"))
+    s.parse().map_err(|_| Error::invalid(field, s, "write an IPv4 address such as 10.0.4.20"))
 }
 
 /// Checks that `addr` is a usable host address of `net` (not the network,
 /// broadcast or gateway address).
-pub fn check_in_subnet(
-    field: &'static str,
-    addr: Ipv4Addr,
-    net: Ipv4Net,
-    gateway: Ipv4Addr,
-) -> Result<()> {
+pub fn check_in_subnet(field: &'static str, addr: Ipv4Addr, net: Ipv4Net, gateway: Ipv4Addr) -> Result<()> {
     if !net.contains(&addr) {
-        return Err(Error::invalid(
-            field,
-            addr.to_string(),
-            format!("it must be inside the server's subnet {net}"),
-        ));
+        return Err(Error::invalid(field, addr.to_string(), format!("it must be inside the server's subnet {net}")));
     }
     if addr == net.network() || addr == net.broadcast() || addr == gateway {
         return Err(Error::invalid(
             field,
             addr.to_string(),
-            format!(
-                "it is the network, broadcast or gateway address of {net}; pick a host address"
-            ),
+            format!("it is the network, broadcast or gateway address of {net}; pick a host address"),
         ));
     }
     Ok(())
@@ -123,11 +85,7 @@ pub fn parse_mode(s: &str) -> Result<u32> {
 /// Checks an absolute path inside a container or on a server: no NUL, absolute.
 pub fn check_abs_path(field: &'static str, p: &str) -> Result<()> {
     if !p.starts_with('/') || p.contains('\0') || p.contains('\n') {
-        return Err(Error::invalid(
-            field,
-            p,
-            "give an absolute path (starting with '/', no newlines)",
-        ));
+        return Err(Error::invalid(field, p, "give an absolute path (starting with '/', no newlines)"));
     }
     Ok(())
 }
@@ -135,19 +93,12 @@ pub fn check_abs_path(field: &'static str, p: &str) -> Result<()> {
 /// Checks a Debian package name.
 pub fn check_package(p: &str) -> Result<()> {
     let ok = p.len() >= 2
-        && p.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && p.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+        && p.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "package",
-            p,
-            "Debian package names use lowercase letters, digits, '+', '-', '.'",
-        ))
+        Err(Error::invalid("package", p, "Debian package names use lowercase letters, digits, '+', '-', '.'"))
     }
 }
 
@@ -159,16 +110,7 @@ mod tests {
     fn names() {
         assert!(check_name("server name", "s1").is_ok());
         assert!(check_name("server name", "web-1.a_b").is_ok());
-        for bad in [
-            "",
-            "-x",
-            "a b",
-            "a;rm",
-            "$(x)",
-            "a/b",
-            "a`b`",
-            &"x".repeat(64),
-        ] {
+        for bad in ["", "-x", "a b", "a;rm", "$(x)", "a/b", "a`b`", &"x".repeat(64)] {
             let e = check_name("server name", bad).unwrap_err();
             assert!(e.to_string().contains("server name"), "{e}");
         }
@@ -176,17 +118,11 @@ mod tests {
 
     #[test]
     fn subnets() {
-        assert_eq!(
-            parse_subnet("10.0.4.0/24").unwrap().to_string(),
-            "10.0.4.0/24"
-        );
+        assert_eq!(parse_subnet("10.0.4.0/24").unwrap().to_string(), "10.0.4.0/24");
         let e = parse_subnet("10.0.4.1/24").unwrap_err().to_string();
         assert!(e.contains("10.0.4.0/24"), "{e}");
         assert!(parse_subnet("10.0.4.0/33").is_err());
-        assert!(parse_subnet("banana")
-            .unwrap_err()
-            .to_string()
-            .contains("banana"));
+        assert!(parse_subnet("banana").unwrap_err().to_string().contains("banana"));
         assert!(parse_subnet("10.0.4.0/31").is_err());
     }
 

@@ -23,17 +23,11 @@ pub struct Content {
 impl Content {
     /// Plain content.
     pub fn text(s: impl Into<String>) -> Self {
-        Content {
-            bytes: s.into().into_bytes(),
-            secret: false,
-        }
+        Content { bytes: s.into().into_bytes(), secret: false }
     }
     /// Content holding a secret (password, key): shown as `<secret, N bytes>`.
     pub fn secret(bytes: impl Into<Vec<u8>>) -> Self {
-        Content {
-            bytes: bytes.into(),
-            secret: true,
-        }
+        Content { bytes: bytes.into(), secret: true }
     }
     /// The bytes to send.
     pub fn bytes(&self) -> &[u8] {
@@ -116,19 +110,11 @@ impl Step {
         }
     }
     /// A run step with standard input.
-    pub fn run_with_stdin(
-        server: &str,
-        description: impl Into<String>,
-        argv: Vec<String>,
-        stdin: Content,
-    ) -> Self {
+    pub fn run_with_stdin(server: &str, description: impl Into<String>, argv: Vec<String>, stdin: Content) -> Self {
         Step {
             server: server.into(),
             description: description.into(),
-            action: Action::Run {
-                argv,
-                stdin: Some(stdin),
-            },
+            action: Action::Run { argv, stdin: Some(stdin) },
             checks_config_of: None,
         }
     }
@@ -143,11 +129,7 @@ impl Step {
         Step {
             server: server.into(),
             description: description.into(),
-            action: Action::WriteFile {
-                path: path.into(),
-                mode,
-                content,
-            },
+            action: Action::WriteFile { path: path.into(), mode, content },
             checks_config_of: None,
         }
     }
@@ -162,33 +144,16 @@ impl Step {
     pub async fn execute(&self, t: &dyn Transport) -> Result<()> {
         match &self.action {
             Action::Run { argv, stdin } => {
-                let out = t
-                    .exec(argv.clone(), stdin.as_ref().map(|c| c.bytes().to_vec()))
-                    .await?;
+                let out = t.exec(argv.clone(), stdin.as_ref().map(|c| c.bytes().to_vec())).await?;
                 match (out.check(t.server(), argv), &self.checks_config_of) {
                     (Ok(_), _) => {}
-                    (
-                        Err(Error::RemoteCommand {
-                            server,
-                            stderr_tail,
-                            ..
-                        }),
-                        Some(service),
-                    ) => {
-                        return Err(Error::ConfigRejected {
-                            server,
-                            service: service.clone(),
-                            detail: stderr_tail,
-                        });
+                    (Err(Error::RemoteCommand { server, stderr_tail, .. }), Some(service)) => {
+                        return Err(Error::ConfigRejected { server, service: service.clone(), detail: stderr_tail });
                     }
                     (Err(e), _) => return Err(e),
                 }
             }
-            Action::WriteFile {
-                path,
-                mode,
-                content,
-            } => t.write_file(path, content.bytes(), *mode).await?,
+            Action::WriteFile { path, mode, content } => t.write_file(path, content.bytes(), *mode).await?,
         }
         Ok(())
     }
@@ -197,23 +162,10 @@ impl Step {
     pub fn render(&self) -> String {
         match &self.action {
             Action::Run { argv, stdin } => {
-                let input = stdin
-                    .as_ref()
-                    .map(|c| format!("  <<< {:?}", c.shown()))
-                    .unwrap_or_default();
-                format!(
-                    "[{}] {}\n      $ {}{}",
-                    self.server,
-                    self.description,
-                    display_argv(argv),
-                    input
-                )
+                let input = stdin.as_ref().map(|c| format!("  <<< {:?}", c.shown())).unwrap_or_default();
+                format!("[{}] {}\n      $ {}{}", self.server, self.description, display_argv(argv), input)
             }
-            Action::WriteFile {
-                path,
-                mode,
-                content,
-            } => format!(
+            Action::WriteFile { path, mode, content } => format!(
                 "[{}] {}\n      write {path} (mode {mode:04o}, {} bytes)",
                 self.server,
                 self.description,
@@ -253,10 +205,7 @@ impl Progress for NoProgress {
 impl Plan {
     /// A new, empty plan.
     pub fn new(operation: impl Into<String>) -> Self {
-        Plan {
-            operation: operation.into(),
-            ..Default::default()
-        }
+        Plan { operation: operation.into(), ..Default::default() }
     }
 
     /// Human-readable rendering (what `--dry-run` prints).
@@ -283,19 +232,12 @@ impl Plan {
         let total = self.steps.len();
         let mut by_server: BTreeMap<&str, Vec<(usize, &Step)>> = BTreeMap::new();
         for (i, st) in self.steps.iter().enumerate() {
-            by_server
-                .entry(st.server.as_str())
-                .or_default()
-                .push((i, st));
+            by_server.entry(st.server.as_str()).or_default().push((i, st));
         }
         let runs = by_server.into_iter().map(|(server, steps)| async move {
-            let t = transports.get(server).ok_or_else(|| {
-                Error::not_found(
-                    "server",
-                    server,
-                    "the plan names a server without a transport",
-                )
-            })?;
+            let t = transports
+                .get(server)
+                .ok_or_else(|| Error::not_found("server", server, "the plan names a server without a transport"))?;
             for (i, st) in steps {
                 progress.step(i, total, st);
                 tracing::info!(server, step = %st.description, "running");
@@ -310,11 +252,7 @@ impl Plan {
             }
             Ok::<(), Error>(())
         });
-        let errors: Vec<Error> = futures::future::join_all(runs)
-            .await
-            .into_iter()
-            .filter_map(|r| r.err())
-            .collect();
+        let errors: Vec<Error> = futures::future::join_all(runs).await.into_iter().filter_map(|r| r.err()).collect();
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.into_iter().next().unwrap_or(Error::Many(Vec::new()))),
@@ -329,13 +267,7 @@ mod tests {
 
     #[test]
     fn secrets_are_never_shown() {
-        let st = Step::write_file(
-            "s1",
-            "password",
-            "/etc/pw",
-            0o600,
-            Content::secret(b"hunter2".to_vec()),
-        );
+        let st = Step::write_file("s1", "password", "/etc/pw", 0o600, Content::secret(b"hunter2".to_vec()));
         let json = serde_json::to_string(&st).unwrap();
         assert!(!json.contains("hunter2"), "{json}");
         assert!(json.contains("<secret, 7 bytes>"));

@@ -12,13 +12,9 @@ use crate::error::{Error, Result};
 
 /// Quotes one word for a POSIX shell. Refuses NUL bytes, which no shell word can hold.
 pub fn quote(word: &str) -> Result<String> {
-    shlex::try_quote(word).map(|q| q.into_owned()).map_err(|_| {
-        Error::invalid(
-            "command argument",
-            word,
-            "contains a NUL byte, which cannot be passed to a shell",
-        )
-    })
+    shlex::try_quote(word)
+        .map(|q| q.into_owned())
+        .map_err(|_| Error::invalid("command argument", word, "contains a NUL byte, which cannot be passed to a shell"))
 }
 
 /// Joins an argv into one shell command line, each word quoted.
@@ -40,10 +36,7 @@ mod tests {
 
     fn word() -> impl Strategy<Value = String> {
         // Any non-NUL unicode, weighted towards shell metacharacters.
-        prop_oneof![
-            "[^\u{0}]{0,24}",
-            "[ '\"`$\\\\;&|<>(){}\\[\\]*?!#~=%\n\t^-]{0,12}",
-        ]
+        prop_oneof!["[^\u{0}]{0,24}", "[ '\"`$\\\\;&|<>(){}\\[\\]*?!#~=%\n\t^-]{0,12}",]
     }
 
     proptest! {

@@ -49,12 +49,7 @@ pub struct State {
 
 impl Default for State {
     fn default() -> Self {
-        State {
-            schema: SCHEMA_VERSION,
-            containers: BTreeMap::new(),
-            counters: BTreeMap::new(),
-            lbs: BTreeMap::new(),
-        }
+        State { schema: SCHEMA_VERSION, containers: BTreeMap::new(), counters: BTreeMap::new(), lbs: BTreeMap::new() }
     }
 }
 
@@ -62,10 +57,7 @@ impl State {
     /// Addresses used by managed containers on `server`.
     pub fn addresses_on(&self, server: &str) -> impl Iterator<Item = Ipv4Addr> + '_ {
         let server = server.to_string();
-        self.containers
-            .values()
-            .filter(move |c| c.server == server)
-            .map(|c| c.address)
+        self.containers.values().filter(move |c| c.server == server).map(|c| c.address)
     }
 
     /// The next generated name with `prefix` (e.g. `ha` -> `ha1`, `ha2`, ...),
@@ -122,10 +114,8 @@ impl FileStateStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(Error::io("reading state", path, e)),
         };
-        let state: State = serde_json::from_slice(&bytes).map_err(|e| Error::StateCorrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let state: State = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::StateCorrupt { path: path.to_path_buf(), reason: e.to_string() })?;
         if state.schema > SCHEMA_VERSION {
             return Err(Error::StateCorrupt {
                 path: path.to_path_buf(),
@@ -142,11 +132,7 @@ impl FileStateStore {
     pub fn begin_blocking(&self) -> Result<FileTxn> {
         let lock = LockGuard::acquire(&lock_path(&self.path))?;
         let state = Self::read(&self.path)?;
-        Ok(FileTxn {
-            path: self.path.clone(),
-            state,
-            _lock: lock,
-        })
+        Ok(FileTxn { path: self.path.clone(), state, _lock: lock })
     }
 }
 
@@ -165,10 +151,8 @@ impl StateTxn for FileTxn {
 
     fn commit(self: Box<Self>, mut new: State) -> Result<()> {
         new.schema = SCHEMA_VERSION;
-        let bytes = serde_json::to_vec_pretty(&new).map_err(|e| Error::StateCorrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
+        let bytes = serde_json::to_vec_pretty(&new)
+            .map_err(|e| Error::StateCorrupt { path: self.path.clone(), reason: e.to_string() })?;
         atomic_write(&self.path, &bytes, 0o600)
     }
 }
@@ -227,10 +211,7 @@ mod tests {
         let s = FileStateStore::new(&path).load().await.unwrap();
         assert_eq!(s.counters["n"], 24);
         assert_eq!(s.containers.len(), 24);
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]
@@ -268,12 +249,7 @@ mod tests {
         assert!(e.to_string().contains("state.json"));
         assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
         std::fs::write(&path, br#"{"schema": 99}"#).unwrap();
-        assert!(store
-            .load()
-            .await
-            .unwrap_err()
-            .to_string()
-            .contains("newer"));
+        assert!(store.load().await.unwrap_err().to_string().contains("newer"));
     }
 
     #[tokio::test]

@@ -6,22 +6,14 @@
 //! naming `tests/lab/lab up`, unless `FLOCKPORT_LAB=required`, where a missing
 //! lab is a failure.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// The `flockport` binary: `$FLOCKPORT_BIN`, else `target/debug/flockport`
@@ -30,9 +22,8 @@ pub fn flockport_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("FLOCKPORT_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
     let p = target.join("debug/flockport");
     assert!(
         p.exists(),
@@ -44,13 +35,8 @@ pub fn flockport_bin() -> PathBuf {
 
 /// Runs the CLI with `--config config` and `args`.
 pub fn cli(config: &Path, args: &[&str]) -> Output {
-    let out = Command::new(flockport_bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+    let out =
+        Command::new(flockport_bin()).arg("--config").arg(config).args(args).env_remove("RUST_LOG").output().unwrap();
     println!(
         "$ flockport {} -> {:?}\n{}{}",
         args.join(" "),
@@ -75,20 +61,11 @@ pub fn skip(why: &str) -> bool {
 
 /// Root with LXC installed and the host's lxcbr0 up (for local-transport tests).
 pub fn local_lxc_ready() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     if !root {
         return skip("not root: local LXC tests need root");
     }
-    if Command::new("lxc-ls")
-        .arg("--version")
-        .output()
-        .map(|o| !o.status.success())
-        .unwrap_or(true)
-    {
+    if Command::new("lxc-ls").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
         return skip("LXC is not installed (apt-get install lxc)");
     }
     if !Path::new("/sys/class/net/lxcbr0").exists() {
@@ -119,9 +96,7 @@ pub fn lab() -> Option<Lab> {
         .unwrap_or_default();
     for s in ["s1", "s2", "s3"] {
         if !ns.lines().any(|l| l.split_whitespace().next() == Some(s)) {
-            skip(&format!(
-                "lab namespace {s} is missing: run `tests/lab/lab up`"
-            ));
+            skip(&format!("lab namespace {s} is missing: run `tests/lab/lab up`"));
             return None;
         }
     }
@@ -132,10 +107,7 @@ pub fn lab() -> Option<Lab> {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
         if !r.contains("dev lab0") {
-            skip(&format!(
-                "{addr} is not routed to lab0 ({}): run `tests/lab/lab up`",
-                r.trim()
-            ));
+            skip(&format!("{addr} is not routed to lab0 ({}): run `tests/lab/lab up`", r.trim()));
             return None;
         }
     }
@@ -179,11 +151,7 @@ impl Sshd {
         let port = free_port();
         let host_pub = std::fs::read_to_string(d.join("host_ed25519.pub")).unwrap();
         let mut parts = host_pub.split_whitespace();
-        let kh = format!(
-            "[127.0.0.1]:{port} {} {}\n",
-            parts.next().unwrap(),
-            parts.next().unwrap()
-        );
+        let kh = format!("[127.0.0.1]:{port} {} {}\n", parts.next().unwrap(), parts.next().unwrap());
         std::fs::write(d.join("known_hosts"), kh).unwrap();
         std::fs::create_dir_all("/run/sshd").ok();
         let conf = format!(
@@ -210,27 +178,26 @@ impl Sshd {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!(
-            "sshd did not start: {}",
-            std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default()
-        );
+        panic!("sshd did not start: {}", std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default());
     }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.pid.to_string()).status();
-        let _ = Command::new("sh").arg("-c").arg(format!("i=0; while kill -0 {} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done", self.pid)).status();
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "i=0; while kill -0 {} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done",
+                self.pid
+            ))
+            .status();
     }
 }
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
 }
 
 /// Writes an inventory file into `dir` and returns its path.
@@ -245,11 +212,7 @@ pub fn write_inventory(dir: &Path, toml: &str) -> PathBuf {
 pub fn lab_inventory_copy(lab: &Lab) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(&lab.inventory).unwrap();
-    let text: String = text
-        .lines()
-        .filter(|l| !l.starts_with("state"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let text: String = text.lines().filter(|l| !l.starts_with("state")).map(|l| format!("{l}\n")).collect();
     let p = write_inventory(dir.path(), &text);
     (dir, p)
 }
@@ -271,23 +234,13 @@ pub fn http_get(url: &str, extra: &[&str]) -> (u16, String) {
 /// Runs the CLI and parses its JSON stdout (asserting success).
 pub fn cli_json(config: &Path, args: &[&str]) -> serde_json::Value {
     let out = cli(config, args);
-    assert!(
-        out.status.success(),
-        "flockport {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "flockport {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Runs the CLI and asserts success.
 pub fn cli_ok(config: &Path, args: &[&str]) -> String {
     let out = cli(config, args);
-    assert!(
-        out.status.success(),
-        "flockport {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "flockport {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -28,8 +28,13 @@ use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-/// The HAProxy backend that holds the servers.
-pub const HAPROXY_BACKEND: &str = "be_app";
+/// The HAProxy backend of a mode: one per mode, all with the same servers, so
+/// the mode is switched at run time through [`HAPROXY_MODE_MAP`].
+pub fn haproxy_backend(mode: &str) -> String {
+    format!("be_{mode}")
+}
+/// The map file whose `mode` key names the active backend.
+pub const HAPROXY_MODE_MAP: &str = "/etc/haproxy/flockport-mode.map";
 /// The HAProxy admin socket inside the container.
 pub const HAPROXY_SOCKET: &str = "/run/haproxy/admin.sock";
 /// How long a removed HAProxy backend may drain, in tenths of a second.
@@ -51,11 +56,7 @@ impl LbKind {
         match s {
             "haproxy" => Ok(LbKind::Haproxy),
             "nginx" => Ok(LbKind::Nginx),
-            _ => Err(Error::invalid(
-                "load balancer type",
-                s,
-                "use haproxy or nginx",
-            )),
+            _ => Err(Error::invalid("load balancer type", s, "use haproxy or nginx")),
         }
     }
     /// The modes this kind accepts.
@@ -98,11 +99,7 @@ impl LbKind {
             Err(Error::invalid(
                 "mode",
                 mode,
-                format!(
-                    "{} load balancers take one of: {}",
-                    self.service(),
-                    self.modes().join(", ")
-                ),
+                format!("{} load balancers take one of: {}", self.service(), self.modes().join(", ")),
             ))
         }
     }
@@ -129,11 +126,7 @@ pub struct Backend {
 fn parse_port(whole: &str, p: &str) -> Result<u16> {
     match p.parse::<u16>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(Error::invalid(
-            "backend",
-            whole,
-            format!("port {p:?} is not a number from 1 to 65535"),
-        )),
+        _ => Err(Error::invalid("backend", whole, format!("port {p:?} is not a number from 1 to 65535"))),
     }
 }
 
@@ -149,11 +142,7 @@ fn check_dns_name(whole: &str, h: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "backend",
-            whole,
-            format!("{h:?} is neither an IPv4 address nor a DNS name"),
-        ))
+        Err(Error::invalid("backend", whole, format!("{h:?} is neither an IPv4 address nor a DNS name")))
     }
 }
 
@@ -171,33 +160,19 @@ impl Backend {
                         format!("{ip:?} is not an IPv4 address; HAProxy backends are name:ip:port"),
                     )
                 })?;
-                Ok(Backend {
-                    name: Some(name.to_string()),
-                    host: host.to_string(),
-                    port: parse_port(s, port)?,
-                })
+                Ok(Backend { name: Some(name.to_string()), host: host.to_string(), port: parse_port(s, port)? })
             }
-            (LbKind::Haproxy, _) => Err(Error::invalid(
-                "backend",
-                s,
-                "HAProxy backends need a name: name:ip:port, e.g. web1:10.0.4.20:80",
-            )),
+            (LbKind::Haproxy, _) => {
+                Err(Error::invalid("backend", s, "HAProxy backends need a name: name:ip:port, e.g. web1:10.0.4.20:80"))
+            }
             (LbKind::Nginx, [host, port]) => {
                 if host.parse::<Ipv4Addr>().is_err() {
                     if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                        return Err(Error::invalid(
-                            "backend",
-                            s,
-                            format!("{host:?} is not a valid IPv4 address"),
-                        ));
+                        return Err(Error::invalid("backend", s, format!("{host:?} is not a valid IPv4 address")));
                     }
                     check_dns_name(s, host)?;
                 }
-                Ok(Backend {
-                    name: None,
-                    host: host.to_string(),
-                    port: parse_port(s, port)?,
-                })
+                Ok(Backend { name: None, host: host.to_string(), port: parse_port(s, port)? })
             }
             (LbKind::Nginx, _) => Err(Error::invalid(
                 "backend",
@@ -209,9 +184,7 @@ impl Backend {
 
     /// What identifies it in its LB: the name (HAProxy) or host:port (Nginx).
     pub fn key(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("{}:{}", self.host, self.port))
+        self.name.clone().unwrap_or_else(|| format!("{}:{}", self.host, self.port))
     }
 
     /// Whether `s` (a name, `host:port`, or `name:host:port`) designates this backend.
@@ -330,26 +303,15 @@ impl LbSetting {
         let one = |what: &str| -> Result<String> {
             match values {
                 [v] => Ok(v.clone()),
-                _ => Err(Error::invalid(
-                    "setlb value",
-                    values.join(" "),
-                    format!("{key} takes one value: {what}"),
-                )),
+                _ => Err(Error::invalid("setlb value", values.join(" "), format!("{key} takes one value: {what}"))),
             }
         };
         match key {
             "mode" => Ok(LbSetting::Mode(one("a mode")?)),
             "url" => Ok(LbSetting::Url(one("a host name")?)),
             "ssl" => match values {
-                [c, k] => Ok(LbSetting::Ssl {
-                    cert: c.into(),
-                    key: k.into(),
-                }),
-                _ => Err(Error::invalid(
-                    "setlb value",
-                    values.join(" "),
-                    "ssl takes two values: CERT KEY",
-                )),
+                [c, k] => Ok(LbSetting::Ssl { cert: c.into(), key: k.into() }),
+                _ => Err(Error::invalid("setlb value", values.join(" "), "ssl takes two values: CERT KEY")),
             },
             "workers" => {
                 let v = one("a number")?;
@@ -359,47 +321,27 @@ impl LbSetting {
                 }
             }
             "resolvers" if !values.is_empty() => Ok(LbSetting::Resolvers(values.to_vec())),
-            "resolvers" => Err(Error::invalid(
-                "setlb value",
-                "",
-                "resolvers takes one or more IPv4 addresses",
-            )),
-            other => Err(Error::invalid(
-                "setlb setting",
-                other,
-                "use one of: mode, url, ssl, workers, resolvers",
-            )),
+            "resolvers" => Err(Error::invalid("setlb value", "", "resolvers takes one or more IPv4 addresses")),
+            other => Err(Error::invalid("setlb setting", other, "use one of: mode, url, ssl, workers, resolvers")),
         }
     }
 }
 
 /// Checks a served host name.
 pub fn check_url(url: &str) -> Result<()> {
-    let host = url
-        .trim_start_matches("http://")
-        .trim_start_matches("https://");
+    let host = url.trim_start_matches("http://").trim_start_matches("https://");
     if host != url {
-        return Err(Error::invalid(
-            "url",
-            url,
-            "give the host name only, e.g. mywordpress.org",
-        ));
+        return Err(Error::invalid("url", url, "give the host name only, e.g. mywordpress.org"));
     }
     let ok = !host.is_empty()
         && host.len() <= 253
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "url",
-            url,
-            "a host name uses letters, digits, '-' and dots, e.g. mywordpress.org",
-        ))
+        Err(Error::invalid("url", url, "a host name uses letters, digits, '-' and dots, e.g. mywordpress.org"))
     }
 }
 
@@ -407,21 +349,12 @@ pub fn check_url(url: &str) -> Result<()> {
 
 fn attach(server: &ServerConfig, lb: &str, description: String, argv: &[&str]) -> Step {
     let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-    Step::run(
-        &server.name,
-        description,
-        lxc::attach_argv(server, lb, &argv),
-    )
+    Step::run(&server.name, description, lxc::attach_argv(server, lb, &argv))
 }
 
 fn push(server: &ServerConfig, lb: &str, path: &str, mode: u32, content: Content) -> Step {
     let description = format!("write {path} in {lb}");
-    Step::run_with_stdin(
-        &server.name,
-        description,
-        lxc::push_argv(server, lb, path, mode),
-        content,
-    )
+    Step::run_with_stdin(&server.name, description, lxc::push_argv(server, lb, path, mode), content)
 }
 
 /// Waits for systemd in a fresh container to finish booting.
@@ -444,65 +377,70 @@ done
 [ "$fresh" = yes ] && exit 0
 echo "$1 did not start new workers within 10 s of the reload" >&2; exit 1"#;
 
-/// One runtime API command; the output must be empty or a success message.
-pub const HAPROXY_API: &str = r#"out=$(printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$2") || { echo "cannot reach the HAProxy runtime API at $2" >&2; exit 2; }
-case "$out" in ""|"New server registered."*|"Server deleted."*) exit 0;; esac
-printf '%s\n' "$out" >&2; exit 1"#;
-
-/// Drains server `$1` (at most `$2` tenths of a second), then deletes it.
-pub const HAPROXY_DRAIN_DEL: &str = r#"api() { printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$SOCK"; }
-api "set server $BE/$1 state drain" >/dev/null
-i=0
-while [ "$i" -lt "$2" ]; do
-  cur=$(api "show stat" | awk -F, -v b="$BE" -v s="$1" '$1==b && $2==s {print $5}')
-  [ "${cur:-0}" = 0 ] && break
-  sleep 0.1; i=$((i+1))
-done
-api "set server $BE/$1 state maint" >/dev/null
-api "shutdown sessions server $BE/$1" >/dev/null
-i=0
-while :; do
-  out=$(api "del server $BE/$1")
-  case "$out" in "Server deleted."*) exit 0;; esac
-  i=$((i+1)); [ "$i" -ge 50 ] && { printf '%s\n' "$out" >&2; exit 1; }
-  sleep 0.1
+/// Runtime API commands (`$2`...) on socket `$1`, one by one; each output must
+/// be empty or a success message, else the script stops with it.
+pub const HAPROXY_API: &str = r#"sock=$1; shift
+for cmd in "$@"; do
+  out=$(printf '%s\n' "$cmd" | socat -t 5 stdio "unix-connect:$sock") || { echo "cannot reach the HAProxy runtime API at $sock" >&2; exit 2; }
+  case "$out" in ""|"New server registered."*|"Server deleted."*) ;; *) printf '%s: %s\n' "$cmd" "$out" >&2; exit 1;; esac
 done"#;
 
-fn haproxy_api(server: &ServerConfig, lb: &str, command: String) -> Step {
-    attach(
-        server,
-        lb,
-        format!("runtime API: {command}"),
-        &["sh", "-c", HAPROXY_API, "sh", &command, HAPROXY_SOCKET],
-    )
+/// Drains server `$1` of every backend in `$BES` (at most `$2` tenths of a
+/// second for its sessions to end), then deletes it.
+pub const HAPROXY_DRAIN_DEL: &str = r#"api() { printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$SOCK"; }
+for be in $BES; do api "set server $be/$1 state drain" >/dev/null; done
+i=0
+while [ "$i" -lt "$2" ]; do
+  cur=$(api "show stat" | awk -F, -v s="$1" -v bes=" $BES " 'index(bes, " " $1 " ") && $2==s {n+=$5} END {print n+0}')
+  [ "$cur" = 0 ] && break
+  sleep 0.1; i=$((i+1))
+done
+for be in $BES; do
+  api "set server $be/$1 state maint" >/dev/null
+  api "shutdown sessions server $be/$1" >/dev/null
+  i=0
+  while :; do
+    out=$(api "del server $be/$1")
+    case "$out" in "Server deleted."*) break;; esac
+    i=$((i+1)); [ "$i" -ge 50 ] && { printf '%s\n' "$out" >&2; exit 1; }
+    sleep 0.1
+  done
+done"#;
+
+fn haproxy_api(server: &ServerConfig, lb: &str, description: String, commands: Vec<String>) -> Step {
+    let mut argv = vec!["sh", "-c", HAPROXY_API, "sh", HAPROXY_SOCKET];
+    argv.extend(commands.iter().map(String::as_str));
+    attach(server, lb, description, &argv)
 }
 
 fn haproxy_add_server_steps(server: &ServerConfig, lb: &str, b: &Backend) -> Vec<Step> {
     let n = b.key();
-    vec![
-        haproxy_api(
-            server,
-            lb,
-            format!(
-                "add server {HAPROXY_BACKEND}/{n} {}:{} check inter 2s",
-                b.host, b.port
-            ),
-        ),
-        haproxy_api(server, lb, format!("enable health {HAPROXY_BACKEND}/{n}")),
-        haproxy_api(server, lb, format!("enable server {HAPROXY_BACKEND}/{n}")),
-    ]
+    let mut cmds = Vec::new();
+    for mode in LbKind::Haproxy.modes() {
+        let be = haproxy_backend(mode);
+        cmds.push(format!("add server {be}/{n} {}:{} check inter 2s", b.host, b.port));
+        cmds.push(format!("enable health {be}/{n}"));
+        cmds.push(format!("enable server {be}/{n}"));
+    }
+    vec![haproxy_api(server, lb, format!("runtime API: add server {n} {}:{} (no reload)", b.host, b.port), cmds)]
 }
 
 fn haproxy_drain_del_step(server: &ServerConfig, lb: &str, b: &Backend) -> Step {
-    let script = format!("SOCK={HAPROXY_SOCKET}; BE={HAPROXY_BACKEND}\n{HAPROXY_DRAIN_DEL}");
+    let bes: Vec<String> = LbKind::Haproxy.modes().iter().map(|m| haproxy_backend(m)).collect();
+    let script = format!("SOCK={HAPROXY_SOCKET}; BES='{}'\n{HAPROXY_DRAIN_DEL}", bes.join(" "));
     let tenths = DRAIN_TENTHS.to_string();
     let n = b.key();
     attach(
         server,
         lb,
-        format!("drain and remove backend {n}"),
+        format!("runtime API: drain and remove backend {n} (no reload)"),
         &["sh", "-c", &script, "sh", &n, &tenths],
     )
+}
+
+fn haproxy_mode_step(server: &ServerConfig, lb: &str, mode: &str) -> Step {
+    let cmd = format!("set map {HAPROXY_MODE_MAP} mode {}", haproxy_backend(mode));
+    haproxy_api(server, lb, format!("runtime API: switch to mode {mode} (no reload)"), vec![cmd])
 }
 
 /// How a new config is put in place.
@@ -521,10 +459,7 @@ pub enum Activate {
 pub fn tls_paths(kind: LbKind, fp: &str) -> (String, String) {
     match kind {
         LbKind::Haproxy => (format!("/etc/haproxy/certs/{fp}.pem"), String::new()),
-        LbKind::Nginx => (
-            format!("/etc/nginx/ssl/{fp}.crt"),
-            format!("/etc/nginx/ssl/{fp}.key"),
-        ),
+        LbKind::Nginx => (format!("/etc/nginx/ssl/{fp}.crt"), format!("/etc/nginx/ssl/{fp}.key")),
     }
 }
 
@@ -548,20 +483,8 @@ pub fn config_steps(
             }
             LbKind::Nginx => {
                 let (crt, key) = tls_paths(rec.kind, &t.fingerprint);
-                steps.push(push(
-                    server,
-                    lb,
-                    &crt,
-                    0o644,
-                    Content::text(t.cert_pem.clone()),
-                ));
-                steps.push(push(
-                    server,
-                    lb,
-                    &key,
-                    0o600,
-                    Content::secret(t.key_pem().to_vec()),
-                ));
+                steps.push(push(server, lb, &crt, 0o644, Content::text(t.cert_pem.clone())));
+                steps.push(push(server, lb, &key, 0o600, Content::secret(t.key_pem().to_vec())));
             }
         }
     }
@@ -569,21 +492,12 @@ pub fn config_steps(
     match rec.kind {
         LbKind::Haproxy => {
             let staged = "/etc/haproxy/haproxy.cfg.next";
-            steps.push(push(
-                server,
-                lb,
-                staged,
-                0o644,
-                Content::text(render_haproxy(rec)?),
-            ));
+            let map = format!("mode {}\n", haproxy_backend(&rec.mode));
+            steps.push(push(server, lb, HAPROXY_MODE_MAP, 0o644, Content::text(map)));
+            steps.push(push(server, lb, staged, 0o644, Content::text(render_haproxy(rec)?)));
             steps.push(
-                attach(
-                    server,
-                    lb,
-                    "check the new HAProxy config".into(),
-                    &["haproxy", "-c", "-q", "-f", staged],
-                )
-                .checks_config("haproxy"),
+                attach(server, lb, "check the new HAProxy config".into(), &["haproxy", "-c", "-q", "-f", staged])
+                    .checks_config("haproxy"),
             );
             steps.push(attach(
                 server,
@@ -595,20 +509,8 @@ pub fn config_steps(
         LbKind::Nginx => {
             let staged = "/etc/nginx/flockport-next";
             let (main, site) = render_nginx(rec, staged)?;
-            steps.push(push(
-                server,
-                lb,
-                &format!("{staged}/nginx.conf"),
-                0o644,
-                Content::text(main),
-            ));
-            steps.push(push(
-                server,
-                lb,
-                &format!("{staged}/lb.conf"),
-                0o644,
-                Content::text(site),
-            ));
+            steps.push(push(server, lb, &format!("{staged}/nginx.conf"), 0o644, Content::text(main)));
+            steps.push(push(server, lb, &format!("{staged}/lb.conf"), 0o644, Content::text(site)));
             steps.push(
                 attach(
                     server,
@@ -619,20 +521,8 @@ pub fn config_steps(
                 .checks_config("nginx"),
             );
             let (main, site) = render_nginx(rec, "/etc/nginx/flockport")?;
-            steps.push(push(
-                server,
-                lb,
-                "/etc/nginx/flockport/lb.conf",
-                0o644,
-                Content::text(site),
-            ));
-            steps.push(push(
-                server,
-                lb,
-                "/etc/nginx/nginx.conf",
-                0o644,
-                Content::text(main),
-            ));
+            steps.push(push(server, lb, "/etc/nginx/flockport/lb.conf", 0o644, Content::text(site)));
+            steps.push(push(server, lb, "/etc/nginx/nginx.conf", 0o644, Content::text(main)));
         }
     }
     match activate {
@@ -698,20 +588,13 @@ pub fn forward_argvs(rec: &LbRecord, port: u16, op: &str) -> Vec<Vec<String>> {
 }
 
 fn forward_steps(server: &ServerConfig, rec: &LbRecord, port: u16, add: bool) -> Vec<Step> {
-    let (op, what) = if add {
-        ("-A", "forward")
-    } else {
-        ("-D", "remove the forward of")
-    };
+    let (op, what) = if add { ("-A", "forward") } else { ("-D", "remove the forward of") };
     forward_argvs(rec, port, op)
         .into_iter()
         .map(|argv| {
             Step::run(
                 &server.name,
-                format!(
-                    "{what} {}:{port} -> {}:{port} ({})",
-                    server.name, rec.address, argv[5]
-                ),
+                format!("{what} {}:{port} -> {}:{port} ({})", server.name, rec.address, argv[5]),
                 argv,
             )
         })
@@ -738,46 +621,28 @@ fn find_lb<'a>(state: &'a State, name: &str) -> Result<&'a LbRecord> {
 
 impl Cluster {
     async fn run_plan(&self, plan: &Plan, server: &str, progress: &dyn Progress) -> Result<()> {
-        plan.execute(&self.transports_for([server])?, progress)
-            .await
+        plan.execute(&self.transports_for([server])?, progress).await
     }
 
     /// `addlb`: a load-balancer container from an image on a server, configured and running.
-    pub async fn add_lb(
-        &self,
-        spec: LbSpec,
-        opts: ApplyOptions,
-        progress: &dyn Progress,
-    ) -> Result<Applied<LbRecord>> {
+    pub async fn add_lb(&self, spec: LbSpec, opts: ApplyOptions, progress: &dyn Progress) -> Result<Applied<LbRecord>> {
         // Everything the user gave is checked before anything is contacted.
         let kind = LbKind::parse(&spec.kind)?;
         let server = self.server(&spec.server)?.clone();
         if let Some(n) = &spec.name {
             names::check_name("load balancer name", n)?;
         }
-        let backends = spec
-            .backends
-            .iter()
-            .map(|b| Backend::parse(kind, b))
-            .collect::<Result<Vec<_>>>()?;
+        let backends = spec.backends.iter().map(|b| Backend::parse(kind, b)).collect::<Result<Vec<_>>>()?;
         check_unique_backends(&backends)?;
         if let Some(u) = &spec.url {
             check_url(u)?;
         }
         if kind == LbKind::Nginx {
             if spec.url.is_none() {
-                return Err(Error::invalid(
-                    "url",
-                    "",
-                    "an Nginx load balancer needs -u URL (the host name it serves)",
-                ));
+                return Err(Error::invalid("url", "", "an Nginx load balancer needs -u URL (the host name it serves)"));
             }
             if backends.is_empty() {
-                return Err(Error::invalid(
-                    "backend",
-                    "",
-                    "an Nginx load balancer needs at least one -b BACKEND",
-                ));
+                return Err(Error::invalid("backend", "", "an Nginx load balancer needs at least one -b BACKEND"));
             }
         }
         let tls = match (&spec.cert, &spec.key) {
@@ -800,9 +665,7 @@ impl Cluster {
             None => {
                 let live = |n: &str| facts.values().any(|f| f.container(n).is_some());
                 let (lbs, containers) = (state.lbs.clone(), state.containers.clone());
-                st.next_name(kind.name_prefix(), |n| {
-                    lbs.contains_key(n) || containers.contains_key(n) || live(n)
-                })
+                st.next_name(kind.name_prefix(), |n| lbs.contains_key(n) || containers.contains_key(n) || live(n))
             }
         };
         let cspec = ContainerSpec {
@@ -828,38 +691,17 @@ impl Cluster {
             resolvers: Vec::new(),
             published: Vec::new(),
         };
-        plan.steps.push(attach(
-            &server,
-            &name,
-            format!("wait for {name} to boot"),
-            &["sh", "-c", WAIT_BOOT],
-        ));
-        plan.steps.extend(config_steps(
-            &server,
-            &rec,
-            tls.as_ref(),
-            Activate::Restart,
-        )?);
-        plan.state_changes.push(format!(
-            "add load balancer {name} ({kind} at {} on {})",
-            rec.address, server.name
-        ));
+        plan.steps.push(attach(&server, &name, format!("wait for {name} to boot"), &["sh", "-c", WAIT_BOOT]));
+        plan.steps.extend(config_steps(&server, &rec, tls.as_ref(), Activate::Restart)?);
+        plan.state_changes.push(format!("add load balancer {name} ({kind} at {} on {})", rec.address, server.name));
         if opts.dry_run {
-            return Ok(Applied {
-                plan,
-                executed: false,
-                record: rec,
-            });
+            return Ok(Applied { plan, executed: false, record: rec });
         }
         self.run_plan(&plan, &server.name, progress).await?;
         st.containers.insert(name.clone(), crec);
         st.lbs.insert(name, rec.clone());
         txn.commit(st)?;
-        Ok(Applied {
-            plan,
-            executed: true,
-            record: rec,
-        })
+        Ok(Applied { plan, executed: true, record: rec })
     }
 
     /// `listlbs`: every load balancer with live backend health (servers in parallel).
@@ -872,17 +714,11 @@ impl Cluster {
                     tracing::warn!(lb = %rec.name, error = %e, "health unknown");
                     rec.backends
                         .iter()
-                        .map(|b| BackendHealth {
-                            backend: b.to_string(),
-                            health: "unknown".into(),
-                        })
+                        .map(|b| BackendHealth { backend: b.to_string(), health: "unknown".into() })
                         .collect()
                 }
             };
-            LbInfo {
-                record: rec.clone(),
-                health,
-            }
+            LbInfo { record: rec.clone(), health }
         });
         Ok(futures::future::join_all(futs).await)
     }
@@ -893,18 +729,11 @@ impl Cluster {
         let t: &dyn Transport = t.as_ref();
         match rec.kind {
             LbKind::Haproxy => {
-                let script = format!(
-                    "printf 'show stat\\n' | socat -t 5 stdio unix-connect:{HAPROXY_SOCKET}"
-                );
-                let out = lxc::exec(
-                    t,
-                    &server,
-                    &rec.name,
-                    &["sh".into(), "-c".into(), script.clone()],
-                )
-                .await?;
+                let script = format!("printf 'show stat\\n' | socat -t 5 stdio unix-connect:{HAPROXY_SOCKET}");
+                let out = lxc::exec(t, &server, &rec.name, &["sh".into(), "-c".into(), script.clone()]).await?;
                 let out = out.check(&server.name, &[script])?;
                 let text = out.stdout_str();
+                let active = haproxy_backend(&rec.mode);
                 Ok(rec
                     .backends
                     .iter()
@@ -912,32 +741,18 @@ impl Cluster {
                         let health = text
                             .lines()
                             .map(|l| l.split(',').collect::<Vec<_>>())
-                            .find(|f| f.len() > 17 && f[0] == HAPROXY_BACKEND && f[1] == b.key())
+                            .find(|f| f.len() > 17 && f[0] == active && f[1] == b.key())
                             .map(|f| f[17].to_string())
                             .unwrap_or_else(|| "absent".into());
-                        BackendHealth {
-                            backend: b.to_string(),
-                            health,
-                        }
+                        BackendHealth { backend: b.to_string(), health }
                     })
                     .collect())
             }
             LbKind::Nginx => {
                 let script = r#"for hp in "$@"; do h=${hp%:*}; p=${hp##*:}; if timeout 2 bash -c ": </dev/tcp/$h/$p" 2>/dev/null; then echo "$hp UP"; else echo "$hp DOWN"; fi; done"#;
-                let mut argv = vec![
-                    "bash".to_string(),
-                    "-c".into(),
-                    script.into(),
-                    "bash".into(),
-                ];
-                argv.extend(
-                    rec.backends
-                        .iter()
-                        .map(|b| format!("{}:{}", b.host, b.port)),
-                );
-                let out = lxc::exec(t, &server, &rec.name, &argv)
-                    .await?
-                    .check(&server.name, &argv)?;
+                let mut argv = vec!["bash".to_string(), "-c".into(), script.into(), "bash".into()];
+                argv.extend(rec.backends.iter().map(|b| format!("{}:{}", b.host, b.port)));
+                let out = lxc::exec(t, &server, &rec.name, &argv).await?.check(&server.name, &argv)?;
                 let text = out.stdout_str();
                 Ok(rec
                     .backends
@@ -948,10 +763,7 @@ impl Cluster {
                             .lines()
                             .find_map(|l| l.strip_prefix(&format!("{hp} ")).map(str::to_string))
                             .unwrap_or_else(|| "unknown".into());
-                        BackendHealth {
-                            backend: b.to_string(),
-                            health,
-                        }
+                        BackendHealth { backend: b.to_string(), health }
                     })
                     .collect())
             }
@@ -959,12 +771,7 @@ impl Cluster {
     }
 
     /// `addbackends`: HAProxy through the runtime API (no reload), Nginx by reload.
-    pub async fn add_backends(
-        &self,
-        lb: &str,
-        backends: Vec<String>,
-        opts: ApplyOptions,
-    ) -> Result<Applied<LbRecord>> {
+    pub async fn add_backends(&self, lb: &str, backends: Vec<String>, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
         names::check_name("load balancer name", lb)?;
         if backends.is_empty() {
             return Err(Error::invalid("backend", "", "give at least one backend"));
@@ -972,17 +779,10 @@ impl Cluster {
         let txn = self.store().begin().await?;
         let mut st = txn.state().clone();
         let rec = find_lb(&st, lb)?.clone();
-        let new = backends
-            .iter()
-            .map(|b| Backend::parse(rec.kind, b))
-            .collect::<Result<Vec<_>>>()?;
+        let new = backends.iter().map(|b| Backend::parse(rec.kind, b)).collect::<Result<Vec<_>>>()?;
         for b in &new {
             if let Some(old) = rec.backends.iter().find(|o| o.key() == b.key()) {
-                return Err(Error::exists(
-                    "backend",
-                    b.to_string(),
-                    format!("{lb} already has {old}"),
-                ));
+                return Err(Error::exists("backend", b.to_string(), format!("{lb} already has {old}")));
             }
         }
         let mut next = rec.clone();
@@ -995,31 +795,17 @@ impl Cluster {
                 for b in &new {
                     plan.steps.extend(haproxy_add_server_steps(&server, lb, b));
                 }
-                plan.steps
-                    .extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
+                plan.steps.extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
             }
-            LbKind::Nginx => {
-                plan.steps
-                    .extend(config_steps(&server, &next, None, Activate::Reload)?)
-            }
+            LbKind::Nginx => plan.steps.extend(config_steps(&server, &next, None, Activate::Reload)?),
         }
-        plan.state_changes.push(format!(
-            "{lb}: add {}",
-            new.iter()
-                .map(|b| b.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        plan.state_changes
+            .push(format!("{lb}: add {}", new.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await
     }
 
     /// `delbackends`: HAProxy drains then deletes through the runtime API, Nginx reloads.
-    pub async fn del_backends(
-        &self,
-        lb: &str,
-        backends: Vec<String>,
-        opts: ApplyOptions,
-    ) -> Result<Applied<LbRecord>> {
+    pub async fn del_backends(&self, lb: &str, backends: Vec<String>, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
         names::check_name("load balancer name", lb)?;
         if backends.is_empty() {
             return Err(Error::invalid("backend", "", "give at least one backend"));
@@ -1034,14 +820,7 @@ impl Cluster {
                 Error::not_found(
                     "backend",
                     s,
-                    format!(
-                        "{lb} has: {}",
-                        if have.is_empty() {
-                            "none".into()
-                        } else {
-                            have.join(", ")
-                        }
-                    ),
+                    format!("{lb} has: {}", if have.is_empty() { "none".into() } else { have.join(", ") }),
                 )
             })?;
             gone.push(b.clone());
@@ -1055,31 +834,17 @@ impl Cluster {
                 for b in &gone {
                     plan.steps.push(haproxy_drain_del_step(&server, lb, b));
                 }
-                plan.steps
-                    .extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
+                plan.steps.extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
             }
-            LbKind::Nginx => {
-                plan.steps
-                    .extend(config_steps(&server, &next, None, Activate::Reload)?)
-            }
+            LbKind::Nginx => plan.steps.extend(config_steps(&server, &next, None, Activate::Reload)?),
         }
-        plan.state_changes.push(format!(
-            "{lb}: remove {}",
-            gone.iter()
-                .map(|b| b.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        plan.state_changes
+            .push(format!("{lb}: remove {}", gone.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await
     }
 
     /// `setlb`: mode, url, ssl, workers or resolvers; checked, then a graceful reload.
-    pub async fn set_lb(
-        &self,
-        lb: &str,
-        setting: LbSetting,
-        opts: ApplyOptions,
-    ) -> Result<Applied<LbRecord>> {
+    pub async fn set_lb(&self, lb: &str, setting: LbSetting, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
         names::check_name("load balancer name", lb)?;
         let tls = match &setting {
             LbSetting::Ssl { cert, key } => Some(TlsFiles::load(cert, key)?),
@@ -1109,46 +874,30 @@ impl Cluster {
                 format!("workers {n}")
             }
             LbSetting::Resolvers(rs) => {
-                next.resolvers = rs
-                    .iter()
-                    .map(|r| names::parse_ipv4("resolver", r))
-                    .collect::<Result<Vec<_>>>()?;
+                next.resolvers = rs.iter().map(|r| names::parse_ipv4("resolver", r)).collect::<Result<Vec<_>>>()?;
                 format!("resolvers {}", rs.join(" "))
             }
         };
         let server = self.server(&rec.server)?.clone();
         let mut plan = Plan::new(format!("setlb {lb} {what}"));
         if let LbSetting::Resolvers(_) = &setting {
-            let conf: String = next
-                .resolvers
-                .iter()
-                .map(|r| format!("nameserver {r}\n"))
-                .collect();
-            plan.steps.push(push(
-                &server,
-                lb,
-                "/etc/resolv.conf",
-                0o644,
-                Content::text(conf),
-            ));
+            let conf: String = next.resolvers.iter().map(|r| format!("nameserver {r}\n")).collect();
+            plan.steps.push(push(&server, lb, "/etc/resolv.conf", 0o644, Content::text(conf)));
         }
-        plan.steps.extend(config_steps(
-            &server,
-            &next,
-            tls.as_ref(),
-            Activate::Reload,
-        )?);
+        let activate = match (&setting, rec.kind) {
+            (LbSetting::Mode(m), LbKind::Haproxy) => {
+                plan.steps.push(haproxy_mode_step(&server, lb, m));
+                Activate::WriteOnly
+            }
+            _ => Activate::Reload,
+        };
+        plan.steps.extend(config_steps(&server, &next, tls.as_ref(), activate)?);
         plan.state_changes.push(format!("{lb}: {what}"));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await
     }
 
     /// `pub [SERVER:]LB PORT`: forwards PORT on the LB's server host addresses to the LB.
-    pub async fn publish(
-        &self,
-        target: &str,
-        port: u16,
-        opts: ApplyOptions,
-    ) -> Result<Applied<LbRecord>> {
+    pub async fn publish(&self, target: &str, port: u16, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
         let (server_name, lb) = match target.split_once(':') {
             Some((s, l)) => (Some(s), l),
             None => (None, target),
@@ -1165,38 +914,27 @@ impl Cluster {
         let rec = find_lb(&st, lb)?.clone();
         if let Some(s) = server_name {
             if s != rec.server {
-                return Err(Error::invalid(
-                    "server",
-                    target,
-                    format!("{lb} runs on {}, not {s}", rec.server),
-                ));
+                return Err(Error::invalid("server", target, format!("{lb} runs on {}, not {s}", rec.server)));
             }
         }
-        if let Some(other) = st
-            .lbs
-            .values()
-            .find(|r| r.server == rec.server && r.published.contains(&port))
-        {
+        if let Some(other) = st.lbs.values().find(|r| r.server == rec.server && r.published.contains(&port)) {
             return Err(Error::exists(
                 "forward",
                 format!("{}:{port}", rec.server),
-                format!("port {port} on {} already forwards to {}; `flockport unpub {}:{} {port}` first", rec.server, other.name, rec.server, other.name),
+                format!(
+                    "port {port} on {} already forwards to {}; `flockport unpub {}:{} {port}` first",
+                    rec.server, other.name, rec.server, other.name
+                ),
             ));
         }
         let server = self.server(&rec.server)?.clone();
         // A DNAT for the port that flockport did not make counts too.
         let t = self.transport(&server)?;
-        let rules = crate::transport::TransportExt::run(
-            t.as_ref(),
-            &["iptables", "-w", "-t", "nat", "-S", "PREROUTING"],
-        )
-        .await?;
+        let rules =
+            crate::transport::TransportExt::run(t.as_ref(), &["iptables", "-w", "-t", "nat", "-S", "PREROUTING"])
+                .await?;
         let needle = format!("--dport {port} ");
-        if rules
-            .stdout_str()
-            .lines()
-            .any(|l| l.contains(&needle) && l.contains("DNAT"))
-        {
+        if rules.stdout_str().lines().any(|l| l.contains(&needle) && l.contains("DNAT")) {
             return Err(Error::exists(
                 "forward",
                 format!("{}:{port}", rec.server),
@@ -1208,18 +946,12 @@ impl Cluster {
         let mut plan = Plan::new(format!("pub {}:{lb} {port}", rec.server));
         plan.steps = forward_steps(&server, &rec, port, true);
         plan.rollback = forward_steps(&server, &rec, port, false);
-        plan.state_changes
-            .push(format!("{lb}: publish port {port} on {}", rec.server));
+        plan.state_changes.push(format!("{lb}: publish port {port} on {}", rec.server));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await
     }
 
     /// `unpub [SERVER:]LB PORT`: removes a forward.
-    pub async fn unpublish(
-        &self,
-        target: &str,
-        port: u16,
-        opts: ApplyOptions,
-    ) -> Result<Applied<LbRecord>> {
+    pub async fn unpublish(&self, target: &str, port: u16, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
         let lb = target.split_once(':').map_or(target, |(_, l)| l);
         names::check_name("load balancer name", lb)?;
         let txn = self.store().begin().await?;
@@ -1237,8 +969,7 @@ impl Cluster {
         next.published.retain(|p| *p != port);
         let mut plan = Plan::new(format!("unpub {}:{lb} {port}", rec.server));
         plan.steps = forward_steps(&server, &rec, port, false);
-        plan.state_changes
-            .push(format!("{lb}: unpublish port {port}"));
+        plan.state_changes.push(format!("{lb}: unpublish port {port}"));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await
     }
 
@@ -1254,24 +985,15 @@ impl Cluster {
             plan.steps.extend(forward_steps(&server, &rec, *p, false));
         }
         plan.steps.extend(lxc::destroy_steps(&server, lb));
-        plan.state_changes
-            .push(format!("remove load balancer {lb} and its container"));
+        plan.state_changes.push(format!("remove load balancer {lb} and its container"));
         if opts.dry_run {
-            return Ok(Applied {
-                plan,
-                executed: false,
-                record: rec,
-            });
+            return Ok(Applied { plan, executed: false, record: rec });
         }
         self.run_plan(&plan, &server.name, &NoProgress).await?;
         st.lbs.remove(lb);
         st.containers.remove(lb);
         txn.commit(st)?;
-        Ok(Applied {
-            plan,
-            executed: true,
-            record: rec,
-        })
+        Ok(Applied { plan, executed: true, record: rec })
     }
 
     async fn finish_lb_change(
@@ -1283,20 +1005,12 @@ impl Cluster {
         opts: ApplyOptions,
     ) -> Result<Applied<LbRecord>> {
         if opts.dry_run {
-            return Ok(Applied {
-                plan,
-                executed: false,
-                record: next,
-            });
+            return Ok(Applied { plan, executed: false, record: next });
         }
         self.run_plan(&plan, &next.server, &NoProgress).await?;
         st.lbs.insert(next.name.clone(), next.clone());
         txn.commit(st.clone())?;
-        Ok(Applied {
-            plan,
-            executed: true,
-            record: next,
-        })
+        Ok(Applied { plan, executed: true, record: next })
     }
 }
 
@@ -1304,11 +1018,7 @@ fn check_unique_backends(backends: &[Backend]) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for b in backends {
         if !seen.insert(b.key()) {
-            return Err(Error::exists(
-                "backend",
-                b.to_string(),
-                "each backend may appear once",
-            ));
+            return Err(Error::exists("backend", b.to_string(), "each backend may appear once"));
         }
     }
     Ok(())

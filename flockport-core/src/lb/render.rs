@@ -11,18 +11,9 @@ fn tera() -> &'static Tera {
     T.get_or_init(|| {
         let mut t = Tera::default();
         let templates = [
-            (
-                "haproxy.cfg",
-                include_str!("../../templates/haproxy.cfg.tera"),
-            ),
-            (
-                "nginx.conf",
-                include_str!("../../templates/nginx.conf.tera"),
-            ),
-            (
-                "nginx-lb.conf",
-                include_str!("../../templates/nginx-lb.conf.tera"),
-            ),
+            ("haproxy.cfg", include_str!("../../templates/haproxy.cfg.tera")),
+            ("nginx.conf", include_str!("../../templates/nginx.conf.tera")),
+            ("nginx-lb.conf", include_str!("../../templates/nginx-lb.conf.tera")),
         ];
         // The templates are compiled into the binary and golden-tested, so a
         // failure here is a build defect, caught by the tests.
@@ -53,13 +44,7 @@ fn context(rec: &LbRecord) -> Context {
     c.insert("url", &rec.url);
     c.insert("backends", &rec.backends);
     c.insert("workers", &rec.workers);
-    c.insert(
-        "resolvers",
-        &rec.resolvers
-            .iter()
-            .map(|r| r.to_string())
-            .collect::<Vec<_>>(),
-    );
+    c.insert("resolvers", &rec.resolvers.iter().map(|r| r.to_string()).collect::<Vec<_>>());
     c
 }
 
@@ -68,6 +53,8 @@ pub fn render_haproxy(rec: &LbRecord) -> Result<String> {
     let mut c = context(rec);
     let pem = rec.tls.as_ref().map(|fp| tls_paths(LbKind::Haproxy, fp).0);
     c.insert("tls_pem", &pem);
+    c.insert("modes", LbKind::Haproxy.modes());
+    c.insert("mode_map", super::HAPROXY_MODE_MAP);
     render("haproxy.cfg", &c)
 }
 

@@ -6,20 +6,12 @@ use crate::plan::Action;
 
 fn rec(kind: LbKind) -> LbRecord {
     LbRecord {
-        name: if kind == LbKind::Haproxy {
-            "ha1".into()
-        } else {
-            "nginxlb-10".into()
-        },
+        name: if kind == LbKind::Haproxy { "ha1".into() } else { "nginxlb-10".into() },
         kind,
         server: "s1".into(),
         address: Ipv4Addr::new(10, 0, 4, 100),
         mode: kind.default_mode().into(),
-        url: if kind == LbKind::Nginx {
-            Some("mywordpress.org".into())
-        } else {
-            None
-        },
+        url: if kind == LbKind::Nginx { Some("mywordpress.org".into()) } else { None },
         backends: match kind {
             LbKind::Haproxy => vec![
                 Backend::parse(kind, "web1:10.0.4.20:80").unwrap(),
@@ -39,18 +31,12 @@ fn rec(kind: LbKind) -> LbRecord {
 
 fn server() -> ServerConfig {
     let text = "[[server]]\nname = \"s1\"\nhost = \"192.0.2.1\"\nsubnet = \"10.0.4.0/24\"\n";
-    crate::inventory::Inventory::parse(std::path::Path::new("t"), text)
-        .unwrap()
-        .servers
-        .remove(0)
+    crate::inventory::Inventory::parse(std::path::Path::new("t"), text).unwrap().servers.remove(0)
 }
 
 #[test]
 fn golden_haproxy_cfg() {
-    insta::assert_snapshot!(
-        "haproxy_plain",
-        render_haproxy(&rec(LbKind::Haproxy)).unwrap()
-    );
+    insta::assert_snapshot!("haproxy_plain", render_haproxy(&rec(LbKind::Haproxy)).unwrap());
     let mut r = rec(LbKind::Haproxy);
     r.mode = "source".into();
     r.tls = Some("0123456789abcdef".into());
@@ -71,10 +57,7 @@ fn golden_nginx_conf() {
     r.workers = Some(4);
     r.resolvers = vec![Ipv4Addr::new(10, 0, 4, 10), Ipv4Addr::new(10, 0, 5, 10)];
     let (main, site) = render_nginx(&r, "/etc/nginx/flockport-next").unwrap();
-    assert!(
-        main.contains("worker_processes 4;")
-            && main.contains("include /etc/nginx/flockport-next/lb.conf;")
-    );
+    assert!(main.contains("worker_processes 4;") && main.contains("include /etc/nginx/flockport-next/lb.conf;"));
     insta::assert_snapshot!("nginx_site_full", site);
 }
 
@@ -82,10 +65,7 @@ fn golden_nginx_conf() {
 fn backends_parse_per_kind() {
     let h = LbKind::Haproxy;
     let b = Backend::parse(h, "web1:10.0.4.20:9000").unwrap();
-    assert_eq!(
-        (b.key(), b.to_string()),
-        ("web1".to_string(), "web1:10.0.4.20:9000".to_string())
-    );
+    assert_eq!((b.key(), b.to_string()), ("web1".to_string(), "web1:10.0.4.20:9000".to_string()));
     assert!(b.matches("web1") && b.matches("web1:10.0.4.20:9000") && !b.matches("10.0.4.20:9000"));
     for (bad, names) in [
         ("10.0.4.20:80", "need a name"),
@@ -99,29 +79,14 @@ fn backends_parse_per_kind() {
         assert!(e.contains(names), "{bad}: {e}");
     }
     let n = LbKind::Nginx;
-    assert_eq!(
-        Backend::parse(n, "wordpress.consul:80").unwrap().key(),
-        "wordpress.consul:80"
-    );
-    for bad in [
-        "web1:10.0.4.20:80",
-        "10.0.4.256:80",
-        "bad_host!:80",
-        "10.0.4.20",
-    ] {
+    assert_eq!(Backend::parse(n, "wordpress.consul:80").unwrap().key(), "wordpress.consul:80");
+    for bad in ["web1:10.0.4.20:80", "10.0.4.256:80", "bad_host!:80", "10.0.4.20"] {
         assert!(Backend::parse(n, bad).is_err(), "{bad}");
     }
-    assert!(LbKind::parse("traefik")
-        .unwrap_err()
-        .to_string()
-        .contains("traefik"));
+    assert!(LbKind::parse("traefik").unwrap_err().to_string().contains("traefik"));
     assert!(LbKind::Nginx.check_mode("source").is_err());
     assert!(LbKind::Haproxy.check_mode("source").is_ok());
-    assert!(
-        check_url("https://x.org").is_err()
-            && check_url("x.org").is_ok()
-            && check_url("a b").is_err()
-    );
+    assert!(check_url("https://x.org").is_err() && check_url("x.org").is_ok() && check_url("a b").is_err());
 }
 
 fn argvs(steps: &[Step]) -> Vec<String> {
@@ -130,12 +95,7 @@ fn argvs(steps: &[Step]) -> Vec<String> {
         .map(|s| match &s.action {
             Action::Run { argv, .. } => {
                 let i = argv.iter().position(|a| a == "--").map_or(0, |i| i + 1);
-                argv[i..]
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                argv[i..].iter().take(5).cloned().collect::<Vec<_>>().join(" ")
             }
             Action::WriteFile { path, .. } => format!("write {path}"),
         })
@@ -148,26 +108,25 @@ fn haproxy_backend_changes_use_the_runtime_api_without_reload() {
     let r = rec(LbKind::Haproxy);
     let b = Backend::parse(LbKind::Haproxy, "web3:10.0.7.20:80").unwrap();
     let mut steps = haproxy_add_server_steps(&s, "ha1", &b);
+    // One attach runs every runtime API command: the server joins each mode's backend.
+    let Action::Run { argv, .. } = &steps[0].action else { panic!() };
+    let cmds: Vec<&String> = argv.iter().skip_while(|a| *a != "/run/haproxy/admin.sock").skip(1).collect();
+    assert_eq!(cmds.len(), 9, "{cmds:?}");
+    for m in ["roundrobin", "leastconn", "source"] {
+        assert!(cmds.contains(&&format!("add server be_{m}/web3 10.0.7.20:80 check inter 2s")), "{cmds:?}");
+        assert!(
+            cmds.contains(&&format!("enable health be_{m}/web3"))
+                && cmds.contains(&&format!("enable server be_{m}/web3"))
+        );
+    }
     steps.extend(config_steps(&s, &r, None, Activate::WriteOnly).unwrap());
     let a = argvs(&steps);
-    assert!(
-        a[0].contains("add server be_app/web3 10.0.7.20:80 check"),
-        "{a:?}"
-    );
-    assert!(
-        a[1].contains("enable health be_app/web3") && a[2].contains("enable server be_app/web3"),
-        "{a:?}"
-    );
-    assert!(
-        a.iter()
-            .any(|x| x.starts_with("haproxy -c -q -f /etc/haproxy/haproxy.cfg.next")),
-        "{a:?}"
-    );
-    assert!(
-        a.iter()
-            .all(|x| !x.contains("reload") && !x.contains("restart")),
-        "no reload: {a:?}"
-    );
+    assert!(a.iter().any(|x| x.starts_with("haproxy -c -q -f /etc/haproxy/haproxy.cfg.next")), "{a:?}");
+    assert!(a.iter().all(|x| !x.contains("systemctl")), "no reload: {a:?}");
+    // A mode change is a map switch, not a reload.
+    let m = haproxy_mode_step(&s, "ha1", "leastconn");
+    let Action::Run { argv, .. } = &m.action else { panic!() };
+    assert_eq!(argv.last().unwrap(), "set map /etc/haproxy/flockport-mode.map mode be_leastconn");
     let check = steps.iter().find(|s| s.checks_config_of.is_some()).unwrap();
     assert_eq!(check.checks_config_of.as_deref(), Some("haproxy"));
     let del = haproxy_drain_del_step(&s, "ha1", &b);
@@ -179,18 +138,9 @@ fn reload_changes_check_before_swapping() {
     let s = server();
     let steps = config_steps(&s, &rec(LbKind::Nginx), None, Activate::Reload).unwrap();
     let a = argvs(&steps);
-    let check = a
-        .iter()
-        .position(|x| x.starts_with("nginx -t -q -c /etc/nginx/flockport-next/nginx.conf"))
-        .unwrap();
-    let live = a
-        .iter()
-        .position(|x| x.contains("/etc/nginx/nginx.conf") && !x.contains("flockport-next"))
-        .unwrap();
-    let reload = a
-        .iter()
-        .position(|x| x.contains("RELOAD") || x.starts_with("sh -c kids()"))
-        .unwrap();
+    let check = a.iter().position(|x| x.starts_with("nginx -t -q -c /etc/nginx/flockport-next/nginx.conf")).unwrap();
+    let live = a.iter().position(|x| x.contains("/etc/nginx/nginx.conf") && !x.contains("flockport-next")).unwrap();
+    let reload = a.iter().position(|x| x.contains("RELOAD") || x.starts_with("sh -c kids()")).unwrap();
     assert!(check < live && live < reload, "{a:?}");
 }
 
@@ -211,18 +161,9 @@ fn tls_keys_are_secret_in_plans() {
     let other = rcgen::generate_simple_self_signed(vec!["y.org".to_string()]).unwrap();
     let k2 = dir.path().join("k2.pem");
     std::fs::write(&k2, other.key_pair.serialize_pem()).unwrap();
-    assert!(TlsFiles::load(&c, &k2)
-        .unwrap_err()
-        .to_string()
-        .contains("does not match"));
-    assert!(TlsFiles::load(&dir.path().join("nope.pem"), &k)
-        .unwrap_err()
-        .to_string()
-        .contains("nope.pem"));
-    assert!(TlsFiles::load(&k, &k)
-        .unwrap_err()
-        .to_string()
-        .contains("not a PEM certificate"));
+    assert!(TlsFiles::load(&c, &k2).unwrap_err().to_string().contains("does not match"));
+    assert!(TlsFiles::load(&dir.path().join("nope.pem"), &k).unwrap_err().to_string().contains("nope.pem"));
+    assert!(TlsFiles::load(&k, &k).unwrap_err().to_string().contains("not a PEM certificate"));
 }
 
 #[test]
@@ -231,10 +172,7 @@ fn forwards_are_tagged_and_symmetric() {
     let add = forward_argvs(&r, 80, "-A");
     let del = forward_argvs(&r, 80, "-D");
     assert_eq!(add.len(), 2);
-    assert!(
-        add[0].contains(&"flockport:ha1:80".to_string())
-            && add[0].contains(&"10.0.4.100:80".to_string())
-    );
+    assert!(add[0].contains(&"flockport:ha1:80".to_string()) && add[0].contains(&"10.0.4.100:80".to_string()));
     for (a, d) in add.iter().zip(&del) {
         let a: Vec<&String> = a.iter().filter(|x| *x != "-A").collect();
         let d: Vec<&String> = d.iter().filter(|x| *x != "-D").collect();

@@ -18,10 +18,7 @@ pub struct TlsFiles {
 
 impl std::fmt::Debug for TlsFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsFiles")
-            .field("fingerprint", &self.fingerprint)
-            .field("key_pem", &"<secret>")
-            .finish()
+        f.debug_struct("TlsFiles").field("fingerprint", &self.fingerprint).field("key_pem", &"<secret>").finish()
     }
 }
 
@@ -29,13 +26,7 @@ impl TlsFiles {
     /// Reads and checks `cert` and `key`.
     pub fn load(cert: &Path, key: &Path) -> Result<Self> {
         let read = |field: &'static str, p: &Path| {
-            std::fs::read(p).map_err(|e| {
-                Error::invalid(
-                    field,
-                    p.display().to_string(),
-                    format!("cannot be read: {e}"),
-                )
-            })
+            std::fs::read(p).map_err(|e| Error::invalid(field, p.display().to_string(), format!("cannot be read: {e}")))
         };
         let cert_bytes = read("certificate", cert)?;
         let key_bytes = read("key", key)?;
@@ -46,30 +37,23 @@ impl TlsFiles {
                 "is not a PEM certificate (-----BEGIN CERTIFICATE-----)",
             )
         })?;
-        let pkey = openssl::pkey::PKey::private_key_from_pem(&key_bytes).map_err(|_| {
-            Error::invalid("key", key.display().to_string(), "is not a PEM private key")
-        })?;
-        let cert_pub = x509.public_key().map_err(|_| {
-            Error::invalid(
-                "certificate",
-                cert.display().to_string(),
-                "has no usable public key",
-            )
-        })?;
+        let pkey = openssl::pkey::PKey::private_key_from_pem(&key_bytes)
+            .map_err(|_| Error::invalid("key", key.display().to_string(), "is not a PEM private key"))?;
+        let cert_pub = x509
+            .public_key()
+            .map_err(|_| Error::invalid("certificate", cert.display().to_string(), "has no usable public key"))?;
         if !cert_pub.public_eq(&pkey) {
             return Err(Error::invalid(
                 "key",
                 key.display().to_string(),
-                format!("does not match the certificate {}; give the key the certificate was issued for", cert.display()),
+                format!(
+                    "does not match the certificate {}; give the key the certificate was issued for",
+                    cert.display()
+                ),
             ));
         }
-        let cert_pem = String::from_utf8(cert_bytes).map_err(|_| {
-            Error::invalid(
-                "certificate",
-                cert.display().to_string(),
-                "is not UTF-8 PEM text",
-            )
-        })?;
+        let cert_pem = String::from_utf8(cert_bytes)
+            .map_err(|_| Error::invalid("certificate", cert.display().to_string(), "is not UTF-8 PEM text"))?;
         let fingerprint = hex::encode(Sha256::digest(cert_pem.as_bytes()))[..16].to_string();
         let mut key_pem = key_bytes;
         if !key_pem.ends_with(b"\n") {
@@ -79,11 +63,7 @@ impl TlsFiles {
         if !cert_pem.ends_with('\n') {
             cert_pem.push('\n');
         }
-        Ok(TlsFiles {
-            cert_pem,
-            key_pem,
-            fingerprint,
-        })
+        Ok(TlsFiles { cert_pem, key_pem, fingerprint })
     }
 
     /// The key, PEM (a secret).

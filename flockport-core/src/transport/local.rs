@@ -14,9 +14,7 @@ pub struct LocalTransport {
 impl LocalTransport {
     /// A local transport acting as server `server`.
     pub fn new(server: &str) -> Self {
-        LocalTransport {
-            server: server.to_string(),
-        }
+        LocalTransport { server: server.to_string() }
     }
 }
 
@@ -28,36 +26,20 @@ impl Transport for LocalTransport {
 
     #[tracing::instrument(level = "debug", skip(self, stdin), fields(server = %self.server))]
     async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output> {
-        let (prog, args) = argv
-            .split_first()
-            .ok_or_else(|| Error::invalid("command", "", "an empty command cannot run"))?;
+        let (prog, args) =
+            argv.split_first().ok_or_else(|| Error::invalid("command", "", "an empty command cannot run"))?;
         let mut cmd = tokio::process::Command::new(prog);
         cmd.args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::io("running", prog.as_str(), e))?;
+        let mut child = cmd.spawn().map_err(|e| Error::io("running", prog.as_str(), e))?;
         if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(&data)
-                .await
-                .map_err(|e| Error::io("writing stdin of", prog.as_str(), e))?;
+            pipe.write_all(&data).await.map_err(|e| Error::io("writing stdin of", prog.as_str(), e))?;
             drop(pipe);
         }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| Error::io("waiting for", prog.as_str(), e))?;
-        Ok(Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        let out = child.wait_with_output().await.map_err(|e| Error::io("waiting for", prog.as_str(), e))?;
+        Ok(Output { status: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
     }
 }

@@ -32,11 +32,7 @@ pub struct Output {
 impl Output {
     /// A successful output with `stdout`.
     pub fn ok(stdout: impl Into<Vec<u8>>) -> Self {
-        Output {
-            status: 0,
-            stdout: stdout.into(),
-            stderr: Vec::new(),
-        }
+        Output { status: 0, stdout: stdout.into(), stderr: Vec::new() }
     }
 
     /// Standard output as text (lossy).
@@ -49,11 +45,8 @@ impl Output {
         if self.status == 0 {
             return Ok(self);
         }
-        let stderr_tail = if self.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
-            tail(&self.stderr)
-        } else {
-            tail(&self.stdout)
-        };
+        let stderr_tail =
+            if self.stderr.iter().any(|b| !b.is_ascii_whitespace()) { tail(&self.stderr) } else { tail(&self.stdout) };
         Err(Error::RemoteCommand {
             server: server.to_string(),
             command: display_argv(argv),
@@ -69,10 +62,7 @@ pub fn display_argv(argv: &[String]) -> String {
         .iter()
         .map(|a| {
             if a.len() > 120 {
-                format!(
-                    "{}…",
-                    &a[..a.char_indices().nth(100).map_or(a.len(), |(i, _)| i)]
-                )
+                format!("{}…", &a[..a.char_indices().nth(100).map_or(a.len(), |(i, _)| i)])
             } else {
                 a.clone()
             }
@@ -98,42 +88,27 @@ pub trait TransportExt: Transport {
     /// Runs `argv`; a non-zero exit is an error.
     async fn run(&self, argv: &[&str]) -> Result<Output> {
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        self.exec(argv.clone(), None)
-            .await?
-            .check(self.server(), &argv)
+        self.exec(argv.clone(), None).await?.check(self.server(), &argv)
     }
 
     /// Runs `script` with `sh -c`, `args` as `$1`, `$2`, ...; a non-zero exit is an error.
     async fn run_script(&self, script: &str, args: &[&str]) -> Result<Output> {
-        let mut argv = vec![
-            "sh".to_string(),
-            "-c".to_string(),
-            script.to_string(),
-            "sh".to_string(),
-        ];
+        let mut argv = vec!["sh".to_string(), "-c".to_string(), script.to_string(), "sh".to_string()];
         argv.extend(args.iter().map(|s| s.to_string()));
-        self.exec(argv.clone(), None)
-            .await?
-            .check(self.server(), &argv)
+        self.exec(argv.clone(), None).await?.check(self.server(), &argv)
     }
 
     /// Writes `contents` to `path` atomically (temp file, chmod, rename) with `mode`.
     async fn write_file(&self, path: &str, contents: &[u8], mode: u32) -> Result<()> {
         let argv = write_file_argv(path, mode);
-        self.exec(argv.clone(), Some(contents.to_vec()))
-            .await?
-            .check(self.server(), &argv)?;
+        self.exec(argv.clone(), Some(contents.to_vec())).await?.check(self.server(), &argv)?;
         Ok(())
     }
 
     /// Reads a file.
     async fn read_file(&self, path: &str) -> Result<Vec<u8>> {
         let argv = vec!["cat".to_string(), "--".to_string(), path.to_string()];
-        Ok(self
-            .exec(argv.clone(), None)
-            .await?
-            .check(self.server(), &argv)?
-            .stdout)
+        Ok(self.exec(argv.clone(), None).await?.check(self.server(), &argv)?.stdout)
     }
 }
 
@@ -176,21 +151,10 @@ mod tests {
 
     #[test]
     fn check_maps_non_zero_exit() {
-        let out = Output {
-            status: 3,
-            stdout: b"x".to_vec(),
-            stderr: b"boom\n".to_vec(),
-        };
-        let e = out
-            .check("s1", &["lxc-start".into(), "-n".into(), "c 1".into()])
-            .unwrap_err();
+        let out = Output { status: 3, stdout: b"x".to_vec(), stderr: b"boom\n".to_vec() };
+        let e = out.check("s1", &["lxc-start".into(), "-n".into(), "c 1".into()]).unwrap_err();
         match &e {
-            Error::RemoteCommand {
-                server,
-                command,
-                status,
-                stderr_tail,
-            } => {
+            Error::RemoteCommand { server, command, status, stderr_tail } => {
                 assert_eq!(server, "s1");
                 assert_eq!(command, "lxc-start -n 'c 1'");
                 assert_eq!(*status, 3);
@@ -210,16 +174,10 @@ mod tests {
         t.write_file(p, b"hello\n", 0o640).await.unwrap();
         assert_eq!(t.read_file(p).await.unwrap(), b"hello\n");
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(p).unwrap().permissions().mode() & 0o777,
-            0o640
-        );
+        assert_eq!(std::fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o640);
         let e = t.run(&["false"]).await.unwrap_err();
         assert!(matches!(e, Error::RemoteCommand { status: 1, .. }), "{e}");
-        let o = t
-            .run_script(r#"printf '%s|' "$@""#, &["a b", "$(x)"])
-            .await
-            .unwrap();
+        let o = t.run_script(r#"printf '%s|' "$@""#, &["a b", "$(x)"]).await.unwrap();
         assert_eq!(o.stdout_str(), "a b|$(x)|");
     }
 }

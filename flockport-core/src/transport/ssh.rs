@@ -58,18 +58,11 @@ pub struct SshTransport {
 impl SshTransport {
     /// A transport for `config` (nothing is contacted until first use).
     pub fn new(config: ServerConfig) -> Result<Self> {
-        let host = config.host.clone().ok_or_else(|| {
-            Error::invalid(
-                "host",
-                "",
-                format!("server {} uses ssh and needs a host", config.name),
-            )
-        })?;
-        Ok(SshTransport {
-            config,
-            host,
-            session: OnceCell::new(),
-        })
+        let host = config
+            .host
+            .clone()
+            .ok_or_else(|| Error::invalid("host", "", format!("server {} uses ssh and needs a host", config.name)))?;
+        Ok(SshTransport { config, host, session: OnceCell::new() })
     }
 
     async fn session(&self) -> Result<&Session> {
@@ -84,10 +77,7 @@ impl SshTransport {
                 return Err(Error::invalid(
                     "identity file",
                     id.display().to_string(),
-                    format!(
-                        "server {}: no such file; fix `identity` in the inventory",
-                        c.name
-                    ),
+                    format!("server {}: no such file; fix `identity` in the inventory", c.name),
                 ));
             }
         }
@@ -105,10 +95,7 @@ impl SshTransport {
             b.user_known_hosts_file(kh);
         }
         let Some(dir) = persist_dir() else {
-            return b
-                .connect_mux(&self.host)
-                .await
-                .map_err(|e| classify(c, &self.host, e));
+            return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
         };
         let record = dir.join(format!("{}.ctl", self.persist_key()));
         debug_assert_eq!(self.persist_record().as_deref(), Some(record.as_path()));
@@ -116,22 +103,13 @@ impl SshTransport {
             tracing::debug!(server = %c.name, "reusing a persisted ssh master");
             return Ok(s);
         }
-        b.control_directory(&dir)
-            .control_persist(ControlPersist::IdleFor(
-                std::num::NonZeroUsize::MIN.saturating_add(PERSIST_IDLE_SECS - 1),
-            ));
-        let session = b
-            .connect_mux(&self.host)
-            .await
-            .map_err(|e| classify(c, &self.host, e))?;
+        b.control_directory(&dir).control_persist(ControlPersist::IdleFor(
+            std::num::NonZeroUsize::MIN.saturating_add(PERSIST_IDLE_SECS - 1),
+        ));
+        let session = b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e))?;
         let (ctl, log) = session.detach();
-        let text = format!(
-            "{}\n{}\n",
-            ctl.display(),
-            log.as_deref()
-                .map(|l| l.display().to_string())
-                .unwrap_or_default()
-        );
+        let text =
+            format!("{}\n{}\n", ctl.display(), log.as_deref().map(|l| l.display().to_string()).unwrap_or_default());
         if let Err(e) = crate::fsutil::atomic_write(&record, text.as_bytes(), 0o600) {
             tracing::warn!(error = %e, "cannot record the ssh master; it is not reused");
         }
@@ -153,14 +131,8 @@ impl SshTransport {
             c.user.as_str(),
             self.host.as_str(),
             &c.port.to_string(),
-            &c.identity
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            &c.known_hosts
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -174,10 +146,7 @@ async fn resume(record: &Path) -> Option<Session> {
     let text = std::fs::read_to_string(record).ok()?;
     let mut lines = text.lines();
     let ctl = PathBuf::from(lines.next()?);
-    let log = lines
-        .next()
-        .filter(|l| !l.is_empty())
-        .map(|l| PathBuf::from(l).into_boxed_path());
+    let log = lines.next().filter(|l| !l.is_empty()).map(|l| PathBuf::from(l).into_boxed_path());
     let dir = record.parent()?;
     if ctl.exists() {
         let s = Session::resume_mux(ctl.clone().into_boxed_path(), log);
@@ -202,24 +171,14 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
         text.push_str(&s.to_string());
         src = s.source();
     }
-    let last_line = |t: &str| {
-        t.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
+    let last_line = |t: &str| t.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
     if text.contains("Host key verification failed")
         || text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
         || text.contains("No ED25519 host key is known")
         || text.contains("host key is known")
     {
-        let known_hosts = c
-            .known_hosts
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "~/.ssh/known_hosts".to_string());
+        let known_hosts =
+            c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/known_hosts".to_string());
         return Error::HostKeyNotTrusted {
             server: c.name.clone(),
             host: host.to_string(),
@@ -233,10 +192,7 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
     } else if text.contains("timed out") {
         format!("connection to {host}:{} timed out", c.port)
     } else if text.contains("Permission denied") {
-        format!(
-            "permission denied for {}@{host} (check user and identity)",
-            c.user
-        )
+        format!("permission denied for {}@{host} (check user and identity)", c.user)
     } else if text.contains("No route to host") || text.contains("Network is unreachable") {
         format!("no route to {host}")
     } else if text.contains("Could not resolve hostname") {
@@ -244,11 +200,7 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
     } else {
         last_line(&text)
     };
-    Error::Unreachable {
-        server: c.name.clone(),
-        reason,
-        source: Some(Box::new(e)),
-    }
+    Error::Unreachable { server: c.name.clone(), reason, source: Some(Box::new(e)) }
 }
 
 #[async_trait::async_trait]
@@ -267,17 +219,10 @@ impl Transport for SshTransport {
             source,
         };
         let mut cmd = session.raw_command(&line);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .await
-            .map_err(|e| ssh_err("starting a command", e))?;
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().await.map_err(|e| ssh_err("starting a command", e))?;
         if let Some(data) = stdin {
             if let Some(mut pipe) = child.stdin().take() {
                 pipe.write_all(&data)
@@ -287,14 +232,7 @@ impl Transport for SshTransport {
                 drop(pipe);
             }
         }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| ssh_err("waiting for a command", e))?;
-        Ok(Output {
-            status: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        let out = child.wait_with_output().await.map_err(|e| ssh_err("waiting for a command", e))?;
+        Ok(Output { status: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
     }
 }

@@ -12,12 +12,7 @@ fn listservers_shows_three_reachable_servers() {
     let out = cli(&lab.inventory, &["listservers", "--json"]);
     assert!(out.status.success());
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["s1", "s2", "s3"]);
     for r in rows.as_array().unwrap() {
         assert_eq!(r["reachable"], true, "{r}");
@@ -39,12 +34,7 @@ fn listcontainers_shows_the_app_containers() {
         ("c5", "s3", "10.0.7.20"),
     ];
     for (name, server, ip) in want {
-        let r = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap_or_else(|| panic!("{name} missing"));
+        let r = rows.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(r["server"], server);
         assert_eq!(r["state"], "running");
         assert_eq!(r["ipv4"][0], ip);
@@ -55,18 +45,9 @@ fn listcontainers_shows_the_app_containers() {
 async fn containers_reach_each_other_across_servers() {
     let Some(lab) = lab() else { return };
     let cluster = Cluster::open(Some(&lab.inventory)).unwrap();
-    for (url, body) in [
-        ("http://10.0.5.20/", "c3"),
-        ("http://10.0.7.20:9000/", "c5"),
-        ("http://10.0.5.21:9000/", "c4"),
-    ] {
-        let out = cluster
-            .exec(
-                "c1",
-                &["busybox".into(), "wget".into(), "-qO-".into(), url.into()],
-            )
-            .await
-            .unwrap();
+    for (url, body) in [("http://10.0.5.20/", "c3"), ("http://10.0.7.20:9000/", "c5"), ("http://10.0.5.21:9000/", "c4")]
+    {
+        let out = cluster.exec("c1", &["busybox".into(), "wget".into(), "-qO-".into(), url.into()]).await.unwrap();
         assert_eq!(out.status, 0, "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.stdout_str().trim(), body, "from c1 to {url}");
     }
@@ -77,12 +58,7 @@ async fn container_lifecycle_on_each_server_over_ssh() {
     let Some(lab) = lab() else { return };
     let cluster = Cluster::open(Some(&lab.inventory)).unwrap();
     let pid = std::process::id();
-    let runs = [
-        ("s1", "10.0.4.230"),
-        ("s2", "10.0.5.230"),
-        ("s3", "10.0.7.230"),
-    ]
-    .map(|(server, ip)| {
+    let runs = [("s1", "10.0.4.230"), ("s2", "10.0.5.230"), ("s3", "10.0.7.230")].map(|(server, ip)| {
         let cluster = &cluster;
         async move { lifecycle(cluster, server, &format!("fpt-{server}-{pid}"), ip).await }
     });
@@ -106,33 +82,16 @@ async fn service_container_from_an_image_on_s2() {
         role: Some("haproxy".into()),
         ..Default::default()
     };
-    let a = cluster
-        .add_container(spec, ApplyOptions::default(), &NoProgress)
-        .await
-        .unwrap();
-    assert!(
-        a.record.image.starts_with("fp-img-haproxy-"),
-        "{}",
-        a.record.image
-    );
+    let a = cluster.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap();
+    assert!(a.record.image.starts_with("fp-img-haproxy-"), "{}", a.record.image);
     assert!(a.record.address.to_string().starts_with("10.0.5."));
-    let out = cluster
-        .exec(&name, &["haproxy".into(), "-v".into()])
-        .await
-        .unwrap();
-    assert!(
-        out.stdout_str().contains("HAProxy version"),
-        "{}",
-        out.stdout_str()
-    );
+    let out = cluster.exec(&name, &["haproxy".into(), "-v".into()]).await.unwrap();
+    assert!(out.stdout_str().contains("HAProxy version"), "{}", out.stdout_str());
     // Debian's unit is enabled in the image and comes up at boot.
     let mut active = String::new();
     for _ in 0..50 {
         active = cluster
-            .exec(
-                &name,
-                &["systemctl".into(), "is-active".into(), "haproxy".into()],
-            )
+            .exec(&name, &["systemctl".into(), "is-active".into(), "haproxy".into()])
             .await
             .unwrap()
             .stdout_str();
@@ -149,20 +108,7 @@ async fn service_container_from_an_image_on_s2() {
         packages: vec!["haproxy".into()],
         ..Default::default()
     };
-    let plan = cluster
-        .add_container(spec2, ApplyOptions { dry_run: true }, &NoProgress)
-        .await
-        .unwrap()
-        .plan;
-    assert!(
-        plan.steps
-            .iter()
-            .all(|s| !s.description.starts_with("build image")),
-        "{}",
-        plan.render()
-    );
-    cluster
-        .del_container(&name, ApplyOptions::default())
-        .await
-        .unwrap();
+    let plan = cluster.add_container(spec2, ApplyOptions { dry_run: true }, &NoProgress).await.unwrap().plan;
+    assert!(plan.steps.iter().all(|s| !s.description.starts_with("build image")), "{}", plan.render());
+    cluster.del_container(&name, ApplyOptions::default()).await.unwrap();
 }

@@ -10,90 +10,42 @@ use std::path::Path;
 /// Create from an image with a static address, run a command inside, push a
 /// file, stop, start, destroy: all checked on the real container.
 pub async fn lifecycle(cluster: &Cluster, server: &str, name: &str, address: &str) {
-    let spec = ContainerSpec {
-        server: server.into(),
-        name: name.into(),
-        address: Some(address.into()),
-        ..Default::default()
-    };
-    let applied = cluster
-        .add_container(spec, ApplyOptions::default(), &NoProgress)
-        .await
-        .unwrap();
+    let spec =
+        ContainerSpec { server: server.into(), name: name.into(), address: Some(address.into()), ..Default::default() };
+    let applied = cluster.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap();
     assert!(applied.executed);
     assert_eq!(applied.record.address.to_string(), address);
 
     let listed = cluster.containers(Some(server)).await.unwrap();
-    let c = listed
-        .iter()
-        .find(|c| c.name == name)
-        .expect("new container listed");
+    let c = listed.iter().find(|c| c.name == name).expect("new container listed");
     assert_eq!(c.state, ContainerState::Running);
 
     let out = cluster.exec(name, &["hostname".into()]).await.unwrap();
     assert_eq!(out.stdout_str().trim(), name);
     let out = cluster
-        .exec(
-            name,
-            &[
-                "ip".into(),
-                "-4".into(),
-                "-o".into(),
-                "addr".into(),
-                "show".into(),
-                "eth0".into(),
-            ],
-        )
+        .exec(name, &["ip".into(), "-4".into(), "-o".into(), "addr".into(), "show".into(), "eth0".into()])
         .await
         .unwrap();
-    assert!(
-        out.stdout_str().contains(&format!("{address}/")),
-        "static address inside: {}",
-        out.stdout_str()
-    );
+    assert!(out.stdout_str().contains(&format!("{address}/")), "static address inside: {}", out.stdout_str());
 
-    cluster
-        .push(
-            name,
-            "/etc/flockport-test.txt",
-            b"pushed 'quoted' $(content)\n",
-            0o600,
-        )
-        .await
-        .unwrap();
+    cluster.push(name, "/etc/flockport-test.txt", b"pushed 'quoted' $(content)\n", 0o600).await.unwrap();
     let out = cluster
         .exec(
             name,
-            &[
-                "sh".into(),
-                "-c".into(),
-                "stat -c %a /etc/flockport-test.txt; cat /etc/flockport-test.txt".into(),
-            ],
+            &["sh".into(), "-c".into(), "stat -c %a /etc/flockport-test.txt; cat /etc/flockport-test.txt".into()],
         )
         .await
         .unwrap();
     assert_eq!(out.stdout_str(), "600\npushed 'quoted' $(content)\n");
 
-    let stopped = cluster
-        .set_running(name, false, ApplyOptions::default())
-        .await
-        .unwrap();
+    let stopped = cluster.set_running(name, false, ApplyOptions::default()).await.unwrap();
     assert_eq!(stopped.record.state, ContainerState::Stopped);
-    let started = cluster
-        .set_running(name, true, ApplyOptions::default())
-        .await
-        .unwrap();
+    let started = cluster.set_running(name, true, ApplyOptions::default()).await.unwrap();
     assert_eq!(started.record.state, ContainerState::Running);
 
-    cluster
-        .del_container(name, ApplyOptions::default())
-        .await
-        .unwrap();
+    cluster.del_container(name, ApplyOptions::default()).await.unwrap();
     let listed = cluster.containers(Some(server)).await.unwrap();
-    assert!(
-        listed.iter().all(|c| c.name != name),
-        "destroyed container still listed"
-    );
+    assert!(listed.iter().all(|c| c.name != name), "destroyed container still listed");
     assert!(!cluster.state().await.unwrap().containers.contains_key(name));
 }
 
@@ -103,10 +55,8 @@ async fn local_transport_lifecycle() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let inv = write_inventory(
-        dir.path(),
-        "[[server]]\nname = \"here\"\nsubnet = \"10.0.3.0/24\"\ntransport = \"local\"\n",
-    );
+    let inv =
+        write_inventory(dir.path(), "[[server]]\nname = \"here\"\nsubnet = \"10.0.3.0/24\"\ntransport = \"local\"\n");
     let cluster = Cluster::open(Some(&inv)).unwrap();
     let name = format!("fpt-local-{}", std::process::id());
     lifecycle(&cluster, "here", &name, "10.0.3.201").await;
@@ -136,37 +86,20 @@ async fn ssh_transport_lifecycle_on_loopback_sshd() {
 
     // The master outlives the Cluster: a new one (as a new process would) resumes it.
     let server = cluster.server("lo").unwrap().clone();
-    let record = flockport_core::transport::SshTransport::new(server)
-        .unwrap()
-        .persist_record()
-        .expect("persistence on");
+    let record =
+        flockport_core::transport::SshTransport::new(server).unwrap().persist_record().expect("persistence on");
     let first = std::fs::read_to_string(&record).unwrap();
     drop(cluster);
     let again = Cluster::open(Some(&inv)).unwrap();
     assert!(again.list_servers().await[0].reachable);
-    assert_eq!(
-        std::fs::read_to_string(&record).unwrap(),
-        first,
-        "the persisted master was reused"
-    );
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), first, "the persisted master was reused");
     // A master that went away is noticed and replaced by a fresh one.
     let ctl = first.lines().next().unwrap();
-    let st = std::process::Command::new("ssh")
-        .args(["-S", ctl, "-O", "exit", "lo"])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let st = std::process::Command::new("ssh").args(["-S", ctl, "-O", "exit", "lo"]).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     let fresh = Cluster::open(Some(&inv)).unwrap();
     assert!(fresh.list_servers().await[0].reachable);
-    assert_ne!(
-        std::fs::read_to_string(&record).unwrap(),
-        first,
-        "a new master was recorded"
-    );
+    assert_ne!(std::fs::read_to_string(&record).unwrap(), first, "a new master was recorded");
     drop(sshd);
 }
 
@@ -190,13 +123,8 @@ async fn unknown_host_key_is_refused_with_the_fix() {
     assert!(matches!(e, Error::HostKeyNotTrusted { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(
-        msg.contains("ssh-keyscan")
-            && msg.contains(&sshd.port.to_string())
-            && msg.contains("empty_known_hosts"),
+        msg.contains("ssh-keyscan") && msg.contains(&sshd.port.to_string()) && msg.contains("empty_known_hosts"),
         "{msg}"
     );
-    assert!(
-        Path::new(&empty_kh).metadata().unwrap().len() == 0,
-        "known_hosts must not be modified"
-    );
+    assert!(Path::new(&empty_kh).metadata().unwrap().len() == 0, "known_hosts must not be modified");
 }

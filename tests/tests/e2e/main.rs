@@ -1,12 +1,7 @@
 //! The one end-to-end test binary. Modules by area; tests that need root,
 //! LXC or the lab skip with a message (or fail under `FLOCKPORT_LAB=required`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 mod bad_input;
 mod lab;

@@ -1,0 +1,235 @@
+//! The one place core errors become JavaScript errors.
+//!
+//! Each is an `Error` whose message is the core's (it names the bad value),
+//! with:
+//!
+//! * `code`: the [`ErrorKind`] name (`'InvalidInput'`, `'NotFound'`,
+//!   `'AlreadyExists'`, `'Unreachable'`, `'RemoteCommandFailed'`,
+//!   `'ConfigRejected'`, `'Local'`), also exported as the `ErrorKind` enum;
+//! * `details`: the fields of the core variant plus `variant`, its name;
+//! * `causes`: the messages of the Rust `source()` chain, outermost first;
+//! * `cause`: the same chain as linked `Error`s (ES2022 `cause`);
+//! * `errors`: for a failure on several servers, one error per server.
+
+use flockport_core::{Error as CoreError, ErrorKind as CoreErrorKind};
+use napi::{Env, JsObject, Status};
+use napi_derive::napi;
+
+/// The kinds of error: the `code` of every error flockport throws or rejects with.
+#[napi(string_enum)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A value given by the user is not acceptable; nothing was touched.
+    InvalidInput,
+    /// A named thing (server, container, ...) does not exist.
+    NotFound,
+    /// A named thing exists already.
+    AlreadyExists,
+    /// A server could not be reached (connection, SSH, host key).
+    Unreachable,
+    /// A command on a server exited non-zero, or its output was not understood.
+    RemoteCommandFailed,
+    /// A service's checker refused a rendered configuration.
+    ConfigRejected,
+    /// A local file (inventory, state, key) could not be used.
+    Local,
+}
+
+impl From<CoreErrorKind> for ErrorKind {
+    fn from(kind: CoreErrorKind) -> Self {
+        match kind {
+            CoreErrorKind::InvalidInput => ErrorKind::InvalidInput,
+            CoreErrorKind::NotFound => ErrorKind::NotFound,
+            CoreErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+            CoreErrorKind::Unreachable => ErrorKind::Unreachable,
+            CoreErrorKind::RemoteCommandFailed => ErrorKind::RemoteCommandFailed,
+            CoreErrorKind::ConfigRejected => ErrorKind::ConfigRejected,
+            CoreErrorKind::Local => ErrorKind::Local,
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The name: the JS `code` (and the value of the exported enum).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "InvalidInput",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::AlreadyExists => "AlreadyExists",
+            ErrorKind::Unreachable => "Unreachable",
+            ErrorKind::RemoteCommandFailed => "RemoteCommandFailed",
+            ErrorKind::ConfigRejected => "ConfigRejected",
+            ErrorKind::Local => "Local",
+        }
+    }
+}
+
+/// The name of a core error kind (the JS `code`).
+pub fn kind_name(kind: CoreErrorKind) -> &'static str {
+    ErrorKind::from(kind).name()
+}
+
+/// Converts a core error into a `napi::Error` carrying the JS error object,
+/// to be thrown or to reject a Promise with.
+pub fn to_js(env: &Env, err: &CoreError) -> napi::Error {
+    match build(env, err) {
+        Ok(obj) => napi::Error::from(obj.into_unknown()),
+        Err(e) => e,
+    }
+}
+
+/// The JS error object for `err`.
+pub fn to_js_object(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
+    build(env, err)
+}
+
+fn new_error(env: &Env, message: String, code: &str) -> napi::Result<JsObject> {
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
+    obj.set_named_property("code", code)?;
+    Ok(obj)
+}
+
+fn build(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
+    let mut obj = new_error(env, err.to_string(), kind_name(err.kind()))?;
+    obj.set_named_property("details", details(env, err)?)?;
+    let chain = chain(err);
+    let causes: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
+    obj.set_named_property("causes", causes)?;
+    let mut errors = env.create_array_with_length(0)?;
+    let mut first: Option<JsObject> = None;
+    if let CoreError::Many(all) = err {
+        for (i, e) in all.iter().enumerate() {
+            let sub = build(env, e)?;
+            if i == 0 {
+                first = Some(build(env, e)?);
+            }
+            errors.set_element(i as u32, sub)?;
+        }
+    }
+    obj.set_named_property("errors", errors)?;
+    let cause = match first {
+        Some(f) => Some(f),
+        None => cause_chain(env, &chain)?,
+    };
+    if let Some(cause) = cause {
+        obj.set_named_property("cause", cause)?;
+    }
+    Ok(obj)
+}
+
+/// The `source()` chain below `err`, outermost first.
+fn chain(err: &CoreError) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = std::error::Error::source(err);
+    while let Some(e) = next {
+        out.push(e);
+        next = e.source();
+    }
+    out
+}
+
+/// The chain as linked `Error`s (`cause` of each is the next); I/O errors
+/// carry their errno as `errno`.
+fn cause_chain(env: &Env, chain: &[&(dyn std::error::Error + 'static)]) -> napi::Result<Option<JsObject>> {
+    let mut below: Option<JsObject> = None;
+    for e in chain.iter().rev() {
+        let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, e.to_string()))?;
+        obj.delete_named_property("code")?;
+        if let Some(errno) = e.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) {
+            obj.set_named_property("errno", errno)?;
+        }
+        if let Some(b) = below.take() {
+            obj.set_named_property("cause", b)?;
+        }
+        below = Some(obj);
+    }
+    Ok(below)
+}
+
+fn details(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
+    let mut d = env.create_object()?;
+    let variant = match err {
+        CoreError::InvalidInput { field, value, reason } => {
+            d.set_named_property("field", *field)?;
+            d.set_named_property("value", value.as_str())?;
+            d.set_named_property("reason", reason.as_str())?;
+            "InvalidInput"
+        }
+        CoreError::NotFound { kind, name, hint } => {
+            d.set_named_property("object", *kind)?;
+            d.set_named_property("name", name.as_str())?;
+            d.set_named_property("hint", hint.trim_start_matches("; "))?;
+            "NotFound"
+        }
+        CoreError::AlreadyExists { kind, name, hint } => {
+            d.set_named_property("object", *kind)?;
+            d.set_named_property("name", name.as_str())?;
+            d.set_named_property("hint", hint.trim_start_matches("; "))?;
+            "AlreadyExists"
+        }
+        CoreError::Unreachable { server, reason, .. } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("reason", reason.as_str())?;
+            "Unreachable"
+        }
+        CoreError::HostKeyNotTrusted { server, host, port, known_hosts, detail } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("host", host.as_str())?;
+            d.set_named_property("port", u32::from(*port))?;
+            d.set_named_property("knownHosts", known_hosts.as_str())?;
+            d.set_named_property("detail", detail.as_str())?;
+            "HostKeyNotTrusted"
+        }
+        CoreError::RemoteCommand { server, command, status, stderr_tail } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("command", command.as_str())?;
+            d.set_named_property("status", *status)?;
+            d.set_named_property("stderrTail", stderr_tail.as_str())?;
+            "RemoteCommand"
+        }
+        CoreError::ConfigRejected { server, service, detail } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("service", service.as_str())?;
+            d.set_named_property("detail", detail.as_str())?;
+            "ConfigRejected"
+        }
+        CoreError::Ssh { server, context, .. } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("context", context.as_str())?;
+            "Ssh"
+        }
+        CoreError::Io { context, path, .. } => {
+            d.set_named_property("context", *context)?;
+            d.set_named_property("path", path.display().to_string())?;
+            "Io"
+        }
+        CoreError::Inventory { path, reason } => {
+            d.set_named_property("path", path.display().to_string())?;
+            d.set_named_property("reason", reason.as_str())?;
+            "Inventory"
+        }
+        CoreError::StateCorrupt { path, reason } => {
+            d.set_named_property("path", path.display().to_string())?;
+            d.set_named_property("reason", reason.as_str())?;
+            "StateCorrupt"
+        }
+        CoreError::Parse { server, command, reason } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("command", command.as_str())?;
+            d.set_named_property("reason", reason.as_str())?;
+            "Parse"
+        }
+        CoreError::SubnetExhausted { server, subnet } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("subnet", subnet.as_str())?;
+            "SubnetExhausted"
+        }
+        CoreError::Many(all) => {
+            d.set_named_property("count", all.len() as u32)?;
+            "Many"
+        }
+        _ => "Other",
+    };
+    d.set_named_property("variant", variant)?;
+    Ok(d)
+}

@@ -1,0 +1,41 @@
+//! How an operation becomes a Promise: the core future runs on napi's tokio
+//! runtime; the Promise resolves on the JS thread with the converted value,
+//! or rejects with the error from [`crate::error::to_js`]. A panic in the
+//! operation rejects too (it never leaves the Promise pending).
+
+use crate::error;
+use flockport_core::Result as CoreResult;
+use napi::bindgen_prelude::ToNapiValue;
+use napi::{Env, JsObject};
+use std::future::Future;
+
+type Resolver<R> = Box<dyn FnOnce(Env) -> napi::Result<R> + Send>;
+
+/// Runs `fut`; resolves with `convert(env, value)`.
+pub fn promise_with<T, R, F, C>(env: &Env, fut: F, convert: C) -> napi::Result<JsObject>
+where
+    F: Future<Output = CoreResult<T>> + Send + 'static,
+    T: Send + 'static,
+    R: ToNapiValue + 'static,
+    C: FnOnce(&Env, T) -> napi::Result<R> + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<R, Resolver<R>>()?;
+    napi::bindgen_prelude::spawn(async move {
+        let joined = tokio::spawn(fut).await;
+        deferred.resolve(Box::new(move |env: Env| match joined {
+            Ok(Ok(value)) => convert(&env, value),
+            Ok(Err(e)) => Err(error::to_js(&env, &e)),
+            Err(e) => Err(napi::Error::from_reason(format!("flockport operation failed: {e}"))),
+        }));
+    });
+    Ok(promise)
+}
+
+/// Runs `fut`; resolves with its value as is.
+pub fn promise<T, F>(env: &Env, fut: F) -> napi::Result<JsObject>
+where
+    F: Future<Output = CoreResult<T>> + Send + 'static,
+    T: ToNapiValue + Send + 'static,
+{
+    promise_with(env, fut, |_, v| Ok(v))
+}

@@ -1,0 +1,224 @@
+'use strict'
+// Core records become plain typed JS objects; Promises for server work.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { Cluster, Transport } = require('..')
+const { tmpdir, lxcOptions, ghostInventory } = require('./support.js')
+
+test('ServerConfig fields and the inventory', async (t) => {
+  const dir = tmpdir(t)
+  const inv = path.join(dir, 'flockport.toml')
+  const key = path.join(dir, 'id')
+  fs.writeFileSync(key, 'k')
+  const c = Cluster.open(inv)
+  const pending = c.addServer({
+    name: 's1',
+    subnet: '10.0.4.0/24',
+    host: '192.0.2.7',
+    user: 'admin',
+    port: 2222,
+    identity: key,
+  })
+  assert.ok(pending instanceof Promise)
+  const s = await pending
+  assert.deepEqual(s, {
+    name: 's1',
+    host: '192.0.2.7',
+    port: 2222,
+    user: 'admin',
+    identity: key,
+    subnet: '10.0.4.0/24',
+    gateway: '10.0.4.1',
+    bridge: 'lxcbr0',
+    transport: 'ssh',
+    lxcpath: '/var/lib/lxc',
+    image: { template: 'debian', args: ['-r', 'bookworm'] },
+  })
+  assert.deepEqual(c.server('s1'), s)
+  const local = await c.addServer({ name: 's2', subnet: '10.0.5.0/24', local: true })
+  assert.equal(local.transport, 'local')
+  assert.equal(local.host, undefined)
+  assert.deepEqual(
+    c.servers().map((x) => x.name),
+    ['s1', 's2'],
+  )
+  assert.equal(c.inventoryPath(), inv)
+  // Another handle sees the same file; deleting through it works.
+  const other = Cluster.openWith(inv)
+  await other.delServer('s1')
+  assert.deepEqual(
+    other.servers().map((x) => x.name),
+    ['s2'],
+  )
+  assert.deepEqual(
+    Cluster.open(inv).servers().map((x) => x.name),
+    ['s2'],
+  )
+})
+
+test('FLOCKPORT_CONFIG is the default inventory', async (t) => {
+  const inv = path.join(tmpdir(t), 'flockport.toml')
+  await Cluster.open(inv).addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  const before = process.env.FLOCKPORT_CONFIG
+  process.env.FLOCKPORT_CONFIG = inv
+  t.after(() => {
+    if (before === undefined) delete process.env.FLOCKPORT_CONFIG
+    else process.env.FLOCKPORT_CONFIG = before
+  })
+  assert.deepEqual(
+    Cluster.open().servers().map((s) => s.name),
+    ['s1'],
+  )
+})
+
+test('State, records and a dry-run delContainer from an explicit state file', async (t) => {
+  const dir = tmpdir(t)
+  const state = path.join(dir, 'elsewhere.json')
+  fs.writeFileSync(
+    state,
+    JSON.stringify({
+      schema: 1,
+      containers: {
+        web1: { server: 's1', address: '10.0.4.100', image: 'fp-img-base-1', role: 'app' },
+      },
+      counters: { web: 1 },
+    }),
+  )
+  const c = Cluster.openWith(path.join(dir, 'flockport.toml'), state)
+  const st = await c.state()
+  assert.equal(st.schema, 1)
+  assert.deepEqual(st.containers.web1, {
+    server: 's1',
+    address: '10.0.4.100',
+    image: 'fp-img-base-1',
+    role: 'app',
+  })
+  assert.deepEqual(st.counters, { web: 1 })
+  assert.deepEqual(st.lbs, {})
+  await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  const applied = await c.delContainer('web1', { dryRun: true })
+  assert.equal(applied.executed, false)
+  assert.deepEqual(applied.record, st.containers.web1)
+  assert.ok(applied.plan.steps.some((s) => s.kind === 'run' && s.argv.includes('lxc-destroy')))
+  assert.deepEqual(applied.plan.stateChanges, ['remove container web1'])
+  assert.deepEqual((await c.state()).containers, st.containers)
+})
+
+test('plans, steps and records of a dry run', lxcOptions(), async (t) => {
+  const c = Cluster.open(ghostInventory(tmpdir(t)))
+  const applied = await c.addContainer(
+    { server: 'g1', name: 'web1', packages: ['nginx'], address: '10.0.99.7' },
+    { dryRun: true },
+  )
+  assert.equal(applied.executed, false)
+  const { record, plan } = applied
+  assert.equal(record.server, 'g1')
+  assert.equal(record.address, '10.0.99.7')
+  assert.equal(record.role, 'app')
+  assert.match(record.image, /^fp-img-nginx-/)
+  assert.equal(plan.operation, 'addcontainer web1 on g1')
+  assert.ok(plan.steps.length > 0)
+  for (const s of plan.steps) {
+    assert.equal(s.server, 'g1')
+    assert.ok(['run', 'write_file'].includes(s.kind))
+    if (s.kind === 'run') {
+      assert.ok(Array.isArray(s.argv) && s.argv.length > 0)
+      assert.equal(s.path, undefined)
+    } else {
+      assert.equal(typeof s.path, 'string')
+      assert.equal(typeof s.mode, 'number')
+      assert.equal(typeof s.content, 'string')
+    }
+    assert.ok(s.rendered.includes(s.description))
+  }
+  assert.match(plan.rollback[0].rendered, /lxc-destroy/)
+  assert.ok(plan.rendered.startsWith('plan: addcontainer web1 on g1'))
+  assert.deepEqual((await c.state()).containers, {})
+  await assert.rejects(
+    c.addContainer({ server: 'g1', name: 'web2', address: '10.0.99.5' }, { dryRun: true }),
+    { code: 'InvalidInput', message: /10\.0\.99\.5/ },
+  )
+  const img = await c.buildImage('g1', ['haproxy'], { dryRun: true })
+  assert.equal(img.executed, false)
+  assert.match(img.record, /^fp-img-haproxy-/)
+})
+
+test('buildImage runs for real and reports progress', lxcOptions(), async (t) => {
+  // LXC's `none` template: a real lxc-create in a temporary lxcpath.
+  const c = Cluster.open(ghostInventory(tmpdir(t)))
+  const seen = []
+  const applied = await c.buildImage('g1', [], {}, (ev) => seen.push([ev.index, ev.total, ev.step.kind]))
+  assert.equal(applied.executed, true)
+  assert.match(applied.record, /^fp-img-base-/)
+  // Progress events reach the JS thread asynchronously (a queue of their own).
+  for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(seen, [
+    [0, 2, 'run'],
+    [1, 2, 'write_file'],
+  ])
+  const facts = await c.probe('g1')
+  const image = facts.containers.find((x) => x.name === applied.record)
+  assert.ok(image && image.isImage)
+  assert.deepEqual(
+    (await c.containers()).map((x) => x.name),
+    ['ghost'],
+  )
+  const again = await c.buildImage('g1', [])
+  assert.equal(again.executed, true)
+  assert.deepEqual(again.plan.steps, [])
+})
+
+test('probe, containers, locate, transport', lxcOptions(), async (t) => {
+  const c = Cluster.open(ghostInventory(tmpdir(t)))
+  const facts = await c.probe('g1')
+  assert.ok(facts.lxcVersion)
+  assert.equal(typeof facts.overlay, 'boolean')
+  const [ghost] = facts.containers
+  assert.equal(facts.containers.length, 1)
+  assert.equal(ghost.name, 'ghost')
+  assert.equal(ghost.server, 'g1')
+  assert.equal(ghost.isImage, false)
+  assert.equal(ghost.configuredIpv4, '10.0.99.5')
+  assert.equal(ghost.address, '10.0.99.5')
+  assert.deepEqual(ghost.ipv4, [])
+  assert.deepEqual(await c.containers('g1'), [ghost])
+  const located = await c.locate('ghost')
+  assert.equal(located.server.name, 'g1')
+  assert.deepEqual(located.container, ghost)
+  const [r] = await c.probeAll(['g1'])
+  assert.deepEqual(r.facts, facts)
+  assert.equal(r.error, undefined)
+  assert.equal(typeof r.millis, 'number')
+  const tr = c.transport('g1')
+  assert.ok(tr instanceof Transport)
+  assert.equal(tr.server(), 'g1')
+  const out = await tr.exec(['sh', '-c', 'cat; echo err >&2; exit 3'], Buffer.from('in\n'))
+  assert.equal(out.status, 3)
+  assert.ok(Buffer.isBuffer(out.stdout))
+  assert.equal(out.stdout.toString(), 'in\n')
+  assert.equal(out.stderr.toString(), 'err\n')
+  await assert.rejects(c.setRunning('nosuch', true, { dryRun: true }), { code: 'NotFound' })
+})
+
+test('operations run concurrently', async (t) => {
+  const c = Cluster.open(path.join(tmpdir(t), 'flockport.toml'))
+  for (let i = 0; i < 4; i++) {
+    await c.addServer({ name: `d${i}`, subnet: `10.0.${10 + i}.0/24`, host: '127.0.0.1', port: 1 })
+  }
+  const all = await Promise.all(Array.from({ length: 8 }, () => c.listServers()))
+  assert.equal(all.length, 8)
+  for (const statuses of all) {
+    assert.equal(statuses.length, 4)
+    assert.ok(statuses.every((s) => !s.reachable))
+  }
+  // Concurrent inventory edits are serialised; none is lost.
+  await Promise.all(
+    Array.from({ length: 5 }, (_, i) =>
+      c.addServer({ name: `x${i}`, subnet: `10.0.${30 + i}.0/24`, local: true }),
+    ),
+  )
+  assert.equal(c.servers().length, 9)
+})

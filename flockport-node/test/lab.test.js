@@ -1,0 +1,78 @@
+'use strict'
+// Against the lab (tests/lab/lab up): three servers over SSH, c1..c5 running.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Cluster } = require('..')
+const { labOptions, requireLab } = require('./support.js')
+
+const APPS = {
+  c1: ['s1', '10.0.4.20'],
+  c2: ['s1', '10.0.4.21'],
+  c3: ['s2', '10.0.5.20'],
+  c4: ['s2', '10.0.5.21'],
+  c5: ['s3', '10.0.7.20'],
+}
+
+test('lab: listServers', labOptions(), async () => {
+  const c = Cluster.open(requireLab())
+  const statuses = new Map((await c.listServers()).map((s) => [s.name, s]))
+  for (const name of ['s1', 's2', 's3']) {
+    const s = statuses.get(name)
+    assert.ok(s, `${name} in the inventory`)
+    assert.equal(s.reachable, true, s.error)
+    assert.ok(s.lxcVersion)
+    assert.ok(s.containers >= 1)
+  }
+})
+
+test('lab: containers, locate, exec', labOptions(), async () => {
+  const c = Cluster.open(requireLab())
+  const found = new Map((await c.containers()).map((x) => [x.name, x]))
+  for (const [name, [server, addr]] of Object.entries(APPS)) {
+    const ct = found.get(name)
+    assert.ok(ct, `${name} listed`)
+    assert.equal(ct.server, server)
+    assert.equal(ct.state, 'running')
+    assert.equal(ct.address, addr)
+  }
+  const perServer = await Promise.all(['s1', 's2', 's3'].map((s) => c.containers(s)))
+  assert.deepEqual(
+    perServer.map((cs) => cs.map((x) => x.server).every((s, _, a) => s === a[0])),
+    [true, true, true],
+  )
+  const { server, container } = await c.locate('c5')
+  assert.equal(server.name, 's3')
+  assert.equal(container.address, '10.0.7.20')
+  const out = await c.exec('c1', ['hostname'])
+  assert.equal(out.status, 0)
+  assert.equal(out.stdout.toString().trim(), 'c1')
+  const applied = await c.setRunning('c1', true, { dryRun: true })
+  assert.equal(applied.executed, false)
+  assert.deepEqual(applied.plan.steps, [])
+  assert.equal(applied.record.state, 'running')
+})
+
+test('lab: addLb dry run', labOptions(), async () => {
+  const c = Cluster.open(requireLab())
+  const applied = await c.addLb(
+    { kind: 'haproxy', server: 's1', name: 'nodeha1', backends: ['c1:10.0.4.20:80', 'c2:10.0.4.21:80'] },
+    { dryRun: true },
+  )
+  assert.equal(applied.executed, false)
+  const r = applied.record
+  assert.equal(r.name, 'nodeha1')
+  assert.equal(r.kind, 'haproxy')
+  assert.equal(r.mode, 'roundrobin')
+  assert.deepEqual(
+    r.backends.map((b) => b.spec),
+    ['c1:10.0.4.20:80', 'c2:10.0.4.21:80'],
+  )
+  assert.deepEqual(r.backends[0], { name: 'c1', host: '10.0.4.20', port: 80, spec: 'c1:10.0.4.20:80' })
+  assert.ok(applied.plan.steps.length > 0)
+  assert.equal((await c.state()).lbs.nodeha1, undefined)
+  for (const info of await c.lbs()) {
+    assert.equal(typeof info.record.name, 'string')
+    assert.ok(Array.isArray(info.health))
+  }
+})

@@ -1,0 +1,225 @@
+//! The one place core errors become Python exceptions.
+//!
+//! Classes follow [`ErrorKind`]: `FlockportError` is the root, with
+//! `InvalidInput`, `NotFound`, `AlreadyExists`, `Unreachable`,
+//! `RemoteCommandFailed`, `ConfigRejected` and `LocalError` below it. The
+//! message is the core's (it names the bad value). Every exception carries:
+//!
+//! * `kind`: the [`ErrorKind`] name (`"InvalidInput"`, ..., `"Local"`);
+//! * `details`: the fields of the core variant (`field`, `value`, `server`,
+//!   `command`, `status`, ...) plus `variant`, the variant's name;
+//! * `causes`: the messages of the Rust `source()` chain, outermost first;
+//! * `errors`: for a failure on several servers, one exception per server.
+//!
+//! The source chain is also linked as `__cause__` (an `OSError` with its
+//! errno for I/O errors, an `Exception` otherwise), so tracebacks show it.
+
+use flockport_core::{Error as CoreError, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyOSError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+create_exception!(flockport, FlockportError, PyException, "Root of every flockport error.");
+create_exception!(
+    flockport,
+    InvalidInput,
+    FlockportError,
+    "A value given by the user is not acceptable; nothing was touched."
+);
+create_exception!(flockport, NotFound, FlockportError, "A named thing (server, container, ...) does not exist.");
+create_exception!(flockport, AlreadyExists, FlockportError, "A named thing exists already.");
+create_exception!(flockport, Unreachable, FlockportError, "A server could not be reached (connection, SSH, host key).");
+create_exception!(
+    flockport,
+    RemoteCommandFailed,
+    FlockportError,
+    "A command on a server exited non-zero, or its output was not understood."
+);
+create_exception!(
+    flockport,
+    ConfigRejected,
+    FlockportError,
+    "A service's checker refused a rendered configuration; the old one keeps running."
+);
+create_exception!(flockport, LocalError, FlockportError, "A local file (inventory, state, key) could not be used.");
+
+/// Adds the exception classes to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("FlockportError", py.get_type::<FlockportError>())?;
+    m.add("InvalidInput", py.get_type::<InvalidInput>())?;
+    m.add("NotFound", py.get_type::<NotFound>())?;
+    m.add("AlreadyExists", py.get_type::<AlreadyExists>())?;
+    m.add("Unreachable", py.get_type::<Unreachable>())?;
+    m.add("RemoteCommandFailed", py.get_type::<RemoteCommandFailed>())?;
+    m.add("ConfigRejected", py.get_type::<ConfigRejected>())?;
+    m.add("LocalError", py.get_type::<LocalError>())?;
+    Ok(())
+}
+
+/// The name of an [`ErrorKind`], as `kind` and in Node's `code`.
+pub fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidInput => "InvalidInput",
+        ErrorKind::NotFound => "NotFound",
+        ErrorKind::AlreadyExists => "AlreadyExists",
+        ErrorKind::Unreachable => "Unreachable",
+        ErrorKind::RemoteCommandFailed => "RemoteCommandFailed",
+        ErrorKind::ConfigRejected => "ConfigRejected",
+        ErrorKind::Local => "Local",
+    }
+}
+
+/// Converts a core error into its Python exception.
+pub fn to_py(py: Python<'_>, err: CoreError) -> PyErr {
+    build(py, &err).unwrap_or_else(|e| e)
+}
+
+fn new_exception(kind: ErrorKind, message: String) -> PyErr {
+    match kind {
+        ErrorKind::InvalidInput => InvalidInput::new_err(message),
+        ErrorKind::NotFound => NotFound::new_err(message),
+        ErrorKind::AlreadyExists => AlreadyExists::new_err(message),
+        ErrorKind::Unreachable => Unreachable::new_err(message),
+        ErrorKind::RemoteCommandFailed => RemoteCommandFailed::new_err(message),
+        ErrorKind::ConfigRejected => ConfigRejected::new_err(message),
+        ErrorKind::Local => LocalError::new_err(message),
+    }
+}
+
+fn build(py: Python<'_>, err: &CoreError) -> PyResult<PyErr> {
+    let exc = new_exception(err.kind(), err.to_string());
+    let value = exc.value(py);
+    value.setattr("kind", kind_name(err.kind()))?;
+    value.setattr("details", details(py, err)?)?;
+    let causes: Vec<String> = chain(err).iter().map(|e| e.to_string()).collect();
+    value.setattr("causes", causes)?;
+    let mut errors = Vec::new();
+    if let CoreError::Many(all) = err {
+        for e in all {
+            errors.push(build(py, e)?);
+        }
+    }
+    let first = errors.first().map(|e| e.clone_ref(py));
+    let list = PyList::new(py, errors.into_iter().map(|e| e.into_value(py)))?;
+    value.setattr("errors", list)?;
+    if let Some(cause) = first.or_else(|| cause_exception(py, err)) {
+        exc.set_cause(py, Some(cause));
+    }
+    Ok(exc)
+}
+
+/// The `source()` chain below `err`, outermost first.
+fn chain(err: &CoreError) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = std::error::Error::source(err);
+    while let Some(e) = next {
+        out.push(e);
+        next = e.source();
+    }
+    out
+}
+
+/// The chain as linked Python exceptions (`__cause__` of each is the next).
+fn cause_exception(py: Python<'_>, err: &CoreError) -> Option<PyErr> {
+    let mut below: Option<PyErr> = None;
+    for e in chain(err).into_iter().rev() {
+        let exc = match e.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) {
+            Some(errno) => PyOSError::new_err((errno, e.to_string())),
+            None => PyException::new_err(e.to_string()),
+        };
+        exc.set_cause(py, below.take());
+        below = Some(exc);
+    }
+    below
+}
+
+/// The variant's fields, for programs that act on an error.
+fn details<'py>(py: Python<'py>, err: &CoreError) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let variant = match err {
+        CoreError::InvalidInput { field, value, reason } => {
+            d.set_item("field", field)?;
+            d.set_item("value", value)?;
+            d.set_item("reason", reason)?;
+            "InvalidInput"
+        }
+        CoreError::NotFound { kind, name, hint } => {
+            d.set_item("object", kind)?;
+            d.set_item("name", name)?;
+            d.set_item("hint", hint.trim_start_matches("; "))?;
+            "NotFound"
+        }
+        CoreError::AlreadyExists { kind, name, hint } => {
+            d.set_item("object", kind)?;
+            d.set_item("name", name)?;
+            d.set_item("hint", hint.trim_start_matches("; "))?;
+            "AlreadyExists"
+        }
+        CoreError::Unreachable { server, reason, .. } => {
+            d.set_item("server", server)?;
+            d.set_item("reason", reason)?;
+            "Unreachable"
+        }
+        CoreError::HostKeyNotTrusted { server, host, port, known_hosts, detail } => {
+            d.set_item("server", server)?;
+            d.set_item("host", host)?;
+            d.set_item("port", port)?;
+            d.set_item("known_hosts", known_hosts)?;
+            d.set_item("detail", detail)?;
+            "HostKeyNotTrusted"
+        }
+        CoreError::RemoteCommand { server, command, status, stderr_tail } => {
+            d.set_item("server", server)?;
+            d.set_item("command", command)?;
+            d.set_item("status", status)?;
+            d.set_item("stderr_tail", stderr_tail)?;
+            "RemoteCommand"
+        }
+        CoreError::ConfigRejected { server, service, detail } => {
+            d.set_item("server", server)?;
+            d.set_item("service", service)?;
+            d.set_item("detail", detail)?;
+            "ConfigRejected"
+        }
+        CoreError::Ssh { server, context, .. } => {
+            d.set_item("server", server)?;
+            d.set_item("context", context)?;
+            "Ssh"
+        }
+        CoreError::Io { context, path, .. } => {
+            d.set_item("context", context)?;
+            d.set_item("path", path.display().to_string())?;
+            "Io"
+        }
+        CoreError::Inventory { path, reason } => {
+            d.set_item("path", path.display().to_string())?;
+            d.set_item("reason", reason)?;
+            "Inventory"
+        }
+        CoreError::StateCorrupt { path, reason } => {
+            d.set_item("path", path.display().to_string())?;
+            d.set_item("reason", reason)?;
+            "StateCorrupt"
+        }
+        CoreError::Parse { server, command, reason } => {
+            d.set_item("server", server)?;
+            d.set_item("command", command)?;
+            d.set_item("reason", reason)?;
+            "Parse"
+        }
+        CoreError::SubnetExhausted { server, subnet } => {
+            d.set_item("server", server)?;
+            d.set_item("subnet", subnet)?;
+            "SubnetExhausted"
+        }
+        CoreError::Many(all) => {
+            d.set_item("count", all.len())?;
+            "Many"
+        }
+        _ => "Other",
+    };
+    d.set_item("variant", variant)?;
+    Ok(d)
+}

@@ -1,0 +1,155 @@
+//! The module's one tokio runtime, and the two ways Python waits on core futures.
+//!
+//! * [`block_on`]: the blocking methods. The GIL is released while the future
+//!   runs; every [`SIGNAL_POLL`] the calling thread takes the GIL back for a
+//!   moment to let Ctrl-C (`KeyboardInterrupt`) cancel the operation.
+//! * [`awaitable`]: the `*_async` methods. The future runs on the runtime and
+//!   completes an `asyncio.Future` of the caller's running loop through
+//!   `loop.call_soon_threadsafe`; cancelling that future aborts the task.
+//!   This is what `pyo3-async-runtimes` does, written out here so that the
+//!   runtime stays ours and can be replaced after `fork()`.
+//!
+//! Fork safety: the runtime is tagged with the pid that built it. A forked
+//! child has none of the parent's worker threads, so [`runtime`] builds a new
+//! runtime there on first use (the parent's is leaked, never dropped: dropping
+//! it would wait for threads that do not exist in the child).
+
+use crate::error;
+use flockport_core::Error as CoreError;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::panic::PanicException;
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyDict, PyTuple};
+use pyo3::IntoPyObjectExt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio::task::JoinError;
+
+/// How often a blocking call looks for pending signals (Ctrl-C).
+pub const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+
+/// The runtime of this process (built on first use, rebuilt in a forked child).
+pub fn runtime() -> PyResult<Arc<Runtime>> {
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((owner, rt)) = slot.as_ref() {
+        if *owner == pid {
+            return Ok(rt.clone());
+        }
+    }
+    if let Some((_, inherited)) = slot.take() {
+        // Its worker threads belong to the parent: never join them.
+        std::mem::forget(inherited);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("flockport")
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))?;
+    let rt = Arc::new(rt);
+    *slot = Some((pid, rt.clone()));
+    Ok(rt)
+}
+
+fn join_error(e: JoinError) -> PyErr {
+    if e.is_panic() {
+        PanicException::new_err(format!("flockport task panicked: {e}"))
+    } else {
+        PyRuntimeError::new_err(format!("flockport task was cancelled: {e}"))
+    }
+}
+
+/// Runs `fut` to completion with the GIL released; maps a core error to its
+/// exception class.
+pub fn block_on<T, F>(py: Python<'_>, fut: F) -> PyResult<T>
+where
+    F: Future<Output = Result<T, CoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(PyRuntimeError::new_err(
+            "a blocking flockport call cannot run on flockport's own runtime \
+             (e.g. inside a progress callback); use the *_async method instead",
+        ));
+    }
+    let rt = runtime()?;
+    let mut task = rt.spawn(fut);
+    loop {
+        let waited = py.allow_threads(|| rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }));
+        match waited {
+            Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(e))) => return Err(error::to_py(py, e)),
+            Ok(Err(e)) => return Err(join_error(e)),
+            Err(_elapsed) => {
+                if let Err(signal) = py.check_signals() {
+                    task.abort();
+                    return Err(signal);
+                }
+            }
+        }
+    }
+}
+
+/// Sets the result or exception of an asyncio future unless it is done
+/// (cancelled) already. Called on the event loop's thread.
+#[pyfunction]
+fn complete_future(future: &Bound<'_, PyAny>, ok: bool, value: Bound<'_, PyAny>) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    let method = if ok { "set_result" } else { "set_exception" };
+    future.call_method1(method, (value,))?;
+    Ok(())
+}
+
+/// Runs `fut` on the runtime and returns an `asyncio.Future` of the running
+/// loop that completes with its result (raises `RuntimeError` outside a loop).
+pub fn awaitable<'py, T, F>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, CoreError>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?;
+    let rt = runtime()?;
+    let task = rt.spawn(fut);
+    let abort = task.abort_handle();
+    let loop_ref = event_loop.unbind();
+    let future_ref = future.clone().unbind();
+    rt.spawn(async move {
+        let joined = task.await;
+        Python::with_gil(|py| {
+            let outcome = match joined {
+                Ok(Ok(value)) => value.into_py_any(py),
+                Ok(Err(e)) => Err(error::to_py(py, e)),
+                Err(e) => Err(join_error(e)),
+            };
+            let (ok, value) = match outcome {
+                Ok(v) => (true, v),
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            let scheduled = wrap_pyfunction!(complete_future, py).and_then(|complete| {
+                loop_ref.call_method1(py, "call_soon_threadsafe", (complete, future_ref, ok, value))
+            });
+            // The loop is closed: nobody is waiting for the result any more.
+            drop(scheduled);
+        });
+    });
+    let on_done = PyCFunction::new_closure(
+        py,
+        None,
+        None,
+        move |args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>| -> PyResult<()> {
+            if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
+                abort.abort();
+            }
+            Ok(())
+        },
+    )?;
+    future.call_method1("add_done_callback", (on_done,))?;
+    Ok(future)
+}
