@@ -64,7 +64,7 @@ def pct(xs, p):
 
 
 def wrk_start(url, secs):
-    return subprocess.Popen(["wrk", "-t2", "-c16", f"-d{secs}s", "--latency", url], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(["wrk", "-t2", "-c16", "--timeout", "10s", f"-d{secs}s", "--latency", url], stdout=subprocess.PIPE, text=True)
 
 
 def wrk_parse(p):

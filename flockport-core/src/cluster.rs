@@ -26,7 +26,7 @@ pub struct ApplyOptions {
 }
 
 /// What a mutating operation did (or, with `dry_run`, would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Applied<T> {
     /// The plan.
     pub plan: Plan,
@@ -60,7 +60,7 @@ pub struct AddServer {
 }
 
 /// A server as `listservers` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServerStatus {
     /// Name.
     pub name: String,

@@ -32,6 +32,29 @@ pub enum ErrorKind {
     Local,
 }
 
+impl ErrorKind {
+    /// The kind's name, shared by the bindings (`kind` on Python exceptions,
+    /// `code` on Node errors). Python's exception class for `Local` is
+    /// `LocalError`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "InvalidInput",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::AlreadyExists => "AlreadyExists",
+            ErrorKind::Unreachable => "Unreachable",
+            ErrorKind::RemoteCommandFailed => "RemoteCommandFailed",
+            ErrorKind::ConfigRejected => "ConfigRejected",
+            ErrorKind::Local => "Local",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

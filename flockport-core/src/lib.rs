@@ -24,7 +24,7 @@ mod mock_tests;
 pub use cluster::{AddServer, Applied, ApplyOptions, Cluster, ContainerSpec, ServerStatus};
 pub use error::{Error, ErrorKind, Result};
 pub use inventory::{Inventory, ServerConfig, TransportKind};
-pub use lb::{Backend, LbInfo, LbKind, LbRecord, LbSetting, LbSpec};
+pub use lb::{Backend, BackendHealth, LbInfo, LbKind, LbRecord, LbSetting, LbSpec};
 pub use lxc::{ContainerInfo, ContainerState};
 pub use plan::{Plan, Progress, Step};
 pub use state::{FileStateStore, State, StateStore};

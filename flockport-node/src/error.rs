@@ -16,6 +16,9 @@ use napi::{Env, JsObject, Status};
 use napi_derive::napi;
 
 /// The kinds of error: the `code` of every error flockport throws or rejects with.
+// Only JavaScript uses it (`#[napi]` exports it); Rust code builds `code`
+// from the core's `ErrorKind::name`, and the test below keeps the two equal.
+#[allow(dead_code)]
 #[napi(string_enum)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -35,6 +38,7 @@ pub enum ErrorKind {
     Local,
 }
 
+#[cfg(test)]
 impl From<CoreErrorKind> for ErrorKind {
     fn from(kind: CoreErrorKind) -> Self {
         match kind {
@@ -49,24 +53,9 @@ impl From<CoreErrorKind> for ErrorKind {
     }
 }
 
-impl ErrorKind {
-    /// The name: the JS `code` (and the value of the exported enum).
-    pub fn name(&self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "InvalidInput",
-            ErrorKind::NotFound => "NotFound",
-            ErrorKind::AlreadyExists => "AlreadyExists",
-            ErrorKind::Unreachable => "Unreachable",
-            ErrorKind::RemoteCommandFailed => "RemoteCommandFailed",
-            ErrorKind::ConfigRejected => "ConfigRejected",
-            ErrorKind::Local => "Local",
-        }
-    }
-}
-
 /// The name of a core error kind (the JS `code`).
 pub fn kind_name(kind: CoreErrorKind) -> &'static str {
-    ErrorKind::from(kind).name()
+    kind.name()
 }
 
 /// Converts a core error into a `napi::Error` carrying the JS error object,
@@ -232,4 +221,25 @@ fn details(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
     };
     d.set_named_property("variant", variant)?;
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_enum_names_are_the_core_kind_names() {
+        let kinds = [
+            CoreErrorKind::InvalidInput,
+            CoreErrorKind::NotFound,
+            CoreErrorKind::AlreadyExists,
+            CoreErrorKind::Unreachable,
+            CoreErrorKind::RemoteCommandFailed,
+            CoreErrorKind::ConfigRejected,
+            CoreErrorKind::Local,
+        ];
+        for kind in kinds {
+            assert_eq!(format!("{:?}", ErrorKind::from(kind)), kind_name(kind));
+        }
+    }
 }

@@ -60,15 +60,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// The name of an [`ErrorKind`], as `kind` and in Node's `code`.
 pub fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidInput => "InvalidInput",
-        ErrorKind::NotFound => "NotFound",
-        ErrorKind::AlreadyExists => "AlreadyExists",
-        ErrorKind::Unreachable => "Unreachable",
-        ErrorKind::RemoteCommandFailed => "RemoteCommandFailed",
-        ErrorKind::ConfigRejected => "ConfigRejected",
-        ErrorKind::Local => "Local",
-    }
+    kind.name()
 }
 
 /// Converts a core error into its Python exception.

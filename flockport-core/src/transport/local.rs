@@ -35,11 +35,22 @@ impl Transport for LocalTransport {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| Error::io("running", prog.as_str(), e))?;
-        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(&data).await.map_err(|e| Error::io("writing stdin of", prog.as_str(), e))?;
-            drop(pipe);
-        }
-        let out = child.wait_with_output().await.map_err(|e| Error::io("waiting for", prog.as_str(), e))?;
+        // Standard input is written while the output is read (no deadlock on
+        // large outputs); a command that exits without reading all of it is
+        // judged by its exit status, so a broken pipe here is not an error.
+        let pipe = child.stdin.take();
+        let feed = async move {
+            if let (Some(data), Some(mut pipe)) = (stdin, pipe) {
+                match pipe.write_all(&data).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+                    _ => {}
+                }
+            }
+            Ok(())
+        };
+        let (fed, out) = tokio::join!(feed, child.wait_with_output());
+        fed.map_err(|e| Error::io("writing stdin of", prog.as_str(), e))?;
+        let out = out.map_err(|e| Error::io("waiting for", prog.as_str(), e))?;
         Ok(Output { status: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
     }
 }

@@ -223,16 +223,22 @@ impl Transport for SshTransport {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().await.map_err(|e| ssh_err("starting a command", e))?;
-        if let Some(data) = stdin {
-            if let Some(mut pipe) = child.stdin().take() {
-                pipe.write_all(&data)
-                    .await
-                    .map_err(|e| ssh_err("writing standard input", openssh::Error::ChildIo(e)))?;
+        // As in the local transport: stdin is fed while output is read, and a
+        // remote command that does not read all of it is judged by its status.
+        let pipe = child.stdin().take();
+        let feed = async move {
+            if let (Some(data), Some(mut pipe)) = (stdin, pipe) {
+                match pipe.write_all(&data).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+                    _ => {}
+                }
                 pipe.shutdown().await.ok();
-                drop(pipe);
             }
-        }
-        let out = child.wait_with_output().await.map_err(|e| ssh_err("waiting for a command", e))?;
+            Ok(())
+        };
+        let (fed, out) = tokio::join!(feed, child.wait_with_output());
+        fed.map_err(|e| ssh_err("writing standard input", openssh::Error::ChildIo(e)))?;
+        let out = out.map_err(|e| ssh_err("waiting for a command", e))?;
         Ok(Output { status: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
     }
 }

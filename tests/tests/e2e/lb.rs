@@ -182,7 +182,7 @@ fn nginx_seed_walkthrough_with_tls() {
 /// wrk for `secs` against `url`; returns (requests, non-2xx, socket errors).
 fn wrk(url: &str, secs: u32) -> std::process::Child {
     Command::new("wrk")
-        .args(["-t2", "-c16", &format!("-d{secs}s"), "--latency", url])
+        .args(["-t2", "-c16", "--timeout", "10s", &format!("-d{secs}s"), "--latency", url])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap()
