@@ -10,7 +10,8 @@
 #    `maturin develop --release` (default) or, with FLOCKPORT_PY_INSTALL=pip,
 #    `pip install ./flockport-py` exactly as a user would;
 # 4. mypy's stubtest: flockport.pyi against the built module;
-# 5. mypy --strict on the tests (the stubs are usable as typed API);
+# 5. mypy --strict on the tests and the Python example (the stubs are usable
+#    as typed API);
 # 6. pytest. Lab tests skip without the lab (tests/lab/lab up) unless
 #    FLOCKPORT_LAB=required.
 #
@@ -57,8 +58,9 @@ trap 'rm -rf "$WORK"' EXIT
 step "stubtest (flockport.pyi against the built module)"
 (cd "$WORK" && "$PY" -m mypy.stubtest flockport --allowlist "$HERE/stubtest-allowlist.txt")
 
-step "mypy --strict on the tests"
+step "mypy --strict on the tests and examples/lb_walkthrough.py"
 (cd "$HERE/tests" && "$PY" -m mypy --strict --cache-dir "$WORK/mypy-cache" .)
+"$PY" -m mypy --strict --cache-dir "$WORK/mypy-cache" "$HERE/../examples/lb_walkthrough.py"
 
 step "pytest"
 (cd "$WORK" && "$PY" -m pytest "$HERE/tests" -ra -p no:cacheprovider \

@@ -1,6 +1,8 @@
 'use strict'
 // Against the lab (tests/lab/lab up): three servers over SSH, c1..c5 running.
 
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Cluster } = require('..')
@@ -75,4 +77,44 @@ test('lab: addLb dry run', labOptions(), async () => {
     assert.equal(typeof info.record.name, 'string')
     assert.ok(Array.isArray(info.health))
   }
+})
+
+test('lab: a real container on s3 is created, listed and deleted', labOptions(), async () => {
+  const c = Cluster.open(requireLab())
+  const name = `js-ct-${process.pid}`
+  try {
+    const applied = await c.addContainer({ server: 's3', name })
+    assert.equal(applied.executed, true)
+    assert.equal(applied.record.server, 's3')
+    assert.match(applied.record.address, /^10\.0\.7\./)
+    const listed = (await c.containers('s3')).find((x) => x.name === name)
+    assert.ok(listed, `${name} listed on s3`)
+    assert.equal(listed.state, 'running')
+    assert.equal(listed.address, applied.record.address)
+    assert.equal((await c.exec(name, ['hostname'])).stdout.toString().trim(), name)
+    assert.ok((await c.state()).containers[name])
+  } finally {
+    if ((await c.state()).containers[name]) await c.delContainer(name)
+  }
+  assert.equal((await c.containers('s3')).find((x) => x.name === name), undefined)
+  assert.equal((await c.state()).containers[name], undefined)
+})
+
+test('lab: examples/lb_walkthrough.js (addLb, addBackends, lbs, setLb, delBackends, publish, delLb)', labOptions(), async () => {
+  const inventory = requireLab()
+  const name = `ha-js-${process.pid}`
+  const script = path.join(__dirname, '..', '..', 'examples', 'lb_walkthrough.js')
+  const { status, stdout, stderr } = spawnSync(process.execPath, [script, inventory, name], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, FLOCKPORT_NODE_MODULE: path.join(__dirname, '..') },
+  })
+  assert.equal(status, 0, stdout + stderr)
+  for (const line of ['30 requests (roundrobin)', '10 requests (source)', 'after delbackends web2', `dellb ${name}: removed`]) {
+    assert.ok(stdout.includes(line), stdout)
+  }
+  assert.match(stdout, /walk-through passed\s*$/)
+  const c = Cluster.open(inventory)
+  assert.equal((await c.state()).lbs[name], undefined)
+  assert.equal((await c.containers('s1')).find((x) => x.name === name), undefined)
 })

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import pytest
 
 import flockport
+
+from conftest import REPO
 
 pytestmark = pytest.mark.lab
 
@@ -54,3 +59,37 @@ def test_lab_exec_and_dry_run(lab: flockport.Cluster) -> None:
     assert applied.executed is False and applied.plan.steps == []
     info = applied.record
     assert isinstance(info, flockport.ContainerInfo) and info.state == "running"
+
+
+def test_lab_container_created_listed_and_deleted(lab: flockport.Cluster) -> None:
+    """A real container on s3 over SSH: created from the base image, listed, run in, deleted."""
+    name = f"py-ct-{os.getpid()}"
+    try:
+        applied = lab.add_container("s3", name)
+        rec = applied.record
+        assert applied.executed and isinstance(rec, flockport.ContainerRecord)
+        assert rec.server == "s3" and rec.address.startswith("10.0.7."), rec
+        listed = {c.name: c for c in lab.containers("s3")}
+        assert listed[name].state == "running" and listed[name].address == rec.address, listed.get(name)
+        assert lab.exec(name, ["hostname"]).stdout_str().strip() == name
+        assert name in lab.state().containers
+    finally:
+        if name in lab.state().containers:
+            lab.del_container(name)
+    assert name not in {c.name for c in lab.containers("s3")}
+    assert name not in lab.state().containers
+
+
+def test_lab_lb_walkthrough_example(lab: flockport.Cluster) -> None:
+    """examples/lb_walkthrough.py: addlb, addbackends, listlbs, setlb, delbackends, pub, dellb for real."""
+    name = f"ha-py-{os.getpid()}"
+    script = REPO / "examples" / "lb_walkthrough.py"
+    out = subprocess.run(
+        [sys.executable, str(script), lab.inventory_path(), name], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    for line in ("30 requests (roundrobin)", "10 requests (source)", "after delbackends web2", f"dellb {name}: removed"):
+        assert line in out.stdout, out.stdout
+    assert out.stdout.rstrip().endswith("walk-through passed")
+    assert name not in lab.state().lbs
+    assert name not in {c.name for c in lab.containers("s1")}

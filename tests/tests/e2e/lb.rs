@@ -258,9 +258,9 @@ fn haproxy_changes_under_load() {
     assert_eq!((non2xx, socket), (0, 0), "setlb mode under load: {text}");
 
     // A change that needs a real reload (workers): checked first, then a
-    // master-worker reload with the listeners handed over. HAProxy 2.6 closes
-    // the old worker's idle keep-alive connections, so a request racing that
-    // close can see a reset; a response is never an error status.
+    // master-worker reload with the listeners handed over; the old worker
+    // answers its keep-alive connections' next request with "Connection:
+    // close" (option idle-close-on-response) rather than closing them idle.
     let load = wrk(&url, 8);
     std::thread::sleep(Duration::from_millis(500));
     for n in [2, 1, 2, 1] {
@@ -270,8 +270,7 @@ fn haproxy_changes_under_load() {
     let (requests, non2xx, socket, text) = wrk_result(load);
     println!("{text}");
     assert!(requests > 100, "{text}");
-    assert_eq!(non2xx, 0, "reloads under load: {text}");
-    assert!(socket <= 4, "at most one reset per reload (4 reloads): {text}");
+    assert_eq!((non2xx, socket), (0, 0), "reloads under load: {text}");
 }
 
 #[test]
