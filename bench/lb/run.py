@@ -55,6 +55,21 @@ def first_served(url, body, limit=10.0):
     return float("nan")
 
 
+def with_server(cfg, line):
+    """cfg with a server line added to the backend of the LB's mode (roundrobin)."""
+    out, in_rr, done = [], False, False
+    for l in cfg.splitlines(keepends=True):
+        out.append(l)
+        if l.startswith("backend "):
+            in_rr = l.split()[1] == "be_roundrobin"
+        elif in_rr and not done and l.strip().startswith("hash-type"):
+            out.append(line)
+            done = True
+    if not done:
+        sys.exit("bench/lb: no `backend be_roundrobin` with a hash-type line in the LB's haproxy.cfg")
+    return "".join(out)
+
+
 def pct(xs, p):
     xs = sorted(x for x in xs if x == x)
     if not xs:
@@ -126,7 +141,7 @@ def main():
         res["runtime"]["first_ms"].append(first_served(url, "c3") * 1000)
         fp(inv, "delbackends", lb, f"n{i}")
         # render-and-reload arm: c5 joins
-        cmd = reload_with(base_cfg + f"    server r{i} 10.0.7.20:80 check inter 2s\n")
+        cmd = reload_with(with_server(base_cfg, f"    server r{i} 10.0.7.20:80 check inter 2s\n"))
         res["reload"]["cmd_ms"].append(cmd * 1000)
         res["reload"]["first_ms"].append(first_served(url, "c5") * 1000)
         reload_with(base_cfg)
@@ -143,7 +158,7 @@ def main():
     w = wrk_start(url, secs)
     time.sleep(1)
     for i in range(a.wrk_changes // 2):
-        reload_with(base_cfg + f"    server w{i} 10.0.5.20:80 check inter 2s\n")
+        reload_with(with_server(base_cfg, f"    server w{i} 10.0.5.20:80 check inter 2s\n"))
         reload_with(base_cfg)
     res["reload"]["wrk"] = wrk_parse(w)
     w = wrk_start(url, 10)
