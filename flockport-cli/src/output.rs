@@ -29,7 +29,11 @@ pub fn servers(rows: &[ServerStatus], as_json: bool) -> Result<(), Error> {
         let status = if r.reachable {
             "reachable".to_string()
         } else {
-            format!("unreachable: {}", r.error.as_deref().unwrap_or(""))
+            // The row names the server already: "server s2: unreachable: why" -> "unreachable: why".
+            let err = r.error.as_deref().unwrap_or("");
+            let prefix = format!("server {}: ", r.name);
+            let why = err.strip_prefix(&prefix).unwrap_or(err);
+            format!("unreachable: {}", why.strip_prefix("unreachable: ").unwrap_or(why))
         };
         t.add_row(vec![
             r.name.clone(),

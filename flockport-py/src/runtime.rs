@@ -1,8 +1,9 @@
 //! The module's one tokio runtime, and the two ways Python waits on core futures.
 //!
-//! * [`block_on`]: the blocking methods. The GIL is released while the future
-//!   runs; every [`SIGNAL_POLL`] the calling thread takes the GIL back for a
-//!   moment to let Ctrl-C (`KeyboardInterrupt`) cancel the operation.
+//! * [`block_on`]: the blocking methods. The future is polled on the calling
+//!   thread with the GIL released; every [`SIGNAL_POLL`] the thread takes the
+//!   GIL back for a moment to let Ctrl-C (`KeyboardInterrupt`) cancel (drop)
+//!   the operation.
 //! * [`awaitable`]: the `*_async` methods. The future runs on the runtime and
 //!   completes an `asyncio.Future` of the caller's running loop through
 //!   `loop.call_soon_threadsafe`; cancelling that future aborts the task.
@@ -77,19 +78,18 @@ where
         ));
     }
     let rt = runtime()?;
-    let mut task = rt.spawn(fut);
+    // The future is polled on this thread (no task, no hop to a worker and
+    // back: the call costs what the core's own `block_on` costs); the
+    // runtime's workers still run what it spawns (blocking file I/O, SSH).
+    let mut fut = std::pin::pin!(fut);
     loop {
-        let waited = py.allow_threads(|| rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }));
+        // The timeout is made inside the runtime's context (it needs its timer).
+        let waited = py.allow_threads(|| rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, fut.as_mut()).await }));
         match waited {
-            Ok(Ok(Ok(value))) => return Ok(value),
-            Ok(Ok(Err(e))) => return Err(error::to_py(py, e)),
-            Ok(Err(e)) => return Err(join_error(e)),
-            Err(_elapsed) => {
-                if let Err(signal) = py.check_signals() {
-                    task.abort();
-                    return Err(signal);
-                }
-            }
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => return Err(error::to_py(py, e)),
+            // Returning drops the future: Ctrl-C cancels the operation.
+            Err(_elapsed) => py.check_signals()?,
         }
     }
 }
