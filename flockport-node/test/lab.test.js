@@ -118,3 +118,28 @@ test('lab: examples/lb_walkthrough.js (addLb, addBackends, lbs, setLb, delBacken
   assert.equal((await c.state()).lbs[name], undefined)
   assert.equal((await c.containers('s1')).find((x) => x.name === name), undefined)
 })
+
+test('lab: bad input rejects with a typed error naming the value, and changes nothing', labOptions(), async () => {
+  const c = Cluster.open(requireLab())
+  const state = await c.state()
+  const onS1 = (await c.containers('s1')).map((x) => x.name).sort()
+  const cases = [
+    ['InvalidInput', '10.0.4.999', () => c.addLb({ kind: 'haproxy', server: 's1', backends: ['w1:10.0.4.999:80'] })],
+    ['InvalidInput', 'apache', () => c.addLb({ kind: 'apache', server: 's1' })],
+    ['InvalidInput', 'bad;name', () => c.addContainer({ server: 's1', name: 'bad;name' })],
+    ['InvalidInput', 'bad;name', () => c.addLb({ kind: 'haproxy', server: 's1', name: 'bad;name' })],
+    ['NotFound', 's9', () => c.addLb({ kind: 'haproxy', server: 's9' })],
+    ['NotFound', 'nosuch-lb', () => c.addBackends('nosuch-lb', ['w1:10.0.4.20:80'])],
+    ['AlreadyExists', 'c1', () => c.addContainer({ server: 's1', name: 'c1' })],
+  ]
+  for (const [code, value, call] of cases) {
+    await assert.rejects(call(), (e) => {
+      assert.ok(e instanceof Error)
+      assert.equal(e.code, code, e.message)
+      assert.ok(e.message.includes(value), `${value} in ${e.message}`)
+      return true
+    })
+  }
+  assert.deepEqual(await c.state(), state)
+  assert.deepEqual((await c.containers('s1')).map((x) => x.name).sort(), onS1)
+})

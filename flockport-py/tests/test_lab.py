@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from typing import Callable
 
 import pytest
 
@@ -93,3 +94,24 @@ def test_lab_lb_walkthrough_example(lab: flockport.Cluster) -> None:
     assert out.stdout.rstrip().endswith("walk-through passed")
     assert name not in lab.state().lbs
     assert name not in {c.name for c in lab.containers("s1")}
+
+
+def test_lab_bad_input_raises_and_changes_nothing(lab: flockport.Cluster) -> None:
+    """Real (not dry-run) calls with bad input against the lab: the matching exception, naming the value; no change."""
+    state = lab.state()
+    on_s1 = sorted(c.name for c in lab.containers("s1"))
+    cases: list[tuple[type[flockport.FlockportError], str, Callable[[], object]]] = [
+        (flockport.InvalidInput, "10.0.4.999", lambda: lab.add_lb("haproxy", "s1", backends=["w1:10.0.4.999:80"])),
+        (flockport.InvalidInput, "apache", lambda: lab.add_lb("apache", "s1")),  # type: ignore[arg-type]
+        (flockport.InvalidInput, "bad;name", lambda: lab.add_container("s1", "bad;name")),
+        (flockport.InvalidInput, "bad;name", lambda: lab.add_lb("haproxy", "s1", name="bad;name")),
+        (flockport.NotFound, "s9", lambda: lab.add_lb("haproxy", "s9")),
+        (flockport.NotFound, "nosuch-lb", lambda: lab.add_backends("nosuch-lb", ["w1:10.0.4.20:80"])),
+        (flockport.AlreadyExists, "c1", lambda: lab.add_container("s1", "c1")),
+    ]
+    for cls, value, call in cases:
+        with pytest.raises(cls) as info:
+            call()
+        assert value in str(info.value), (value, str(info.value))
+    assert lab.state() == state
+    assert sorted(c.name for c in lab.containers("s1")) == on_s1
