@@ -244,3 +244,76 @@ pub fn cli_ok(config: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "flockport {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A DNS responder for lab tests: answers A queries for the names it was
+/// given, NXDOMAIN for any other name, on a UDP address of the lab (the host's
+/// end of `lab0`, 192.168.122.1). Written out (about 40 lines of the wire
+/// format) rather than pulling a DNS server crate into the test package: it
+/// answers one question per datagram and nothing else. Stops when dropped.
+pub struct TinyDns {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// How many queries it answered.
+    pub answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TinyDns {
+    /// Binds `addr` (e.g. "192.168.122.1:53") and serves `records` (name -> IPv4).
+    pub fn start(addr: &str, records: &[(&str, std::net::Ipv4Addr)]) -> std::io::Result<TinyDns> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let sock = std::net::UdpSocket::bind(addr)?;
+        sock.set_read_timeout(Some(std::time::Duration::from_millis(100)))?;
+        let records: Vec<(String, std::net::Ipv4Addr)> =
+            records.iter().map(|(n, ip)| (n.trim_end_matches('.').to_ascii_lowercase(), *ip)).collect();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let answered = std::sync::Arc::new(AtomicUsize::new(0));
+        let (stop2, answered2) = (stop.clone(), answered.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else { continue };
+                if let Some(reply) = dns_reply(&buf[..n], &records) {
+                    let _ = sock.send_to(&reply, peer);
+                    answered2.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        Ok(TinyDns { stop, thread: Some(thread), answered })
+    }
+}
+
+impl Drop for TinyDns {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The answer to one DNS query (RFC 1035 wire format), or None if it is not one.
+fn dns_reply(q: &[u8], records: &[(String, std::net::Ipv4Addr)]) -> Option<Vec<u8>> {
+    if q.len() < 12 || q[2] & 0x80 != 0 || u16::from_be_bytes([q[4], q[5]]) != 1 {
+        return None;
+    }
+    let (mut i, mut labels) = (12, Vec::new());
+    while *q.get(i)? != 0 {
+        let len = q[i] as usize;
+        labels.push(String::from_utf8_lossy(q.get(i + 1..i + 1 + len)?).to_ascii_lowercase());
+        i += 1 + len;
+    }
+    let end = i + 5; // the zero label, QTYPE, QCLASS
+    let qtype = u16::from_be_bytes([*q.get(i + 1)?, *q.get(i + 2)?]);
+    let found = records.iter().find(|(n, _)| *n == labels.join(".")).map(|(_, ip)| *ip);
+    let mut r = q[..2].to_vec(); // ID
+    let rcode = if found.is_some() { 0 } else { 3 };
+    r.extend_from_slice(&[0x84 | (q[2] & 0x01), 0x80 | rcode, 0, 1]); // QR AA RD, RA rcode, QDCOUNT 1
+    let answers = u8::from(found.is_some() && qtype == 1);
+    r.extend_from_slice(&[0, answers, 0, 0, 0, 0]);
+    r.extend_from_slice(q.get(12..end)?);
+    if let (Some(ip), 1) = (found, answers) {
+        r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4]); // name ptr, A, IN, TTL 5, len 4
+        r.extend_from_slice(&ip.octets());
+    }
+    Some(r)
+}

@@ -357,6 +357,27 @@ fn push(server: &ServerConfig, lb: &str, path: &str, mode: u32, content: Content
     Step::run_with_stdin(&server.name, description, lxc::push_argv(server, lb, path, mode), content)
 }
 
+/// Checks a staged Nginx config with the LB's resolvers in `/etc/resolv.conf`
+/// (`$1`: the staged resolv.conf, `$2`: the staged nginx.conf). Open-source
+/// Nginx resolves upstream host names (`wordpress.consul:80`) when it loads
+/// its config, through the system resolver: the resolvers have to be the
+/// container's. On a failed check the previous resolv.conf is put back, so
+/// the running config and the container are as they were.
+pub const NGINX_CHECK_WITH_RESOLVERS: &str = r#"prev=/etc/resolv.conf.flockport-prev
+cat /etc/resolv.conf >"$prev" 2>/dev/null || : >"$prev"
+cat "$1" >/etc/resolv.conf || exit 1
+if nginx -t -q -c "$2"; then rm -f "$prev"; exit 0; fi
+cat "$prev" >/etc/resolv.conf; rm -f "$prev"; exit 1"#;
+
+/// The resolv.conf of an Nginx LB with resolvers.
+pub fn resolv_conf(rec: &LbRecord) -> String {
+    let mut out = format!("# Managed by flockport: the resolvers of load balancer {} (setlb resolvers).\n", rec.name);
+    for r in &rec.resolvers {
+        out.push_str(&format!("nameserver {r}\n"));
+    }
+    out
+}
+
 /// Waits for systemd in a fresh container to finish booting.
 pub const WAIT_BOOT: &str = r#"i=0; while [ "$i" -lt 300 ]; do s=$(systemctl is-system-running 2>/dev/null); case "$s" in running|degraded) exit 0;; esac; sleep 0.1; i=$((i+1)); done; echo "systemd did not finish booting (state: $s)" >&2; exit 1"#;
 
@@ -511,15 +532,25 @@ pub fn config_steps(
             let (main, site) = render_nginx(rec, staged)?;
             steps.push(push(server, lb, &format!("{staged}/nginx.conf"), 0o644, Content::text(main)));
             steps.push(push(server, lb, &format!("{staged}/lb.conf"), 0o644, Content::text(site)));
-            steps.push(
-                attach(
-                    server,
-                    lb,
-                    "check the new Nginx config".into(),
-                    &["nginx", "-t", "-q", "-c", &format!("{staged}/nginx.conf")],
-                )
-                .checks_config("nginx"),
-            );
+            let staged_conf = format!("{staged}/nginx.conf");
+            if rec.resolvers.is_empty() {
+                steps.push(
+                    attach(server, lb, "check the new Nginx config".into(), &["nginx", "-t", "-q", "-c", &staged_conf])
+                        .checks_config("nginx"),
+                );
+            } else {
+                let resolv = format!("{staged}/resolv.conf");
+                steps.push(push(server, lb, &resolv, 0o644, Content::text(resolv_conf(rec))));
+                steps.push(
+                    attach(
+                        server,
+                        lb,
+                        "check the new Nginx config, upstream names resolved through the LB's resolvers".into(),
+                        &["sh", "-c", NGINX_CHECK_WITH_RESOLVERS, "sh", &resolv, &staged_conf],
+                    )
+                    .checks_config("nginx"),
+                );
+            }
             let (main, site) = render_nginx(rec, "/etc/nginx/flockport")?;
             steps.push(push(server, lb, "/etc/nginx/flockport/lb.conf", 0o644, Content::text(site)));
             steps.push(push(server, lb, "/etc/nginx/nginx.conf", 0o644, Content::text(main)));

@@ -179,3 +179,59 @@ fn forwards_are_tagged_and_symmetric() {
         assert_eq!(a, d);
     }
 }
+
+#[test]
+fn nginx_resolvers_govern_the_check_and_are_restored_on_failure() {
+    let mut r = rec(LbKind::Nginx);
+    r.resolvers = vec![Ipv4Addr::new(192, 168, 122, 1), Ipv4Addr::new(10, 0, 5, 10)];
+    let steps = config_steps(&server(), &r, None, Activate::Reload).unwrap();
+    let a = argvs(&steps);
+    let resolv = steps
+        .iter()
+        .find(|s| s.description.contains("/etc/nginx/flockport-next/resolv.conf"))
+        .expect("a staged resolv.conf");
+    let json = serde_json::to_string(resolv).unwrap();
+    assert!(json.contains("nameserver 192.168.122.1\\nnameserver 10.0.5.10\\n"), "{json}");
+    let check = steps.iter().find(|s| s.description.contains("resolvers")).expect("the check with resolvers");
+    assert!(serde_json::to_string(check).unwrap().contains("checks_config"), "{check:?}");
+    let ci = a.iter().position(|x| x.contains("resolv.conf.flockport-prev")).unwrap();
+    let live = a.iter().position(|x| x.contains("/etc/nginx/nginx.conf") && !x.contains("flockport-next")).unwrap();
+    assert!(ci < live, "{a:?}");
+    // Without resolvers the container's resolv.conf is not touched.
+    let plain = argvs(&config_steps(&server(), &rec(LbKind::Nginx), None, Activate::Reload).unwrap());
+    assert!(plain.iter().all(|x| !x.contains("resolv.conf")), "{plain:?}");
+}
+
+#[test]
+fn nginx_check_with_resolvers_restores_resolv_conf() {
+    // The script itself, run by sh with a fake `nginx` that fails, in a scratch root:
+    // the only paths it touches are /etc/resolv.conf and its backup, so they are
+    // redirected here by running it on copies.
+    let dir = tempfile::tempdir().unwrap();
+    let script =
+        NGINX_CHECK_WITH_RESOLVERS.replace("/etc/resolv.conf", &dir.path().join("resolv.conf").display().to_string());
+    std::fs::write(dir.path().join("resolv.conf"), "nameserver 10.9.9.9\n").unwrap();
+    std::fs::write(dir.path().join("new"), "nameserver 192.168.122.1\n").unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for (ok, expect) in [(false, "nameserver 10.9.9.9\n"), (true, "nameserver 192.168.122.1\n")] {
+        let fake = format!("#!/bin/sh\necho 'host not found in upstream' >&2\nexit {}\n", if ok { 0 } else { 1 });
+        std::fs::write(bin.join("nginx"), fake).unwrap();
+        std::process::Command::new("chmod").args(["+x"]).arg(bin.join("nginx")).status().unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let st = std::process::Command::new("sh")
+            .args(["-c", &script, "sh"])
+            .arg(dir.path().join("new"))
+            .arg("staged.conf")
+            .env("PATH", path)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(st.success(), ok);
+        assert_eq!(std::fs::read_to_string(dir.path().join("resolv.conf")).unwrap(), expect);
+        assert!(!dir.path().join("resolv.conf.flockport-prev").exists());
+        if ok {
+            std::fs::write(dir.path().join("resolv.conf"), "nameserver 10.9.9.9\n").unwrap();
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Load balancers on the lab: the seed's walk-through with real HAProxy and
 //! Nginx, changes under load, and bad input that must change nothing.
 
-use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy};
+use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, TinyDns};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -271,6 +271,59 @@ fn haproxy_changes_under_load() {
     println!("{text}");
     assert!(requests > 100, "{text}");
     assert_eq!((non2xx, socket), (0, 0), "reloads under load: {text}");
+}
+
+#[test]
+fn nginx_dns_backend_through_resolvers() {
+    let Some(lab) = lab() else { return };
+    // The lab's resolver: the host's end of lab0 answers app3.lab -> c3.
+    let dns = match TinyDns::start("192.168.122.1:53", &[("app3.lab", std::net::Ipv4Addr::new(10, 0, 5, 20))]) {
+        Ok(d) => d,
+        Err(e) => {
+            assert!(!flockport_tests::required(), "cannot serve DNS on 192.168.122.1:53 for the test: {e}");
+            println!("SKIP: cannot serve DNS on 192.168.122.1:53: {e}");
+            return;
+        }
+    };
+    let (dir, inv) = lab_inventory_copy(&lab);
+    let inv = inv.as_path();
+    let lb = format!("nginx-dns-{}", std::process::id());
+    let lb = lb.as_str();
+    cli_ok(inv, &["addlb", "nginx", "s1", "-u", "dns.example", "-b", "10.0.4.20:80", "-n", lb]);
+    let _guard = DelLb(inv.to_path_buf(), lb.into());
+    cli_ok(inv, &["setlb", lb, "resolvers", "192.168.122.1"]);
+    assert_eq!(lb_json(inv, lb)["resolvers"], serde_json::json!(["192.168.122.1"]));
+
+    // A backend given by name is resolved through the LB's resolvers.
+    cli_ok(inv, &["addbackends", lb, "app3.lab:80"]);
+    assert!(dns.answered.load(std::sync::atomic::Ordering::Relaxed) > 0, "nginx never asked the LB's resolver");
+    let url = format!("http://{}/", lb_address(inv, lb));
+    let host = ["-H", "Host: dns.example"];
+    let c = counts(&url, 20, &host);
+    assert_eq!(c.keys().cloned().collect::<Vec<_>>(), ["c1", "c3"], "{c:?}");
+
+    // A name the resolvers do not know: nginx -t refuses the config, the old
+    // one keeps running, the container's resolv.conf and the state are unchanged.
+    let state = dir.path().join("flockport-state.json");
+    let snapshot = || {
+        (
+            std::fs::read(&state).unwrap(),
+            cli_ok(inv, &["exec", lb, "--", "cat", "/etc/nginx/flockport/lb.conf", "/etc/resolv.conf"]),
+        )
+    };
+    let before = snapshot();
+    let out = cli(inv, &["addbackends", lb, "nosuch.lab:80"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unresolvable backend must be refused");
+    assert!(err.contains("nosuch.lab"), "the error should name the backend: {err}");
+    assert_eq!(snapshot(), before, "a refused config changed something");
+    assert!(before.1.contains("nameserver 192.168.122.1"), "{}", before.1);
+    let c = counts(&url, 10, &host);
+    assert_eq!(c.keys().cloned().collect::<Vec<_>>(), ["c1", "c3"], "{c:?}");
+
+    cli_ok(inv, &["delbackends", lb, "app3.lab:80"]);
+    let c = counts(&url, 10, &host);
+    assert_eq!(c.keys().cloned().collect::<Vec<_>>(), ["c1"], "{c:?}");
 }
 
 #[test]
