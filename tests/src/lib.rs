@@ -317,3 +317,16 @@ fn dns_reply(q: &[u8], records: &[(String, std::net::Ipv4Addr)]) -> Option<Vec<u
     }
     Some(r)
 }
+
+/// Serialises the creation of containers whose address flockport picks on
+/// one lab server. Tests run in parallel, each with its own copy of the lab's
+/// state (`lab_inventory_copy`), so two plans could pick the same free
+/// address; flockport assumes one state file per cluster. Hold the returned
+/// lock across `addlb` / `addcontainer` (it is released on drop).
+pub fn server_lock(server: &str) -> std::fs::File {
+    use fs4::fs_std::FileExt;
+    let path = std::env::temp_dir().join(format!("flockport-lab-{server}.lock"));
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).unwrap();
+    FileExt::lock_exclusive(&file).unwrap();
+    file
+}

@@ -82,7 +82,9 @@ async fn service_container_from_an_image_on_s2() {
         role: Some("haproxy".into()),
         ..Default::default()
     };
+    let lock = flockport_tests::server_lock("s2");
     let a = cluster.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap();
+    drop(lock);
     assert!(a.record.image.starts_with("fp-img-haproxy-"), "{}", a.record.image);
     assert!(a.record.address.to_string().starts_with("10.0.5."));
     let out = cluster.exec(&name, &["haproxy".into(), "-v".into()]).await.unwrap();

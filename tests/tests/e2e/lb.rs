@@ -1,7 +1,7 @@
 //! Load balancers on the lab: the seed's walk-through with real HAProxy and
 //! Nginx, changes under load, and bad input that must change nothing.
 
-use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, TinyDns};
+use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, server_lock, TinyDns};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -69,7 +69,9 @@ fn haproxy_seed_walkthrough() {
     let Some(lab) = lab() else { return };
     let (_dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
+    let lock = server_lock("s1");
     cli_ok(inv, &["addlb", "haproxy", "s1", "-n", "ha1"]);
+    drop(lock);
     let _guard = DelLb(inv.to_path_buf(), "ha1".into());
     let lb = lb_json(inv, "ha1");
     assert_eq!(lb["kind"], "haproxy");
@@ -107,6 +109,14 @@ fn haproxy_seed_walkthrough() {
     let out = cli(inv, &["pub", "s1:ha1", "80"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("s1:80"));
+    // unpub removes the forward (and its record); pub puts it back for dellb to remove.
+    cli_ok(inv, &["unpub", "s1:ha1", "80"]);
+    assert_eq!(lb_json(inv, "ha1")["published"], serde_json::json!([]));
+    assert!(!iptables_rules("s1").contains("flockport:ha1:80"), "{}", iptables_rules("s1"));
+    cli_ok(inv, &["pub", "s1:ha1", "80"]);
+    assert!(iptables_rules("s1").contains("flockport:ha1:80"));
+    // `listlb` is the documentation's alias of listlbs.
+    assert!(cli_ok(inv, &["listlb"]).contains("ha1"));
 
     cli_ok(inv, &["dellb", "ha1"]);
     assert!(lb_json(inv, "ha1").is_null());
@@ -131,6 +141,7 @@ fn nginx_seed_walkthrough_with_tls() {
     let (dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
     let (cert, key) = make_cert(dir.path(), "mywordpress.org");
+    let lock = server_lock("s1");
     cli_ok(
         inv,
         &[
@@ -149,6 +160,7 @@ fn nginx_seed_walkthrough_with_tls() {
             "nginxlb-10",
         ],
     );
+    drop(lock);
     let _guard = DelLb(inv.to_path_buf(), "nginxlb-10".into());
     let ip = lb_address(inv, "nginxlb-10");
     let resolve = format!("mywordpress.org:443:{ip}");
@@ -176,6 +188,20 @@ fn nginx_seed_walkthrough_with_tls() {
     let lb = lb_json(inv, "nginxlb-10");
     assert_eq!(lb["url"], "other.org");
     assert!(lb["health"].as_array().unwrap().iter().all(|h| h["health"] == "UP"), "{lb}");
+
+    // setlb ssl: the new certificate is the one served (curl verifies it against it).
+    let (cert2, key2) = make_cert(dir.path(), "other.org");
+    cli_ok(inv, &["setlb", "nginxlb-10", "ssl", &cert2, &key2]);
+    let resolve = format!("other.org:443:{ip}");
+    let (code, _) = http_get("https://other.org/", &["--cacert", &cert2, "--resolve", &resolve]);
+    assert_eq!(code, 200, "the new certificate is served for other.org");
+    // setlb workers: Nginx runs that many worker processes.
+    cli_ok(inv, &["setlb", "nginxlb-10", "workers", "2"]);
+    let conf = cli_ok(inv, &["exec", "nginxlb-10", "--", "cat", "/etc/nginx/nginx.conf"]);
+    assert!(conf.contains("worker_processes 2;"), "{conf}");
+    assert_eq!(lb_json(inv, "nginxlb-10")["workers"], 2);
+    let (code, _) = http_get(&url, &["-H", "Host: other.org"]);
+    assert_eq!(code, 200);
     cli_ok(inv, &["dellb", "nginxlb-10"]);
 }
 
@@ -223,7 +249,9 @@ fn haproxy_changes_under_load() {
     let inv = inv.as_path();
     let lb = format!("ha-load-{}", std::process::id());
     let lb = lb.as_str();
+    let lock = server_lock("s2");
     cli_ok(inv, &["addlb", "haproxy", "s2", "-n", lb, "-b", "base:10.0.5.20:80"]);
+    drop(lock);
     let _guard = DelLb(inv.to_path_buf(), lb.into());
     wait_healthy(inv, lb);
     let url = format!("http://{}/", lb_address(inv, lb));
@@ -289,7 +317,9 @@ fn nginx_dns_backend_through_resolvers() {
     let inv = inv.as_path();
     let lb = format!("nginx-dns-{}", std::process::id());
     let lb = lb.as_str();
+    let lock = server_lock("s1");
     cli_ok(inv, &["addlb", "nginx", "s1", "-u", "dns.example", "-b", "10.0.4.20:80", "-n", lb]);
+    drop(lock);
     let _guard = DelLb(inv.to_path_buf(), lb.into());
     cli_ok(inv, &["setlb", lb, "resolvers", "192.168.122.1"]);
     assert_eq!(lb_json(inv, lb)["resolvers"], serde_json::json!(["192.168.122.1"]));
@@ -332,7 +362,9 @@ fn lb_bad_input_changes_nothing() {
     let (dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
     let state = dir.path().join("flockport-state.json");
+    let lock = server_lock("s3");
     cli_ok(inv, &["addlb", "haproxy", "s3", "-n", "ha-bad", "-b", "web1:10.0.7.20:80"]);
+    drop(lock);
     let _guard = DelLb(inv.to_path_buf(), "ha-bad".into());
     cli_ok(inv, &["pub", "ha-bad", "8080"]);
     let (cert, key) = make_cert(dir.path(), "a.example");
