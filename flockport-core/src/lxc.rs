@@ -169,12 +169,23 @@ pub fn clone_steps(server: &ServerConfig, base: &str, name: &str, address: Ipv4A
     steps
 }
 
+/// The MAC address of the container holding `address`: LXC's prefix
+/// 00:16:3e and the address's last three octets. Fixed per address, so a
+/// container that is restarted, or a new one that reuses a deleted one's
+/// address, keeps the MAC that neighbours have cached (a random one would
+/// leave them sending to a stale MAC until their ARP entry expires).
+pub fn mac_for(address: Ipv4Addr) -> String {
+    let [_, b, c, d] = address.octets();
+    format!("00:16:3e:{b:02x}:{c:02x}:{d:02x}")
+}
+
 /// Steps that give container `name` a static address on the server's bridge.
 pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr) -> Vec<Step> {
     let cfg = config_path(server, name);
     let net = format!(
-        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\n",
+        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = {}\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\n",
         server.bridge,
+        mac_for(address),
         address,
         server.subnet.prefix_len(),
         server.gateway()

@@ -60,7 +60,7 @@ fn lifecycle_runs_exact_commands() {
         &mut m,
         &mut q,
         &["sh", "-c", r#"cat >> "$1""#, "sh", "/var/lib/lxc/web1/config"],
-        Some("lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.ipv4.address = 10.0.4.20/24\nlxc.net.0.ipv4.gateway = 10.0.4.1\n"),
+        Some("lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = 00:16:3e:00:04:14\nlxc.net.0.ipv4.address = 10.0.4.20/24\nlxc.net.0.ipv4.gateway = 10.0.4.1\n"),
         ok(),
     );
     expect(&mut m, &mut q, &["lxc-start", "-P", "/var/lib/lxc", "-n", "web1"], None, ok());

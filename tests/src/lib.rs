@@ -30,7 +30,31 @@ pub fn flockport_bin() -> PathBuf {
         "{} is missing: run `cargo build -p flockport-cli` first (README's test command does)",
         p.display()
     );
+    // `cargo test -p flockport-tests` does not rebuild the CLI: refuse to test an old one.
+    let built = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+    let root = workspace_root();
+    let newest = ["flockport-core/src", "flockport-core/templates", "flockport-cli/src"]
+        .iter()
+        .filter_map(|d| newest_mtime(&root.join(d)))
+        .max();
+    if let (Some(built), Some(newest)) = (built, newest) {
+        assert!(
+            built >= newest,
+            "{} is older than the sources: run `cargo build -p flockport-cli` first (README's test command does)",
+            p.display()
+        );
+    }
     p
+}
+
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() { newest_mtime(&path) } else { entry.metadata().and_then(|m| m.modified()).ok() };
+        newest = newest.max(t);
+    }
+    newest
 }
 
 /// Runs the CLI with `--config config` and `args`.
@@ -228,7 +252,12 @@ pub fn http_get(url: &str, extra: &[&str]) -> (u16, String) {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.trim().to_string())
+    let code = code.trim().parse().unwrap_or(0);
+    if code == 0 {
+        // No HTTP answer: the body is curl's reason, for the assertion message.
+        return (0, format!("curl: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    (code, body.trim().to_string())
 }
 
 /// Runs the CLI and parses its JSON stdout (asserting success).

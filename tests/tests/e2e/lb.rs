@@ -165,6 +165,21 @@ fn nginx_seed_walkthrough_with_tls() {
     let ip = lb_address(inv, "nginxlb-10");
     let resolve = format!("mywordpress.org:443:{ip}");
     let (code, body) = http_get("https://mywordpress.org/", &["-k", "--resolve", &resolve]);
+    if code == 0 {
+        let sh = |ns: &str, cmd: &str| {
+            let o = Command::new("ip").args(["netns", "exec", ns, "sh", "-c", cmd]).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        };
+        let diag = format!(
+            "neigh:\n{}\nfdb:\n{}\ncontainers:\n{}\nconntrack:\n{}\nretry: {:?}",
+            sh("s1", "ip neigh"),
+            sh("s1", "bridge fdb show br lxcbr0 | grep -v permanent"),
+            sh("s1", "lxc-ls -f"),
+            sh("s1", &format!("cat /proc/net/nf_conntrack 2>/dev/null | grep {ip} | head")),
+            http_get("https://mywordpress.org/", &["-k", "--resolve", &resolve]),
+        );
+        panic!("first HTTPS request to {ip} failed: {body}\n{diag}");
+    }
     assert_eq!((code, body.as_str()), (200, "c1"));
     let host = ["-H", "Host: mywordpress.org"];
     let url = format!("http://{ip}/");

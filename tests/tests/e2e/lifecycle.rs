@@ -27,6 +27,10 @@ pub async fn lifecycle(cluster: &Cluster, server: &str, name: &str, address: &st
         .await
         .unwrap();
     assert!(out.stdout_str().contains(&format!("{address}/")), "static address inside: {}", out.stdout_str());
+    // The MAC follows the address (stable across restarts and reuse of the address).
+    let out = cluster.exec(name, &["cat".into(), "/sys/class/net/eth0/address".into()]).await.unwrap();
+    let want = flockport_core::lxc::mac_for(address.parse().unwrap());
+    assert_eq!(out.stdout_str().trim(), want);
 
     cluster.push(name, "/etc/flockport-test.txt", b"pushed 'quoted' $(content)\n", 0o600).await.unwrap();
     let out = cluster
