@@ -217,6 +217,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// The `source()` chain below this error, outermost first (what the
+    /// bindings show as causes).
+    pub fn chain(&self) -> Vec<&(dyn std::error::Error + 'static)> {
+        let mut out = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            out.push(e);
+            next = e.source();
+        }
+        out
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(field: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidInput { field, value: value.into(), reason: reason.into() }

@@ -11,7 +11,9 @@
 //! * `cause`: the same chain as linked `Error`s (ES2022 `cause`);
 //! * `errors`: for a failure on several servers, one error per server.
 
-use flockport_core::{Error as CoreError, ErrorKind as CoreErrorKind};
+use flockport_core::Error as CoreError;
+#[cfg(test)]
+use flockport_core::ErrorKind as CoreErrorKind;
 use napi::{Env, JsObject, Status};
 use napi_derive::napi;
 
@@ -53,11 +55,6 @@ impl From<CoreErrorKind> for ErrorKind {
     }
 }
 
-/// The name of a core error kind (the JS `code`).
-pub fn kind_name(kind: CoreErrorKind) -> &'static str {
-    kind.name()
-}
-
 /// Converts a core error into a `napi::Error` carrying the JS error object,
 /// to be thrown or to reject a Promise with.
 pub fn to_js(env: &Env, err: &CoreError) -> napi::Error {
@@ -79,9 +76,9 @@ fn new_error(env: &Env, message: String, code: &str) -> napi::Result<JsObject> {
 }
 
 fn build(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
-    let mut obj = new_error(env, err.to_string(), kind_name(err.kind()))?;
+    let mut obj = new_error(env, err.to_string(), err.kind().name())?;
     obj.set_named_property("details", details(env, err)?)?;
-    let chain = chain(err);
+    let chain = err.chain();
     let causes: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
     obj.set_named_property("causes", causes)?;
     let mut errors = env.create_array_with_length(0)?;
@@ -104,17 +101,6 @@ fn build(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
         obj.set_named_property("cause", cause)?;
     }
     Ok(obj)
-}
-
-/// The `source()` chain below `err`, outermost first.
-fn chain(err: &CoreError) -> Vec<&(dyn std::error::Error + 'static)> {
-    let mut out = Vec::new();
-    let mut next = std::error::Error::source(err);
-    while let Some(e) = next {
-        out.push(e);
-        next = e.source();
-    }
-    out
 }
 
 /// The chain as linked `Error`s (`cause` of each is the next); I/O errors
@@ -239,7 +225,7 @@ mod tests {
             CoreErrorKind::Local,
         ];
         for kind in kinds {
-            assert_eq!(format!("{:?}", ErrorKind::from(kind)), kind_name(kind));
+            assert_eq!(format!("{:?}", ErrorKind::from(kind)), kind.name());
         }
     }
 }

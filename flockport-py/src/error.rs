@@ -58,11 +58,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The name of an [`ErrorKind`], as `kind` and in Node's `code`.
-pub fn kind_name(kind: ErrorKind) -> &'static str {
-    kind.name()
-}
-
 /// Converts a core error into its Python exception.
 pub fn to_py(py: Python<'_>, err: CoreError) -> PyErr {
     build(py, &err).unwrap_or_else(|e| e)
@@ -83,9 +78,9 @@ fn new_exception(kind: ErrorKind, message: String) -> PyErr {
 fn build(py: Python<'_>, err: &CoreError) -> PyResult<PyErr> {
     let exc = new_exception(err.kind(), err.to_string());
     let value = exc.value(py);
-    value.setattr("kind", kind_name(err.kind()))?;
+    value.setattr("kind", err.kind().name())?;
     value.setattr("details", details(py, err)?)?;
-    let causes: Vec<String> = chain(err).iter().map(|e| e.to_string()).collect();
+    let causes: Vec<String> = err.chain().iter().map(|e| e.to_string()).collect();
     value.setattr("causes", causes)?;
     let mut errors = Vec::new();
     if let CoreError::Many(all) = err {
@@ -102,21 +97,10 @@ fn build(py: Python<'_>, err: &CoreError) -> PyResult<PyErr> {
     Ok(exc)
 }
 
-/// The `source()` chain below `err`, outermost first.
-fn chain(err: &CoreError) -> Vec<&(dyn std::error::Error + 'static)> {
-    let mut out = Vec::new();
-    let mut next = std::error::Error::source(err);
-    while let Some(e) = next {
-        out.push(e);
-        next = e.source();
-    }
-    out
-}
-
 /// The chain as linked Python exceptions (`__cause__` of each is the next).
 fn cause_exception(py: Python<'_>, err: &CoreError) -> Option<PyErr> {
     let mut below: Option<PyErr> = None;
-    for e in chain(err).into_iter().rev() {
+    for e in err.chain().into_iter().rev() {
         let exc = match e.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) {
             Some(errno) => PyOSError::new_err((errno, e.to_string())),
             None => PyException::new_err(e.to_string()),

@@ -19,6 +19,12 @@ pub fn workspace_root() -> PathBuf {
 /// The `flockport` binary: `$FLOCKPORT_BIN`, else `target/debug/flockport`
 /// (built by README's test command before `cargo test`).
 pub fn flockport_bin() -> PathBuf {
+    // Found and checked once per test binary (every CLI call asks).
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(find_flockport_bin).clone()
+}
+
+fn find_flockport_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("FLOCKPORT_BIN") {
         return PathBuf::from(p);
     }

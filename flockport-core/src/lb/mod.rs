@@ -434,16 +434,21 @@ fn haproxy_api(server: &ServerConfig, lb: &str, description: String, commands: V
     attach(server, lb, description, &argv)
 }
 
-fn haproxy_add_server_steps(server: &ServerConfig, lb: &str, b: &Backend) -> Vec<Step> {
-    let n = b.key();
+/// One attach that adds every backend in `bs` to each mode's backend through
+/// the runtime API (one round trip however many backends are added).
+fn haproxy_add_servers_step(server: &ServerConfig, lb: &str, bs: &[Backend]) -> Step {
     let mut cmds = Vec::new();
-    for mode in LbKind::Haproxy.modes() {
-        let be = haproxy_backend(mode);
-        cmds.push(format!("add server {be}/{n} {}:{} check inter 2s", b.host, b.port));
-        cmds.push(format!("enable health {be}/{n}"));
-        cmds.push(format!("enable server {be}/{n}"));
+    for b in bs {
+        let n = b.key();
+        for mode in LbKind::Haproxy.modes() {
+            let be = haproxy_backend(mode);
+            cmds.push(format!("add server {be}/{n} {}:{} check inter 2s", b.host, b.port));
+            cmds.push(format!("enable health {be}/{n}"));
+            cmds.push(format!("enable server {be}/{n}"));
+        }
     }
-    vec![haproxy_api(server, lb, format!("runtime API: add server {n} {}:{} (no reload)", b.host, b.port), cmds)]
+    let what: Vec<String> = bs.iter().map(|b| b.to_string()).collect();
+    haproxy_api(server, lb, format!("runtime API: add {} (no reload)", what.join(", ")), cmds)
 }
 
 fn haproxy_drain_del_step(server: &ServerConfig, lb: &str, b: &Backend) -> Step {
@@ -462,6 +467,24 @@ fn haproxy_drain_del_step(server: &ServerConfig, lb: &str, b: &Backend) -> Step 
 fn haproxy_mode_step(server: &ServerConfig, lb: &str, mode: &str) -> Step {
     let cmd = format!("set map {HAPROXY_MODE_MAP} mode {}", haproxy_backend(mode));
     haproxy_api(server, lb, format!("runtime API: switch to mode {mode} (no reload)"), vec![cmd])
+}
+
+/// The steps of a backend change that leaves `next`: HAProxy applies it
+/// through the runtime API (`runtime`) and only rewrites its checked config;
+/// Nginx renders, checks and reloads.
+fn backend_change_steps(
+    server: &ServerConfig,
+    next: &LbRecord,
+    runtime: impl FnOnce() -> Vec<Step>,
+) -> Result<Vec<Step>> {
+    Ok(match next.kind {
+        LbKind::Haproxy => {
+            let mut steps = runtime();
+            steps.extend(config_steps(server, next, None, Activate::WriteOnly)?);
+            steps
+        }
+        LbKind::Nginx => config_steps(server, next, None, Activate::Reload)?,
+    })
 }
 
 /// How a new config is put in place.
@@ -821,15 +844,7 @@ impl Cluster {
         check_unique_backends(&next.backends)?;
         let server = self.server(&rec.server)?.clone();
         let mut plan = Plan::new(format!("addbackends {lb} {}", backends.join(" ")));
-        match rec.kind {
-            LbKind::Haproxy => {
-                for b in &new {
-                    plan.steps.extend(haproxy_add_server_steps(&server, lb, b));
-                }
-                plan.steps.extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
-            }
-            LbKind::Nginx => plan.steps.extend(config_steps(&server, &next, None, Activate::Reload)?),
-        }
+        plan.steps = backend_change_steps(&server, &next, || vec![haproxy_add_servers_step(&server, lb, &new)])?;
         plan.state_changes
             .push(format!("{lb}: add {}", new.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await
@@ -860,15 +875,9 @@ impl Cluster {
         next.backends.retain(|b| !gone.contains(b));
         let server = self.server(&rec.server)?.clone();
         let mut plan = Plan::new(format!("delbackends {lb} {}", backends.join(" ")));
-        match rec.kind {
-            LbKind::Haproxy => {
-                for b in &gone {
-                    plan.steps.push(haproxy_drain_del_step(&server, lb, b));
-                }
-                plan.steps.extend(config_steps(&server, &next, None, Activate::WriteOnly)?);
-            }
-            LbKind::Nginx => plan.steps.extend(config_steps(&server, &next, None, Activate::Reload)?),
-        }
+        plan.steps = backend_change_steps(&server, &next, || {
+            gone.iter().map(|b| haproxy_drain_del_step(&server, lb, b)).collect()
+        })?;
         plan.state_changes
             .push(format!("{lb}: remove {}", gone.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await

@@ -107,19 +107,22 @@ fn haproxy_backend_changes_use_the_runtime_api_without_reload() {
     let s = server();
     let r = rec(LbKind::Haproxy);
     let b = Backend::parse(LbKind::Haproxy, "web3:10.0.7.20:80").unwrap();
-    let mut steps = haproxy_add_server_steps(&s, "ha1", &b);
-    // One attach runs every runtime API command: the server joins each mode's backend.
+    let b4 = Backend::parse(LbKind::Haproxy, "web4:10.0.7.21:80").unwrap();
+    let steps = backend_change_steps(&s, &r, || vec![haproxy_add_servers_step(&s, "ha1", &[b.clone(), b4])]).unwrap();
+    // One attach runs every runtime API command: each server joins each mode's backend.
     let Action::Run { argv, .. } = &steps[0].action else { panic!() };
     let cmds: Vec<&String> = argv.iter().skip_while(|a| *a != "/run/haproxy/admin.sock").skip(1).collect();
-    assert_eq!(cmds.len(), 9, "{cmds:?}");
+    assert_eq!(cmds.len(), 18, "{cmds:?}");
     for m in ["roundrobin", "leastconn", "source"] {
-        assert!(cmds.contains(&&format!("add server be_{m}/web3 10.0.7.20:80 check inter 2s")), "{cmds:?}");
-        assert!(
-            cmds.contains(&&format!("enable health be_{m}/web3"))
-                && cmds.contains(&&format!("enable server be_{m}/web3"))
-        );
+        for (n, addr) in [("web3", "10.0.7.20"), ("web4", "10.0.7.21")] {
+            assert!(cmds.contains(&&format!("add server be_{m}/{n} {addr}:80 check inter 2s")), "{cmds:?}");
+            assert!(
+                cmds.contains(&&format!("enable health be_{m}/{n}"))
+                    && cmds.contains(&&format!("enable server be_{m}/{n}"))
+            );
+        }
     }
-    steps.extend(config_steps(&s, &r, None, Activate::WriteOnly).unwrap());
+    assert_eq!(steps.iter().filter(|s| s.description.starts_with("runtime API")).count(), 1);
     let a = argvs(&steps);
     assert!(a.iter().any(|x| x.starts_with("haproxy -c -q -f /etc/haproxy/haproxy.cfg.next")), "{a:?}");
     assert!(a.iter().all(|x| !x.contains("systemctl")), "no reload: {a:?}");
