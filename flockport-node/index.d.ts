@@ -317,17 +317,6 @@ export interface ContainerRecord {
   /** What it is for (`app`, `haproxy`, ...). */
   role: string
 }
-/** Everything flockport remembers about a cluster. */
-export interface State {
-  /** Schema version of the state file. */
-  schema: number
-  /** Managed containers by name. */
-  containers: Record<string, ContainerRecord>
-  /** Load balancers by name. */
-  lbs: Record<string, LbRecord>
-  /** Counters of generated names, by prefix. */
-  counters: Record<string, number>
-}
 /** What a command produced. A non-zero status is not an error here. */
 export interface Output {
   /** Exit status; -1 when killed by a signal. */
@@ -358,8 +347,20 @@ export declare class Cluster {
   server(name: string): ServerConfig
   /** The transport for a server (one per server per process, reused). */
   transport(server: string): Transport
-  /** The desired state: what flockport manages. */
+  /**
+   * The desired state: what flockport manages (`State`: getters convert on
+   * access).
+   *
+   * The state file is read on libuv's thread pool, as Node's own `fs`
+   * reads files: one hop there and one back, where a tokio task would add
+   * a worker's wake-up.
+   */
   state(): Promise<State>
+  /**
+   * The current state, read on the calling (JS) thread: `state()` without
+   * the Promise, for scripts that prefer it (like `fs.readFileSync`).
+   */
+  stateBlocking(): State
   /** Adds a server to the inventory (`addserver`). Nothing is contacted. */
   addServer(spec: AddServer): Promise<ServerConfig>
   /**
@@ -429,6 +430,26 @@ export declare class Cluster {
   unpublish(target: string, port: number, options?: ApplyOptions | undefined | null): Promise<AppliedLbRecord>
   /** `dellb`: removes the forwards, the container and the state. */
   delLb(lb: string, options?: ApplyOptions | undefined | null): Promise<AppliedLbRecord>
+}
+/**
+ * Everything flockport remembers about a cluster.
+ *
+ * A handle on the core's state as read: each getter converts its part to JS
+ * values when it is read (and anew at every read: keep the value you use).
+ * `toJSON()` gives the whole state as plain data, the state file's JSON;
+ * `JSON.stringify(state)` uses it.
+ */
+export declare class State {
+  /** Schema version of the state file. */
+  get schema(): number
+  /** Managed containers by name. */
+  get containers(): Record<string, ContainerRecord>
+  /** Load balancers by name. */
+  get lbs(): Record<string, LbRecord>
+  /** Counters of generated names, by prefix. */
+  get counters(): Record<string, number>
+  /** The whole state as plain data: the state file's JSON. */
+  toJSON(): { schema: number; containers: Record<string, object>; lbs: Record<string, object>; counters: Record<string, number> }
 }
 /** Runs commands on one server (SSH or local, as the inventory says). */
 export declare class Transport {

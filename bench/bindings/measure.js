@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 // bench/bindings/measure.js: the Node arms of bench/bindings.
 //
-//   node bench/bindings/measure.js DIR [--iters N] [--cheap-iters M] [--batches B] [--warmup-batches W]
+//   node bench/bindings/measure.js DIR [--iters N] [--cheap-iters M] [--op-iters K] [--batches B] [--warmup-batches W]
 //
 // Opens the cluster written by `flockport-bench-bindings setup DIR` with the
 // flockport addon (flockport-node, never built here: FLOCKPORT_NODE_NO_AUTOBUILD)
 // and times each call exactly as a Node program writes it:
 //
 //   server      cluster.server('s1')     -> ServerConfig (plain object)
-//   state       await cluster.state()    -> State (plain objects: 50 LbRecord,
-//               their backends, 50 ContainerRecord), awaited one by one
-//   loop_floor  an empty loop body: what the JS loop itself costs per call
-//   json_parse  JSON.parse of the state() result's own JSON (JSON.stringify of it,
-//               compact): a reference for what V8 takes to build the same objects
+//   list_servers  await cluster.listServers() -> [ServerStatus] (one probe of s1)
+//   state         await cluster.state()       -> State (a class: its getters convert
+//                 on access), awaited one by one; the file is read on libuv's pool
+//   state_blocking cluster.stateBlocking()    -> State, read on the JS thread
+//   state_lbs     cluster.stateBlocking().lbs -> 50 LbRecord plain objects, their
+//                 backends: everything a caller reads, converted (V8's JSON.parse)
+//   loop_floor    an empty loop body: what the JS loop itself costs per call
+//   json_parse    JSON.parse of the 50 LbRecords' JSON (JSON.stringify of state.lbs,
+//                 compact): a reference for what V8 takes to build the same objects
 //
 // Each arm first runs W untimed batches; then, B times over, each arm runs one
-// batch of N calls (state, json_parse) or M calls (server, loop_floor), timed
+// batch of N calls (state arms, json_parse), M calls (server, loop_floor) or K
+// calls (list_servers), timed
 // with process.hrtime.bigint(), the arms taking turns (the first rotating each
 // pass) as the Rust measurement does. A sample is a batch's time divided by
 // its calls.
@@ -35,8 +40,8 @@ const flockport = require(addonDir)
 const LBS = 50
 
 function parseArgs(argv) {
-  const opts = { dir: null, iters: 100, cheapIters: 10000, batches: 25, warmupBatches: 3 }
-  const flags = { '--iters': 'iters', '--cheap-iters': 'cheapIters', '--batches': 'batches', '--warmup-batches': 'warmupBatches' }
+  const opts = { dir: null, iters: 100, cheapIters: 10000, opIters: 4, batches: 25, warmupBatches: 3 }
+  const flags = { '--iters': 'iters', '--cheap-iters': 'cheapIters', '--op-iters': 'opIters', '--batches': 'batches', '--warmup-batches': 'warmupBatches' }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a in flags) {
@@ -165,10 +170,22 @@ async function main() {
   const server = (n) => {
     for (let i = 0; i < n; i++) sink = cluster.server('s1')
   }
+  const listServers = async (n) => {
+    for (let i = 0; i < n; i++) {
+      sink = await cluster.listServers()
+      if (sink.length !== 1) throw new Error('listServers() did not give the one server')
+    }
+  }
   const state = async (n) => {
     for (let i = 0; i < n; i++) sink = await cluster.state()
   }
-  const text = JSON.stringify(st)
+  const stateBlocking = (n) => {
+    for (let i = 0; i < n; i++) sink = cluster.stateBlocking()
+  }
+  const stateLbs = (n) => {
+    for (let i = 0; i < n; i++) sink = cluster.stateBlocking().lbs
+  }
+  const text = JSON.stringify(st.lbs)
   const jsonParse = (n) => {
     for (let i = 0; i < n; i++) sink = JSON.parse(text)
   }
@@ -178,7 +195,10 @@ async function main() {
   const arms = [
     new Arm('loop_floor', o.cheapIters, loopFloor),
     new Arm('server', o.cheapIters, server),
+    new Arm('list_servers', o.opIters, listServers),
     new Arm('state', o.iters, state),
+    new Arm('state_blocking', o.iters, stateBlocking),
+    new Arm('state_lbs', o.iters, stateLbs),
     new Arm('json_parse', o.iters, jsonParse),
   ]
   for (const a of arms) for (let i = 0; i < w; i++) await a.batch(a.iters)
@@ -196,7 +216,7 @@ async function main() {
         lang: 'node',
         node: process.version,
         flockport: { version: pkg.version, addon: addonDir },
-        options: { iters: o.iters, cheap_iters: o.cheapIters, batches: b, warmup_batches: w },
+        options: { iters: o.iters, cheap_iters: o.cheapIters, op_iters: o.opIters, batches: b, warmup_batches: w },
         counters_overhead: { cpu_ns: overhead[0], ctx_switches: overhead[1] },
         calls,
       },

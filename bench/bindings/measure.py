@@ -2,20 +2,24 @@
 """bench/bindings/measure.py: the Python arms of bench/bindings.
 
     flockport-py/.venv/bin/python bench/bindings/measure.py DIR
-        [--iters N] [--cheap-iters M] [--batches B] [--warmup-batches W]
+        [--iters N] [--cheap-iters M] [--op-iters K] [--batches B] [--warmup-batches W]
 
 Opens the cluster written by `flockport-bench-bindings setup DIR` with the
 `flockport` module and times each call exactly as a Python program writes it:
 
   loop_floor     an empty loop body: what the Python loop itself costs per call
   server         cluster.server("s1")          -> ServerConfig
+  list_servers   cluster.list_servers()        -> [ServerStatus] (one probe of s1)
   state          cluster.state()               -> State (blocking, GIL released)
   state_lbs      cluster.state().lbs           -> dict of 50 LbRecord objects
   state_async    await cluster.state_async()   (awaited one by one)
+  state_executor await loop.run_in_executor(pool, cluster.state): how a Python
+                 program makes a blocking call awaitable itself (one worker thread)
 
 All arms run inside one asyncio loop (the blocking ones simply block it). Each
 arm first runs W untimed batches; then, B times over, each arm runs one batch
-of N calls (state arms) or M calls (server, loop_floor), timed with
+of N calls (state arms), M calls (server, loop_floor) or K calls
+(list_servers), timed with
 time.perf_counter_ns, the arms taking turns (the first rotating each pass) as
 the Rust measurement does. A sample is a batch's time divided by its calls.
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import gc
 import inspect
 import json
@@ -134,6 +139,11 @@ async def measure(cluster: Any, a: argparse.Namespace) -> tuple[dict[str, Any], 
         for _ in range(n):
             cluster.server("s1")
 
+    def list_servers(n: int) -> None:
+        for _ in range(n):
+            if len(cluster.list_servers()) != 1:
+                raise RuntimeError("list_servers() did not give the one server")
+
     def state(n: int) -> None:
         for _ in range(n):
             cluster.state()
@@ -146,12 +156,21 @@ async def measure(cluster: Any, a: argparse.Namespace) -> tuple[dict[str, Any], 
         for _ in range(n):
             await cluster.state_async()
 
+    loop = asyncio.get_running_loop()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+
+    async def state_executor(n: int) -> None:
+        for _ in range(n):
+            await loop.run_in_executor(pool, cluster.state)
+
     arms = [
         Arm("loop_floor", a.cheap_iters, loop_floor),
         Arm("server", a.cheap_iters, server),
+        Arm("list_servers", a.op_iters, list_servers),
         Arm("state", a.iters, state),
         Arm("state_lbs", a.iters, state_lbs),
         Arm("state_async", a.iters, state_async),
+        Arm("state_executor", a.iters, state_executor),
     ]
     for arm in arms:
         for _ in range(a.warmup_batches):
@@ -168,6 +187,7 @@ def main() -> int:
     ap.add_argument("dir", type=Path)
     ap.add_argument("--iters", type=int, default=100, help="calls per batch of the state arms")
     ap.add_argument("--cheap-iters", type=int, default=10000, help="calls per batch of server and loop_floor")
+    ap.add_argument("--op-iters", type=int, default=4, help="calls per batch of list_servers")
     ap.add_argument("--batches", type=int, default=25)
     ap.add_argument("--warmup-batches", type=int, default=3)
     a = ap.parse_args()
@@ -188,7 +208,7 @@ def main() -> int:
         "implementation": platform.python_implementation(),
         "flockport": {"version": flockport.__version__, "module": flockport.__file__},
         "gc_enabled": gc.isenabled(),
-        "options": {"iters": a.iters, "cheap_iters": a.cheap_iters, "batches": a.batches,
+        "options": {"iters": a.iters, "cheap_iters": a.cheap_iters, "op_iters": a.op_iters, "batches": a.batches,
                     "warmup_batches": a.warmup_batches},
         "counters_overhead": {"cpu_ns": overhead[0], "ctx_switches": overhead[1]},
         "calls": calls,

@@ -169,6 +169,13 @@ impl Cluster {
         self.store.load().await
     }
 
+    /// The current state, read on the calling thread: [`Cluster::state`] for
+    /// callers outside an async runtime (it blocks while the state file is
+    /// read and parsed; it never waits for a lock).
+    pub fn state_blocking(&self) -> Result<State> {
+        self.store.load_blocking()
+    }
+
     /// The transport for a server (one per server per process, reused).
     pub fn transport(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
         let mut map = self.transports.lock().map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?;

@@ -87,6 +87,8 @@ pub trait StateTxn: Send {
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Reads the current state without locking.
     async fn load(&self) -> Result<State>;
+    /// The same read, on the calling thread (it blocks while the file is read).
+    fn load_blocking(&self) -> Result<State>;
     /// Begins a transaction: holds an exclusive lock until committed or dropped.
     async fn begin(&self) -> Result<Box<dyn StateTxn>>;
 }
@@ -166,6 +168,10 @@ impl StateStore for FileStateStore {
             .map_err(|e| Error::io("reading state", &self.path, std::io::Error::other(e)))?
     }
 
+    fn load_blocking(&self) -> Result<State> {
+        Self::read(&self.path)
+    }
+
     async fn begin(&self) -> Result<Box<dyn StateTxn>> {
         let me = self.clone();
         let txn = tokio::task::spawn_blocking(move || me.begin_blocking())
@@ -179,6 +185,22 @@ impl StateStore for FileStateStore {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn blocking_load_reads_what_load_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStateStore::new(dir.path().join("state.json"));
+        // A missing file is the empty state, both ways.
+        assert_eq!(store.load_blocking().unwrap(), State::default());
+        let txn = store.begin().await.unwrap();
+        let mut st = txn.state().clone();
+        st.counters.insert("web".into(), 3);
+        txn.commit(st).unwrap();
+        assert_eq!(store.load_blocking().unwrap(), store.load().await.unwrap());
+        assert_eq!(store.load_blocking().unwrap().counters["web"], 3);
+        std::fs::write(store.path(), "{ not json").unwrap();
+        assert!(matches!(store.load_blocking(), Err(Error::StateCorrupt { .. })));
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn twenty_concurrent_writers_lose_nothing() {

@@ -26,7 +26,8 @@ use flockport_core::inventory::ServerConfig as CoreServerConfig;
 use flockport_core::state::{FileStateStore, StateStore};
 use flockport_core::transport::DefaultTransportFactory;
 use flockport_core::{Error as CoreError, Result as CoreResult};
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Either};
+use napi::Task;
 use napi::{Env, JsFunction, JsObject};
 use napi_derive::napi;
 use std::future::Future;
@@ -311,11 +312,22 @@ impl Cluster {
             .map_err(|e| error::to_js(&env, &e))
     }
 
-    /// The desired state: what flockport manages.
+    /// The desired state: what flockport manages (`State`: getters convert on
+    /// access).
+    ///
+    /// The state file is read on libuv's thread pool, as Node's own `fs`
+    /// reads files: one hop there and one back, where a tokio task would add
+    /// a worker's wake-up.
     #[napi(ts_return_type = "Promise<State>")]
-    pub fn state(&self, env: Env) -> napi::Result<JsObject> {
-        let c = self.core();
-        promise(&env, async move { c.state().await.map(|s| State::from(&s)) })
+    pub fn state(&self) -> AsyncTask<StateTask> {
+        AsyncTask::new(StateTask { core: self.core() })
+    }
+
+    /// The current state, read on the calling (JS) thread: `state()` without
+    /// the Promise, for scripts that prefer it (like `fs.readFileSync`).
+    #[napi]
+    pub fn state_blocking(&self, env: Env) -> napi::Result<State> {
+        self.core().state_blocking().map(State::from).map_err(|e| error::to_js(&env, &e))
     }
 
     /// Adds a server to the inventory (`addserver`). Nothing is contacted.
@@ -532,5 +544,23 @@ impl Cluster {
                 record: ContainerInfo::from(&a.record),
             })
         })
+    }
+}
+
+/// `Cluster.state()`'s work on libuv's thread pool.
+pub struct StateTask {
+    core: Arc<CoreCluster>,
+}
+
+impl Task for StateTask {
+    type Output = CoreResult<flockport_core::State>;
+    type JsValue = State;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(self.core.state_blocking())
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<State> {
+        output.map(State::from).map_err(|e| error::to_js(&env, &e))
     }
 }

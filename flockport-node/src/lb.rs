@@ -13,13 +13,15 @@ use flockport_core::lb::{
 };
 use napi::{Env, JsFunction, JsObject};
 use napi_derive::napi;
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// A backend: HAProxy's `name:ip:port` or Nginx's `ip:port` / `host:port`.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Backend {
     /// The HAProxy server name (none for Nginx).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// IP address or DNS name.
     pub host: String,
@@ -37,7 +39,7 @@ impl From<&CoreBackend> for Backend {
 
 /// A load balancer as recorded in state.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LbRecord {
     /// Name (also its container's name).
     pub name: String,
@@ -51,12 +53,15 @@ pub struct LbRecord {
     /// Balancing mode.
     pub mode: String,
     /// The served name (required for Nginx).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Backends.
     pub backends: Vec<Backend>,
     /// Fingerprint of the installed certificate, when TLS is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<String>,
     /// Worker processes (Nginx) or threads (HAProxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<u32>,
     /// DNS resolvers.
     pub resolvers: Vec<String>,

@@ -1,13 +1,16 @@
-//! How an operation becomes a Promise: the core future runs on napi's tokio
-//! runtime; the Promise resolves on the JS thread with the converted value,
-//! or rejects with the error from [`crate::error::to_js`]. A panic in the
-//! operation rejects too (it never leaves the Promise pending).
+//! How an operation becomes a Promise: the core future runs as one task on
+//! napi's tokio runtime; the Promise resolves on the JS thread with the
+//! converted value, or rejects with the error from [`crate::error::to_js`]. A
+//! panic in the operation rejects too (it never leaves the Promise pending):
+//! it is caught in the task itself, so no second task is spawned to watch it.
 
 use crate::error;
 use flockport_core::Result as CoreResult;
+use futures::FutureExt;
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{Env, JsObject};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
 type Resolver<R> = Box<dyn FnOnce(Env) -> napi::Result<R> + Send>;
 
@@ -21,11 +24,16 @@ where
 {
     let (deferred, promise) = env.create_deferred::<R, Resolver<R>>()?;
     napi::bindgen_prelude::spawn(async move {
-        let joined = tokio::spawn(fut).await;
-        deferred.resolve(Box::new(move |env: Env| match joined {
+        // The future is only polled inside this task; a panic leaves nothing
+        // half-shared that the Promise could observe.
+        let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+        deferred.resolve(Box::new(move |env: Env| match outcome {
             Ok(Ok(value)) => convert(&env, value),
             Ok(Err(e)) => Err(error::to_js(&env, &e)),
-            Err(e) => Err(napi::Error::from_reason(format!("flockport operation failed: {e}"))),
+            Err(panic) => Err(napi::Error::from_reason(format!(
+                "flockport operation failed: panicked: {}",
+                flockport_core::error::panic_message(panic.as_ref())
+            ))),
         }));
     });
     Ok(promise)

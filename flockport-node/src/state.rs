@@ -3,12 +3,26 @@
 
 use crate::lb::LbRecord;
 use flockport_core::state::{ContainerRecord as CoreContainerRecord, State as CoreState};
+use napi::{Env, JsFunction, JsObject, JsUnknown};
 use napi_derive::napi;
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// `value` as JS values, built by V8's `JSON.parse` from its JSON: for many
+/// records this is several times faster than setting each property through
+/// N-API (one call per property, each making its key string anew), and it
+/// gives the same objects (absent optional fields are left out, as napi-rs
+/// leaves them out).
+fn via_json<T: Serialize>(env: &Env, value: &T) -> napi::Result<JsUnknown> {
+    let text = serde_json::to_string(value).map_err(|e| napi::Error::from_reason(format!("state to JSON: {e}")))?;
+    let json: JsObject = env.get_global()?.get_named_property("JSON")?;
+    let parse: JsFunction = json.get_named_property("parse")?;
+    parse.call(Some(&json), &[env.create_string(&text)?])
+}
 
 /// A container flockport created and manages.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ContainerRecord {
     /// The server it lives on.
     pub server: String,
@@ -32,26 +46,59 @@ impl From<&CoreContainerRecord> for ContainerRecord {
 }
 
 /// Everything flockport remembers about a cluster.
-#[napi(object)]
+///
+/// A handle on the core's state as read: each getter converts its part to JS
+/// values when it is read (and anew at every read: keep the value you use).
+/// `toJSON()` gives the whole state as plain data, the state file's JSON;
+/// `JSON.stringify(state)` uses it.
+#[napi]
 #[derive(Debug, Clone)]
 pub struct State {
-    /// Schema version of the state file.
-    pub schema: u32,
-    /// Managed containers by name.
-    pub containers: HashMap<String, ContainerRecord>,
-    /// Load balancers by name.
-    pub lbs: HashMap<String, LbRecord>,
-    /// Counters of generated names, by prefix.
-    pub counters: HashMap<String, i64>,
+    inner: CoreState,
 }
 
-impl From<&CoreState> for State {
-    fn from(s: &CoreState) -> Self {
-        State {
-            schema: s.schema,
-            containers: s.containers.iter().map(|(k, v)| (k.clone(), ContainerRecord::from(v))).collect(),
-            lbs: s.lbs.iter().map(|(k, v)| (k.clone(), LbRecord::from(v))).collect(),
-            counters: s.counters.iter().map(|(k, v)| (k.clone(), i64::try_from(*v).unwrap_or(i64::MAX))).collect(),
-        }
+impl From<CoreState> for State {
+    fn from(inner: CoreState) -> Self {
+        State { inner }
+    }
+}
+
+#[napi]
+impl State {
+    /// Schema version of the state file.
+    #[napi(getter)]
+    pub fn schema(&self) -> u32 {
+        self.inner.schema
+    }
+
+    /// Managed containers by name.
+    #[napi(getter, ts_return_type = "Record<string, ContainerRecord>")]
+    pub fn containers(&self, env: Env) -> napi::Result<JsUnknown> {
+        let records: BTreeMap<&str, ContainerRecord> =
+            self.inner.containers.iter().map(|(k, v)| (k.as_str(), ContainerRecord::from(v))).collect();
+        via_json(&env, &records)
+    }
+
+    /// Load balancers by name.
+    #[napi(getter, ts_return_type = "Record<string, LbRecord>")]
+    pub fn lbs(&self, env: Env) -> napi::Result<JsUnknown> {
+        let records: BTreeMap<&str, LbRecord> =
+            self.inner.lbs.iter().map(|(k, v)| (k.as_str(), LbRecord::from(v))).collect();
+        via_json(&env, &records)
+    }
+
+    /// Counters of generated names, by prefix.
+    #[napi(getter)]
+    pub fn counters(&self) -> HashMap<String, i64> {
+        self.inner.counters.iter().map(|(k, v)| (k.clone(), i64::try_from(*v).unwrap_or(i64::MAX))).collect()
+    }
+
+    /// The whole state as plain data: the state file's JSON.
+    #[napi(
+        js_name = "toJSON",
+        ts_return_type = "{ schema: number; containers: Record<string, object>; lbs: Record<string, object>; counters: Record<string, number> }"
+    )]
+    pub fn to_json(&self) -> napi::Result<serde_json::Value> {
+        serde_json::to_value(&self.inner).map_err(|e| napi::Error::from_reason(format!("state to JSON: {e}")))
     }
 }

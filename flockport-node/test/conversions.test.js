@@ -5,7 +5,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { Cluster, Transport } = require('..')
+const { Cluster, State, Transport } = require('..')
 const { tmpdir, lxcOptions, ghostInventory } = require('./support.js')
 
 test('ServerConfig fields and the inventory', async (t) => {
@@ -89,6 +89,7 @@ test('State, records and a dry-run delContainer from an explicit state file', as
   )
   const c = Cluster.openWith(path.join(dir, 'flockport.toml'), state)
   const st = await c.state()
+  assert.ok(st instanceof State)
   assert.equal(st.schema, 1)
   assert.deepEqual(st.containers.web1, {
     server: 's1',
@@ -98,6 +99,18 @@ test('State, records and a dry-run delContainer from an explicit state file', as
   })
   assert.deepEqual(st.counters, { web: 1 })
   assert.deepEqual(st.lbs, {})
+  // Getters convert at each read: fresh objects, equal values.
+  assert.notEqual(st.containers, st.containers)
+  assert.deepEqual(st.containers, st.containers)
+  // toJSON() (and so JSON.stringify) is the state file's data.
+  const data = JSON.parse(fs.readFileSync(state, 'utf8'))
+  assert.deepEqual(st.toJSON().containers, data.containers)
+  assert.deepEqual(st.toJSON().counters, data.counters)
+  assert.deepEqual(JSON.parse(JSON.stringify(st)), st.toJSON())
+  assert.deepEqual(st.toJSON().lbs, {})
+  // The synchronous read gives the same state.
+  assert.ok(c.stateBlocking() instanceof State)
+  assert.deepEqual(c.stateBlocking().toJSON(), st.toJSON())
   await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
   const applied = await c.delContainer('web1', { dryRun: true })
   assert.equal(applied.executed, false)

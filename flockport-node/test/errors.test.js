@@ -134,6 +134,10 @@ test('a corrupt state file is Local', async (t) => {
     assert.ok(e.message.includes(state))
     return true
   })
+  assert.throws(
+    () => c.stateBlocking(),
+    (e) => common(e, 'Local') && e.details.variant === 'StateCorrupt' && e.message.includes(state),
+  )
   assert.equal(fs.readFileSync(state, 'utf8'), '{ not json')
   const inv = path.join(dir, 'bad.toml')
   fs.writeFileSync(inv, '[[server]]\nname = 3\n')

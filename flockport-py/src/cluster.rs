@@ -21,7 +21,7 @@ use crate::inventory::ServerConfig;
 use crate::lb::LbRecord;
 use crate::lxc::{ContainerInfo, ServerFacts};
 use crate::plan::{Plan, Progress};
-use crate::runtime::{awaitable, block_on};
+use crate::runtime::{awaitable, awaitable_blocking, block_on};
 use crate::state::{ContainerRecord, State};
 use crate::transport::{Output, Transport};
 use flockport_core::cluster::{
@@ -342,10 +342,6 @@ type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 mod ops {
     use super::*;
 
-    pub async fn state(c: Arc<CoreCluster>) -> CoreResult<State> {
-        c.state().await.map(State::from)
-    }
-
     pub async fn add_server(shared: Arc<Shared>, spec: AddServer) -> CoreResult<ServerConfig> {
         shared.edit(|c| Box::pin(async move { c.add_server(spec) })).await.map(ServerConfig::from)
     }
@@ -493,13 +489,21 @@ impl Cluster {
         Ok(Transport { inner: t })
     }
 
-    /// The desired state: the containers flockport manages.
+    /// The desired state: the containers flockport manages. The file is read
+    /// on the calling thread with the GIL released (no runtime hop).
     fn state(&self, py: Python<'_>) -> PyResult<State> {
-        block_on(py, ops::state(self.core(py)?))
+        self.state_blocking(py)
     }
-    /// `state` for asyncio: returns an awaitable.
+    /// The same as `state()`: the core's blocking read, by its core name.
+    fn state_blocking(&self, py: Python<'_>) -> PyResult<State> {
+        let core = self.core(py)?;
+        py.allow_threads(|| core.state_blocking()).map(State::from).map_err(|e| error::to_py(py, e))
+    }
+    /// `state` for asyncio: returns an awaitable. The file is read on the
+    /// runtime's blocking pool.
     fn state_async<'py>(&self, py: Python<'py>) -> Awaitable<'py> {
-        awaitable(py, ops::state(self.core(py)?))
+        let core = self.core(py)?;
+        awaitable_blocking(py, move || core.state_blocking().map(State::from))
     }
 
     /// Adds a server to the inventory (`addserver`). Nothing is contacted.

@@ -4,9 +4,11 @@
 //!   thread with the GIL released; every [`SIGNAL_POLL`] the thread takes the
 //!   GIL back for a moment to let Ctrl-C (`KeyboardInterrupt`) cancel (drop)
 //!   the operation.
-//! * [`awaitable`]: the `*_async` methods. The future runs on the runtime and
-//!   completes an `asyncio.Future` of the caller's running loop through
-//!   `loop.call_soon_threadsafe`; cancelling that future aborts the task.
+//! * [`awaitable`]: the `*_async` methods. The future runs as one task on the
+//!   runtime and completes an `asyncio.Future` of the caller's running loop
+//!   through `loop.call_soon_threadsafe`; cancelling that future aborts the
+//!   task. [`awaitable_blocking`] does the same for a local file read, run on
+//!   the blocking pool (`state_async`).
 //!   This is what `pyo3-async-runtimes` does, written out here so that the
 //!   runtime stays ours and can be replaced after `fork()`.
 //!
@@ -17,16 +19,18 @@
 
 use crate::error;
 use flockport_core::Error as CoreError;
+use futures::FutureExt;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};
 use pyo3::IntoPyObjectExt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
-use tokio::task::JoinError;
+use tokio::task::AbortHandle;
 
 /// How often a blocking call looks for pending signals (Ctrl-C).
 pub const SIGNAL_POLL: Duration = Duration::from_millis(100);
@@ -54,14 +58,6 @@ pub fn runtime() -> PyResult<Arc<Runtime>> {
     let rt = Arc::new(rt);
     *slot = Some((pid, rt.clone()));
     Ok(rt)
-}
-
-fn join_error(e: JoinError) -> PyErr {
-    if e.is_panic() {
-        PanicException::new_err(format!("flockport task panicked: {e}"))
-    } else {
-        PyRuntimeError::new_err(format!("flockport task was cancelled: {e}"))
-    }
 }
 
 /// Runs `fut` to completion with the GIL released; maps a core error to its
@@ -106,39 +102,45 @@ fn complete_future(future: &Bound<'_, PyAny>, ok: bool, value: Bound<'_, PyAny>)
     Ok(())
 }
 
-/// Runs `fut` on the runtime and returns an `asyncio.Future` of the running
-/// loop that completes with its result (raises `RuntimeError` outside a loop).
-pub fn awaitable<'py, T, F>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+/// What an operation ended with: its value or error, or the panic it raised.
+type Outcome<T> = std::thread::Result<Result<T, CoreError>>;
+
+/// Hands `outcome` to the loop: `future` completes on the loop's thread
+/// (through `call_soon_threadsafe`) with the value or the exception.
+fn deliver<T>(event_loop: PyObject, future: PyObject, outcome: Outcome<T>)
 where
-    F: Future<Output = Result<T, CoreError>> + Send + 'static,
-    T: for<'a> IntoPyObject<'a> + Send + 'static,
+    T: for<'a> IntoPyObject<'a>,
 {
+    Python::with_gil(|py| {
+        let converted = match outcome {
+            Ok(Ok(value)) => value.into_py_any(py),
+            Ok(Err(e)) => Err(error::to_py(py, e)),
+            Err(panic) => Err(PanicException::new_err(format!(
+                "flockport task panicked: {}",
+                flockport_core::error::panic_message(panic.as_ref())
+            ))),
+        };
+        let (ok, value) = match converted {
+            Ok(v) => (true, v),
+            Err(e) => (false, e.into_value(py).into_any()),
+        };
+        let scheduled = wrap_pyfunction!(complete_future, py)
+            .and_then(|complete| event_loop.call_method1(py, "call_soon_threadsafe", (complete, future, ok, value)));
+        // The loop is closed: nobody is waiting for the result any more.
+        drop(scheduled);
+    });
+}
+
+/// A new `asyncio.Future` of the running loop (`RuntimeError` outside a loop),
+/// and the loop.
+fn loop_future<'py>(py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
-    let rt = runtime()?;
-    let task = rt.spawn(fut);
-    let abort = task.abort_handle();
-    let loop_ref = event_loop.unbind();
-    let future_ref = future.clone().unbind();
-    rt.spawn(async move {
-        let joined = task.await;
-        Python::with_gil(|py| {
-            let outcome = match joined {
-                Ok(Ok(value)) => value.into_py_any(py),
-                Ok(Err(e)) => Err(error::to_py(py, e)),
-                Err(e) => Err(join_error(e)),
-            };
-            let (ok, value) = match outcome {
-                Ok(v) => (true, v),
-                Err(e) => (false, e.into_value(py).into_any()),
-            };
-            let scheduled = wrap_pyfunction!(complete_future, py).and_then(|complete| {
-                loop_ref.call_method1(py, "call_soon_threadsafe", (complete, future_ref, ok, value))
-            });
-            // The loop is closed: nobody is waiting for the result any more.
-            drop(scheduled);
-        });
-    });
+    Ok((event_loop, future))
+}
+
+/// Cancelling `future` aborts the task behind it.
+fn abort_on_cancel(py: Python<'_>, future: &Bound<'_, PyAny>, abort: AbortHandle) -> PyResult<()> {
     let on_done = PyCFunction::new_closure(
         py,
         None,
@@ -151,5 +153,44 @@ where
         },
     )?;
     future.call_method1("add_done_callback", (on_done,))?;
+    Ok(())
+}
+
+/// Runs `fut` on the runtime, as one task, and returns an `asyncio.Future` of
+/// the running loop that completes with its result (raises `RuntimeError`
+/// outside a loop).
+pub fn awaitable<'py, T, F>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T, CoreError>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let (event_loop, future) = loop_future(py)?;
+    let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
+    // The panic is caught in the task itself: no second task to watch it.
+    let task = runtime()?.spawn(async move {
+        let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+        deliver(loop_ref, future_ref, outcome);
+    });
+    abort_on_cancel(py, &future, task.abort_handle())?;
+    Ok(future)
+}
+
+/// Runs the blocking `work` on the runtime's blocking pool (one hop there and
+/// one back to the loop, as `loop.run_in_executor` would) and returns an
+/// `asyncio.Future` of its result. For operations that only read local files.
+pub fn awaitable_blocking<'py, T, W>(py: Python<'py>, work: W) -> PyResult<Bound<'py, PyAny>>
+where
+    W: FnOnce() -> Result<T, CoreError> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let (event_loop, future) = loop_future(py)?;
+    let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
+    let task = runtime()?.spawn_blocking(move || {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(work));
+        deliver(loop_ref, future_ref, outcome);
+    });
+    // A blocking task cannot be stopped once it runs; cancelling still
+    // abandons its result (complete_future skips a done future).
+    abort_on_cancel(py, &future, task.abort_handle())?;
     Ok(future)
 }

@@ -168,7 +168,8 @@ def test_blocking_call_inside_progress_callback_is_refused(ghost: flockport.Clus
     def progress(i: int, total: int, step: flockport.Step) -> None:
         try:
             ghost.servers()  # not blocking: fine
-            ghost.state()
+            ghost.state()  # a local file read on this thread: fine
+            ghost.list_servers()  # runs on the runtime: refused
         except RuntimeError as e:
             errors.append(e)
 

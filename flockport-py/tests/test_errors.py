@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -113,11 +114,17 @@ def test_corrupt_state_is_local_error(inventory: Path) -> None:
     cluster.add_server("s1", subnet="10.0.4.0/24", local=True)
     state = inventory.parent / "flockport-state.json"
     state.write_text("{ not json")
-    with pytest.raises(flockport.LocalError) as info:
-        cluster.state()
-    check_common(info.value, "Local")
-    assert info.value.details["variant"] == "StateCorrupt"
-    assert str(state) in str(info.value)
+    for call in (cluster.state, cluster.state_blocking):
+        with pytest.raises(flockport.LocalError) as info:
+            call()
+        check_common(info.value, "Local")
+        assert info.value.details["variant"] == "StateCorrupt"
+        assert str(state) in str(info.value)
+    async def read_async() -> flockport.State:
+        return await cluster.state_async()
+
+    with pytest.raises(flockport.LocalError):
+        asyncio.run(read_async())
     assert state.read_text() == "{ not json"
 
 

@@ -12,24 +12,21 @@
 //!
 //! The arms (see bench/README.md for what each binding arm includes):
 //!
-//! * `server`: `Cluster::server("s1")`, the borrow a Rust caller gets;
+//! * `server`: `Cluster::server("s1")`, the borrow a Rust caller gets (no
+//!   I/O: what crossing into a binding costs, in absolute terms);
 //! * `server_cloned`: the same, `.cloned()`: the owned `ServerConfig` every
 //!   binding has to build before converting it;
+//! * `list_servers`: `rt.block_on(cluster.list_servers())`, the `listservers`
+//!   verb: the cheapest call that reaches a server (one local server, one
+//!   probe script run);
 //! * `state`: `rt.block_on(cluster.state())` on a multi-thread runtime built
 //!   as flockport-py builds its own (`new_multi_thread().enable_all()`, one
-//!   worker per CPU): what a Rust program blocking on the call pays, and the
-//!   baseline the binding arms are compared with;
-//! * `state_polled`: the caller polls the future itself, under the same
-//!   100 ms `timeout` flockport-py uses for its Ctrl-C poll, with no task
-//!   spawned: what flockport-py's `block_on` would cost without its spawn;
-//! * `state_py_path`: the path flockport-py's blocking `state()` takes, minus
-//!   the GIL and the Python object: the future spawned on the runtime, the
-//!   caller blocking on its `JoinHandle` under a 100 ms `timeout` (the
-//!   Ctrl-C poll of `runtime::block_on`);
-//! * `state_node_path`: the path flockport-node's `state()` takes, minus the
-//!   N-API conversion and the event loop: a task on the runtime that spawns
-//!   the future and awaits it (`promise::promise_with`), the caller blocking
-//!   on the outer task.
+//!   worker per CPU): a Rust program awaiting the call; the file is read on
+//!   tokio's blocking pool, one hop there and back, as Node's `await state()`
+//!   reads it on libuv's pool;
+//! * `state_blocking`: `cluster.state_blocking()`, the file read and parsed
+//!   on the calling thread: what Python's `state()` and Node's
+//!   `stateBlocking()` call.
 
 use crate::setup::{LBS, SERVER};
 use flockport_core::{Cluster, State};
@@ -41,12 +38,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
-/// flockport-py's `runtime::SIGNAL_POLL`: how long a blocking call waits
-/// before it looks for Ctrl-C.
-const SIGNAL_POLL: Duration = Duration::from_millis(100);
-
 /// The arms, in the order of the first pass.
-pub const ARMS: [&str; 6] = ["server", "server_cloned", "state", "state_polled", "state_py_path", "state_node_path"];
+pub const ARMS: [&str; 5] = ["server", "server_cloned", "list_servers", "state", "state_blocking"];
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -55,6 +48,8 @@ pub struct Options {
     pub iters: usize,
     /// Calls per batch of the `server` arms.
     pub cheap_iters: usize,
+    /// Calls per batch of the `list_servers` arm.
+    pub op_iters: usize,
     /// Timed batches per arm.
     pub batches: usize,
     /// Untimed batches before them.
@@ -65,7 +60,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { iters: 100, cheap_iters: 10_000, batches: 25, warmup_batches: 3, only: Vec::new() }
+        Options { iters: 100, cheap_iters: 10_000, op_iters: 4, batches: 25, warmup_batches: 3, only: Vec::new() }
     }
 }
 
@@ -215,30 +210,15 @@ fn call<'a>(name: &str, cluster: &'a Arc<Cluster>, rt: &'a Runtime) -> Call<'a> 
     match name {
         "server" => Box::new(move || done(cluster.server(black_box(SERVER))?)),
         "server_cloned" => Box::new(move || done(cluster.server(black_box(SERVER))?.clone())),
+        "list_servers" => Box::new(move || {
+            let statuses = rt.block_on(cluster.list_servers());
+            if statuses.len() != 1 {
+                return Err(format!("list_servers() gave {} servers, expected 1", statuses.len()).into());
+            }
+            done(statuses)
+        }),
         "state" => Box::new(move || done(rt.block_on(cluster.state())?)),
-        "state_polled" => Box::new(move || {
-            let mut fut = std::pin::pin!(cluster.state());
-            loop {
-                // The timeout is made inside the runtime: its timer needs the runtime's context.
-                if let Ok(state) = rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut fut).await }) {
-                    return done(state?);
-                }
-            }
-        }),
-        "state_py_path" => Box::new(move || {
-            let c = cluster.clone();
-            let mut task = rt.spawn(async move { c.state().await });
-            loop {
-                if let Ok(joined) = rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }) {
-                    return done(joined??);
-                }
-            }
-        }),
-        _ => Box::new(move || {
-            let c = cluster.clone();
-            let outer = rt.spawn(async move { tokio::spawn(async move { c.state().await }).await });
-            done(rt.block_on(outer)???)
-        }),
+        _ => Box::new(move || done(cluster.state_blocking()?)),
     }
 }
 
@@ -262,7 +242,11 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Value, Box<dyn Error>> {
         .filter(|name| opts.only.is_empty() || opts.only.iter().any(|a| a == *name))
         .map(|&name| Arm {
             name,
-            iters: if name.starts_with("server") { opts.cheap_iters } else { opts.iters },
+            iters: match name {
+                "server" | "server_cloned" => opts.cheap_iters,
+                "list_servers" => opts.op_iters,
+                _ => opts.iters,
+            },
             call: call(name, &cluster, &rt),
             samples: Vec::with_capacity(opts.batches),
             counters: Some((0, 0)),
@@ -291,6 +275,7 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Value, Box<dyn Error>> {
         "options": {
             "iters": opts.iters,
             "cheap_iters": opts.cheap_iters,
+            "op_iters": opts.op_iters,
             "batches": opts.batches,
             "warmup_batches": opts.warmup_batches,
         },
