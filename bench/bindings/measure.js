@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench/bindings/measure.js: the Node arms of bench/bindings.
 //
-//   node bench/bindings/measure.js DIR [--iters N] [--cheap-iters M] [--op-iters K] [--batches B] [--warmup-batches W]
+//   node bench/bindings/measure.js DIR [--iters N] [--cheap-iters M] [--op-iters K] [--list-iters L] [--batches B] [--warmup-batches W]
 //
 // Opens the cluster written by `flockport-bench-bindings setup DIR` with the
 // flockport addon (flockport-node, never built here: FLOCKPORT_NODE_NO_AUTOBUILD)
@@ -9,6 +9,8 @@
 //
 //   server      cluster.server('s1')     -> ServerConfig (plain object)
 //   list_servers  await cluster.listServers() -> [ServerStatus] (one probe of s1)
+//   lbs           await cluster.lbs()         -> [LbInfo] plain objects (listlbs: 50 LBs,
+//                 a health check in each one's container)
 //   state         await cluster.state()       -> State (a class: its getters convert
 //                 on access), awaited one by one; the file is read on libuv's pool
 //   state_blocking cluster.stateBlocking()    -> State, read on the JS thread
@@ -19,11 +21,17 @@
 //                 compact): a reference for what V8 takes to build the same objects
 //
 // Each arm first runs W untimed batches; then, B times over, each arm runs one
-// batch of N calls (state arms, json_parse), M calls (server, loop_floor) or K
-// calls (list_servers), timed
+// batch of N calls (state arms, json_parse), M calls (server, loop_floor) K
+// calls (list_servers) or L calls (lbs), timed
 // with process.hrtime.bigint(), the arms taking turns (the first rotating each
 // pass) as the Rust measurement does. A sample is a batch's time divided by
 // its calls.
+//
+// Run with --expose-gc (bench/bindings/run does): every timed batch starts
+// after a full, untimed collection, so that no arm pays for another one's
+// garbage (a batch still pays for collecting its own as it allocates).
+//
+// MEASURE_ONLY=arm,arm (environment) measures only those arms, for profiling.
 //
 // Prints JSON on stdout: every sample, the median and p90 per call, and the
 // process's CPU time and context switches (all threads, /proc/self/task) per
@@ -40,8 +48,8 @@ const flockport = require(addonDir)
 const LBS = 50
 
 function parseArgs(argv) {
-  const opts = { dir: null, iters: 100, cheapIters: 10000, opIters: 4, batches: 25, warmupBatches: 3 }
-  const flags = { '--iters': 'iters', '--cheap-iters': 'cheapIters', '--op-iters': 'opIters', '--batches': 'batches', '--warmup-batches': 'warmupBatches' }
+  const opts = { dir: null, iters: 100, cheapIters: 10000, opIters: 4, listIters: 2, batches: 25, warmupBatches: 3 }
+  const flags = { '--iters': 'iters', '--cheap-iters': 'cheapIters', '--op-iters': 'opIters', '--list-iters': 'listIters', '--batches': 'batches', '--warmup-batches': 'warmupBatches' }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a in flags) {
@@ -123,6 +131,9 @@ class Arm {
   }
 
   async timed(overhead) {
+    // A full collection first (untimed; node runs with --expose-gc): no arm
+    // pays for the garbage another one left.
+    if (typeof global.gc === 'function') global.gc()
     const before = processCounters()
     const t0 = process.hrtime.bigint()
     await this.batch(this.iters)
@@ -176,6 +187,12 @@ async function main() {
       if (sink.length !== 1) throw new Error('listServers() did not give the one server')
     }
   }
+  const lbs = async (n) => {
+    for (let i = 0; i < n; i++) {
+      sink = await cluster.lbs()
+      if (sink.length !== LBS) throw new Error('lbs() did not give the 50 load balancers')
+    }
+  }
   const state = async (n) => {
     for (let i = 0; i < n; i++) sink = await cluster.state()
   }
@@ -192,22 +209,24 @@ async function main() {
 
   const b = o.batches
   const w = o.warmupBatches
+  const only = (process.env.MEASURE_ONLY || '').split(',').filter(Boolean)
   const arms = [
     new Arm('loop_floor', o.cheapIters, loopFloor),
     new Arm('server', o.cheapIters, server),
     new Arm('list_servers', o.opIters, listServers),
+    new Arm('lbs', o.listIters, lbs),
     new Arm('state', o.iters, state),
     new Arm('state_blocking', o.iters, stateBlocking),
     new Arm('state_lbs', o.iters, stateLbs),
     new Arm('json_parse', o.iters, jsonParse),
-  ]
+  ].filter((a) => only.length === 0 || only.includes(a.name))
   for (const a of arms) for (let i = 0; i < w; i++) await a.batch(a.iters)
   const overhead = countersOverhead()
   for (let p = 0; p < b; p++) {
     for (let k = 0; k < arms.length; k++) await arms[(p + k) % arms.length].timed(overhead)
   }
   const calls = Object.fromEntries(arms.map((a) => [a.name, a.summary()]))
-  calls.json_parse.bytes = Buffer.byteLength(text)
+  if (calls.json_parse) calls.json_parse.bytes = Buffer.byteLength(text)
   if (sink === null) throw new Error('no call returned')
   const pkg = JSON.parse(fs.readFileSync(path.join(addonDir, 'package.json'), 'utf8'))
   process.stdout.write(
@@ -216,7 +235,7 @@ async function main() {
         lang: 'node',
         node: process.version,
         flockport: { version: pkg.version, addon: addonDir },
-        options: { iters: o.iters, cheap_iters: o.cheapIters, op_iters: o.opIters, batches: b, warmup_batches: w },
+        options: { iters: o.iters, cheap_iters: o.cheapIters, op_iters: o.opIters, list_iters: o.listIters, batches: b, warmup_batches: w },
         counters_overhead: { cpu_ns: overhead[0], ctx_switches: overhead[1] },
         calls,
       },

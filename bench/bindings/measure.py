@@ -2,7 +2,7 @@
 """bench/bindings/measure.py: the Python arms of bench/bindings.
 
     flockport-py/.venv/bin/python bench/bindings/measure.py DIR
-        [--iters N] [--cheap-iters M] [--op-iters K] [--batches B] [--warmup-batches W]
+        [--iters N] [--cheap-iters M] [--op-iters K] [--list-iters L] [--batches B] [--warmup-batches W]
 
 Opens the cluster written by `flockport-bench-bindings setup DIR` with the
 `flockport` module and times each call exactly as a Python program writes it:
@@ -10,6 +10,8 @@ Opens the cluster written by `flockport-bench-bindings setup DIR` with the
   loop_floor     an empty loop body: what the Python loop itself costs per call
   server         cluster.server("s1")          -> ServerConfig
   list_servers   cluster.list_servers()        -> [ServerStatus] (one probe of s1)
+  lbs            cluster.lbs()                 -> [LbInfo] (listlbs: 50 LBs, a health
+                 check in each one's container)
   state          cluster.state()               -> State (blocking, GIL released)
   state_lbs      cluster.state().lbs           -> dict of 50 LbRecord objects
   state_async    await cluster.state_async()   (awaited one by one)
@@ -18,8 +20,8 @@ Opens the cluster written by `flockport-bench-bindings setup DIR` with the
 
 All arms run inside one asyncio loop (the blocking ones simply block it). Each
 arm first runs W untimed batches; then, B times over, each arm runs one batch
-of N calls (state arms), M calls (server, loop_floor) or K calls
-(list_servers), timed with
+of N calls (state arms), M calls (server, loop_floor) K calls
+(list_servers) or L calls (lbs), timed with
 time.perf_counter_ns, the arms taking turns (the first rotating each pass) as
 the Rust measurement does. A sample is a batch's time divided by its calls.
 
@@ -104,6 +106,7 @@ class Arm:
             await r
 
     async def timed(self, overhead: tuple[int, int]) -> None:
+        gc.collect()  # untimed: no arm pays for another one's cyclic garbage
         before = process_counters()
         t0 = time.perf_counter_ns()
         await self.run()
@@ -144,6 +147,11 @@ async def measure(cluster: Any, a: argparse.Namespace) -> tuple[dict[str, Any], 
             if len(cluster.list_servers()) != 1:
                 raise RuntimeError("list_servers() did not give the one server")
 
+    def lbs(n: int) -> None:
+        for _ in range(n):
+            if len(cluster.lbs()) != LBS:
+                raise RuntimeError("lbs() did not give the 50 load balancers")
+
     def state(n: int) -> None:
         for _ in range(n):
             cluster.state()
@@ -167,6 +175,7 @@ async def measure(cluster: Any, a: argparse.Namespace) -> tuple[dict[str, Any], 
         Arm("loop_floor", a.cheap_iters, loop_floor),
         Arm("server", a.cheap_iters, server),
         Arm("list_servers", a.op_iters, list_servers),
+        Arm("lbs", a.list_iters, lbs),
         Arm("state", a.iters, state),
         Arm("state_lbs", a.iters, state_lbs),
         Arm("state_async", a.iters, state_async),
@@ -188,6 +197,7 @@ def main() -> int:
     ap.add_argument("--iters", type=int, default=100, help="calls per batch of the state arms")
     ap.add_argument("--cheap-iters", type=int, default=10000, help="calls per batch of server and loop_floor")
     ap.add_argument("--op-iters", type=int, default=4, help="calls per batch of list_servers")
+    ap.add_argument("--list-iters", type=int, default=2, help="calls per batch of lbs")
     ap.add_argument("--batches", type=int, default=25)
     ap.add_argument("--warmup-batches", type=int, default=3)
     a = ap.parse_args()
@@ -208,7 +218,7 @@ def main() -> int:
         "implementation": platform.python_implementation(),
         "flockport": {"version": flockport.__version__, "module": flockport.__file__},
         "gc_enabled": gc.isenabled(),
-        "options": {"iters": a.iters, "cheap_iters": a.cheap_iters, "op_iters": a.op_iters, "batches": a.batches,
+        "options": {"iters": a.iters, "cheap_iters": a.cheap_iters, "op_iters": a.op_iters, "list_iters": a.list_iters, "batches": a.batches,
                     "warmup_batches": a.warmup_batches},
         "counters_overhead": {"cpu_ns": overhead[0], "ctx_switches": overhead[1]},
         "calls": calls,

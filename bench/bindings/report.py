@@ -153,6 +153,8 @@ def verdict(shares: list[float | None]) -> str:
 ROWS = [
     ("cheap, reaches a server: `list_servers()` (`listservers`: one probe of s1)", "`list_servers`",
      "list_servers", "list_servers", "list_servers"),
+    ("list, the `listlbs` verb: `lbs()` over the 50 LBs (a health check in each one's container)", "`lbs`",
+     "lbs", "lbs", "lbs"),
     ("list, blocking: Rust `state_blocking()`, Python `state()`, Node `stateBlocking()`", "`state` blocking",
      "state_blocking", "state", "state_blocking"),
     ("list, async: Rust `block_on(state())`, Python `await state_async()`, Node `await state()`",
@@ -266,7 +268,8 @@ def markdown(doc: dict[str, Any]) -> str:
         f"({meta.get('commit', 'unknown commit')}). {n_rounds} rounds, each running the Rust, Python and "
         "Node measurements once, as separate processes, in rotating order. In each, every call first runs "
         f"{opts['warmup_batches']} untimed batches; then {opts['batches']} times over, each call runs one "
-        f"timed batch of {opts.get('op_iters', '?')} (`list_servers`), {opts['iters']} (`state`) or "
+        f"timed batch of {opts.get('op_iters', '?')} (`list_servers`), {opts.get('list_iters', '?')} (`lbs`), "
+        f"{opts['iters']} (`state`) or "
         f"{opts['cheap_iters']} (`server`) calls, the calls "
         "taking turns. A sample is a batch's wall time divided by its calls; the first table's cells are "
         "the **median over all batches of all rounds, ns per call**.",
@@ -276,8 +279,10 @@ def markdown(doc: dict[str, Any]) -> str:
         f"ports, some with TLS, workers, resolvers) and their {setup['containers']} container records: "
         f"{setup['state_bytes']:,} bytes of JSON, mode 0600, a serialised core `State` written by "
         "`flockport-bench-bindings setup`. `list_servers()` runs flockport's probe script on s1 (a local "
-        "process: no network); `state()` reads and parses the state file on every call; `server()` "
-        "searches the inventory loaded at open.",
+        "process: no network); `lbs()` runs each LB's health check in its container with `lxc-attach` (50 at "
+        "once; on the bench host the containers do not exist, so each check fails at once and reports the health "
+        "`unknown`: the call is shorter than on a real cluster, the bindings' share larger); `state()` reads "
+        "and parses the state file on every call; `server()` searches the inventory loaded at open.",
         "",
         "**Binding share** = (binding − Rust) / binding: the part of the call the binding adds, "
         f"target ≤ {TARGET:.0%}. The machine's speed drifts between rounds (a virtual machine on a shared "
@@ -305,7 +310,10 @@ def markdown(doc: dict[str, Any]) -> str:
         "The same calls in **CPU time per call** (all threads of the process: the caller, tokio's workers "
         "and blocking pool, V8's; from `/proc/self/task/*/schedstat` over the timed batches, median over "
         "rounds; shares paired by round as above), which other processes on the machine disturb less than "
-        "wall time (the host's drift it does not remove), and context switches per call:",
+        "wall time (the host's drift it does not remove), and context switches per call. Node's CPU includes "
+        "V8's own helper threads (garbage collection, set going by the untimed collection before each batch), "
+        "which run while a call that reaches a server waits for its child processes: compare Node's calls "
+        "that reach a server by wall time.",
         "",
         "| call | Rust CPU | Python CPU | Node CPU | Python share | Node share | switches R / P / N |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -324,21 +332,22 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         "What each arm includes:",
         "",
-        "- **Rust**: `list_servers`: `rt.block_on(cluster.list_servers())` from the main thread, on a "
+        "- **Rust**: `list_servers`, `lbs`: `rt.block_on(cluster.list_servers())`, `rt.block_on(cluster.lbs())` "
+        "from the main thread, on a "
         "multi-thread tokio runtime built as flockport-py builds its own (`new_multi_thread().enable_all()`, "
         "one worker per CPU; napi-rs's default runtime is the same). `state`: `rt.block_on(cluster.state())`, "
         "the file read on tokio's blocking pool (one hop there and back) and parsed with serde_json. "
         "`state_blocking`: `cluster.state_blocking()`, the same read and parse on the calling thread. "
         "`server`: the `&ServerConfig` a Rust caller borrows.",
-        "- **Python** (module `flockport`, PyO3, from `flockport-py/.venv`): `list_servers()` blocks on the "
-        "core future with the GIL released, polling it on the calling thread, and returns `ServerStatus` "
-        "objects. `state()`: the core's `state_blocking()` with the GIL released; the result is one `State` "
+        "- **Python** (module `flockport`, PyO3, from `flockport-py/.venv`): `list_servers()` and `lbs()` block "
+        "on the core future with the GIL released, polling it on the calling thread, and return `ServerStatus` "
+        "/ `LbInfo` objects. `state()`: the core's `state_blocking()` with the GIL released; the result is one `State` "
         "object around the core `State` (its getters convert on access). `state().lbs` adds the dict of 50 "
         "`LbRecord` objects. `await state_async()`: one asyncio loop; the future runs as a task, a second "
         "task takes the GIL and hands the result to the loop with `call_soon_threadsafe`. `server`: a "
         "`ServerConfig` object around a clone of the core record.",
-        "- **Node** (flockport-node, napi-rs): `await listServers()`: the future runs as one tokio task, the "
-        "Promise resolves on the JS thread with plain objects. `await state()`: the core's `state_blocking()` "
+        "- **Node** (flockport-node, napi-rs): `await listServers()`, `await lbs()`: the future runs as one "
+        "tokio task, the Promise resolves on the JS thread with plain objects. `await state()`: the core's `state_blocking()` "
         "on libuv's thread pool (a napi `AsyncTask`, as Node's `fs` reads files), resolving to a `State` "
         "class whose getters convert on access. `stateBlocking()`: the same on the JS thread. "
         "`stateBlocking().lbs`: adds the 50 `LbRecord` plain objects, their backends and strings, all built "
@@ -418,6 +427,12 @@ def notes(doc: dict[str, Any]) -> list[str]:
     out.append(
         f"- **Cheap call** (`list_servers`, {fmt_ns(r['rust_ns'])} from Rust): binding share {both(r)}. "
         "Whatever a binding adds is microseconds; a call that reaches a server costs milliseconds."
+    )
+    r = rows["`lbs`"]
+    out.append(
+        f"- **List call, the verb** (`lbs()`, `listlbs`, over the 50 LBs, {fmt_ns(r['rust_ns'])} from Rust): "
+        f"{both(r)}. Node builds all 50 `LbInfo` results (records and health) as plain objects at once; "
+        "Python returns 50 `LbInfo` objects whose getters convert on access."
     )
     r = rows["`state` blocking"]
     out.append(

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! flockport-bench-bindings setup DIR
-//! flockport-bench-bindings measure DIR [--iters N] [--cheap-iters M] [--op-iters K] [--batches B] [--warmup-batches W] [--only ARM]...
+//! flockport-bench-bindings measure DIR [--iters N] [--cheap-iters M] [--op-iters K] [--list-iters L] [--batches B] [--warmup-batches W] [--only ARM]...
 //! ```
 //!
 //! `setup` writes `DIR/flockport.toml` (one server, local transport) and
@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   flockport-bench-bindings setup DIR
-  flockport-bench-bindings measure DIR [--iters N] [--cheap-iters M] [--op-iters K] [--batches B] [--warmup-batches W] [--only ARM]...
+  flockport-bench-bindings measure DIR [--iters N] [--cheap-iters M] [--op-iters K] [--list-iters L] [--batches B] [--warmup-batches W] [--only ARM]...
 
   setup    writes DIR/flockport.toml (one local server) and DIR/flockport-state.json
            (50 load balancers, mode 0600)
@@ -30,6 +30,7 @@ const USAGE: &str = "usage:
            --iters N          calls per batch of the state() arms (default 100)
            --cheap-iters M    calls per batch of the server() arms (default 10000)
            --op-iters K       calls per batch of the list_servers() arm (default 4)
+           --list-iters L     calls per batch of the lbs() arm (default 2)
            --batches B        timed batches per arm (default 25)
            --warmup-batches W untimed batches before them (default 3)
            --only ARM         only this arm (repeatable; for profiling): server, server_cloned,
@@ -95,6 +96,7 @@ fn run() -> Result<(), Box<dyn Error>> {
                     "--iters" => opts.iters = count(&flag, args.next())?,
                     "--cheap-iters" => opts.cheap_iters = count(&flag, args.next())?,
                     "--op-iters" => opts.op_iters = count(&flag, args.next())?,
+                    "--list-iters" => opts.list_iters = count(&flag, args.next())?,
                     "--batches" => opts.batches = count(&flag, args.next())?,
                     "--warmup-batches" => opts.warmup_batches = count(&flag, args.next())?,
                     "--only" => opts.only.push(args.next().ok_or_else(|| usage("--only needs an arm's name"))?),

@@ -19,6 +19,11 @@
 //! * `list_servers`: `rt.block_on(cluster.list_servers())`, the `listservers`
 //!   verb: the cheapest call that reaches a server (one local server, one
 //!   probe script run);
+//! * `lbs`: `rt.block_on(cluster.lbs())`, the `listlbs` verb over the 50
+//!   load balancers: each one's health check is run in its container with
+//!   `lxc-attach` (on the bench host the containers do not exist: each check
+//!   fails at once and the health is `unknown`, so the call is shorter than
+//!   on a real cluster and the bindings' share larger);
 //! * `state`: `rt.block_on(cluster.state())` on a multi-thread runtime built
 //!   as flockport-py builds its own (`new_multi_thread().enable_all()`, one
 //!   worker per CPU): a Rust program awaiting the call; the file is read on
@@ -39,7 +44,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 /// The arms, in the order of the first pass.
-pub const ARMS: [&str; 5] = ["server", "server_cloned", "list_servers", "state", "state_blocking"];
+pub const ARMS: [&str; 6] = ["server", "server_cloned", "list_servers", "lbs", "state", "state_blocking"];
 
 /// How much to measure.
 #[derive(Debug, Clone)]
@@ -50,6 +55,8 @@ pub struct Options {
     pub cheap_iters: usize,
     /// Calls per batch of the `list_servers` arm.
     pub op_iters: usize,
+    /// Calls per batch of the `lbs` arm.
+    pub list_iters: usize,
     /// Timed batches per arm.
     pub batches: usize,
     /// Untimed batches before them.
@@ -60,7 +67,15 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { iters: 100, cheap_iters: 10_000, op_iters: 4, batches: 25, warmup_batches: 3, only: Vec::new() }
+        Options {
+            iters: 100,
+            cheap_iters: 10_000,
+            op_iters: 4,
+            list_iters: 2,
+            batches: 25,
+            warmup_batches: 3,
+            only: Vec::new(),
+        }
     }
 }
 
@@ -217,6 +232,13 @@ fn call<'a>(name: &str, cluster: &'a Arc<Cluster>, rt: &'a Runtime) -> Call<'a> 
             }
             done(statuses)
         }),
+        "lbs" => Box::new(move || {
+            let infos = rt.block_on(cluster.lbs())?;
+            if infos.len() != LBS as usize {
+                return Err(format!("lbs() gave {} load balancers, expected {LBS}", infos.len()).into());
+            }
+            done(infos)
+        }),
         "state" => Box::new(move || done(rt.block_on(cluster.state())?)),
         _ => Box::new(move || done(cluster.state_blocking()?)),
     }
@@ -245,6 +267,7 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Value, Box<dyn Error>> {
             iters: match name {
                 "server" | "server_cloned" => opts.cheap_iters,
                 "list_servers" => opts.op_iters,
+                "lbs" => opts.list_iters,
                 _ => opts.iters,
             },
             call: call(name, &cluster, &rt),
@@ -276,6 +299,7 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Value, Box<dyn Error>> {
             "iters": opts.iters,
             "cheap_iters": opts.cheap_iters,
             "op_iters": opts.op_iters,
+            "list_iters": opts.list_iters,
             "batches": opts.batches,
             "warmup_batches": opts.warmup_batches,
         },
