@@ -406,27 +406,29 @@ for cmd in "$@"; do
   case "$out" in ""|"New server registered."*|"Server deleted."*) ;; *) printf '%s: %s\n' "$cmd" "$out" >&2; exit 1;; esac
 done"#;
 
-/// Drains server `$1` of every backend in `$BES` (at most `$2` tenths of a
-/// second for its sessions to end), then deletes it.
+/// Drains servers `$2`... of every backend in `$BES` together (at most `$1`
+/// tenths of a second for their sessions to end: one wait however many are
+/// removed), then deletes them.
 pub const HAPROXY_DRAIN_DEL: &str = r#"api() { printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$SOCK"; }
-for be in $BES; do api "set server $be/$1 state drain" >/dev/null; done
+t=$1; shift
+for s in "$@"; do for be in $BES; do api "set server $be/$s state drain" >/dev/null; done; done
 i=0
-while [ "$i" -lt "$2" ]; do
-  cur=$(api "show stat" | awk -F, -v s="$1" -v bes=" $BES " 'index(bes, " " $1 " ") && $2==s {n+=$5} END {print n+0}')
+while [ "$i" -lt "$t" ]; do
+  cur=$(api "show stat" | awk -F, -v ss=" $* " -v bes=" $BES " 'index(bes, " " $1 " ") && index(ss, " " $2 " ") {n+=$5} END {print n+0}')
   [ "$cur" = 0 ] && break
   sleep 0.1; i=$((i+1))
 done
-for be in $BES; do
-  api "set server $be/$1 state maint" >/dev/null
-  api "shutdown sessions server $be/$1" >/dev/null
+for s in "$@"; do for be in $BES; do
+  api "set server $be/$s state maint" >/dev/null
+  api "shutdown sessions server $be/$s" >/dev/null
   i=0
   while :; do
-    out=$(api "del server $be/$1")
+    out=$(api "del server $be/$s")
     case "$out" in "Server deleted."*) break;; esac
     i=$((i+1)); [ "$i" -ge 50 ] && { printf '%s\n' "$out" >&2; exit 1; }
     sleep 0.1
   done
-done"#;
+done; done"#;
 
 fn haproxy_api(server: &ServerConfig, lb: &str, description: String, commands: Vec<String>) -> Step {
     let mut argv = vec!["sh", "-c", HAPROXY_API, "sh", HAPROXY_SOCKET];
@@ -451,17 +453,15 @@ fn haproxy_add_servers_step(server: &ServerConfig, lb: &str, bs: &[Backend]) -> 
     haproxy_api(server, lb, format!("runtime API: add {} (no reload)", what.join(", ")), cmds)
 }
 
-fn haproxy_drain_del_step(server: &ServerConfig, lb: &str, b: &Backend) -> Step {
+/// One attach that drains every backend in `bs` at once, then deletes them.
+fn haproxy_drain_del_step(server: &ServerConfig, lb: &str, bs: &[Backend]) -> Step {
     let bes: Vec<String> = LbKind::Haproxy.modes().iter().map(|m| haproxy_backend(m)).collect();
     let script = format!("SOCK={HAPROXY_SOCKET}; BES='{}'\n{HAPROXY_DRAIN_DEL}", bes.join(" "));
-    let tenths = DRAIN_TENTHS.to_string();
-    let n = b.key();
-    attach(
-        server,
-        lb,
-        format!("runtime API: drain and remove backend {n} (no reload)"),
-        &["sh", "-c", &script, "sh", &n, &tenths],
-    )
+    let keys: Vec<String> = bs.iter().map(Backend::key).collect();
+    let mut argv = vec!["sh".to_string(), "-c".into(), script, "sh".into(), DRAIN_TENTHS.to_string()];
+    argv.extend(keys.iter().cloned());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    attach(server, lb, format!("runtime API: drain and remove backends {} (no reload)", keys.join(", ")), &argv)
 }
 
 fn haproxy_mode_step(server: &ServerConfig, lb: &str, mode: &str) -> Step {
@@ -869,15 +869,16 @@ impl Cluster {
                     format!("{lb} has: {}", if have.is_empty() { "none".into() } else { have.join(", ") }),
                 )
             })?;
-            gone.push(b.clone());
+            // Named twice (e.g. by name and by spec): removed once.
+            if !gone.contains(b) {
+                gone.push(b.clone());
+            }
         }
         let mut next = rec.clone();
         next.backends.retain(|b| !gone.contains(b));
         let server = self.server(&rec.server)?.clone();
         let mut plan = Plan::new(format!("delbackends {lb} {}", backends.join(" ")));
-        plan.steps = backend_change_steps(&server, &next, || {
-            gone.iter().map(|b| haproxy_drain_del_step(&server, lb, b)).collect()
-        })?;
+        plan.steps = backend_change_steps(&server, &next, || vec![haproxy_drain_del_step(&server, lb, &gone)])?;
         plan.state_changes
             .push(format!("{lb}: remove {}", gone.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
         self.finish_lb_change(plan, txn, &mut st, next, opts).await

@@ -279,13 +279,36 @@ fn haproxy_changes_under_load() {
         let b = format!("b{i}:{}:{}", apps[i % apps.len()], if i % 2 == 0 { 80 } else { 9000 });
         cli_ok(inv, &["addbackends", lb, &b]);
     }
-    for i in 0..20 {
+    for i in 0..10 {
         cli_ok(inv, &["delbackends", lb, &format!("b{i}")]);
     }
+    // The other ten in one call: drained together, one wait for all.
+    let rest: Vec<String> = (10..20).map(|i| format!("b{i}")).collect();
+    let mut args = vec!["delbackends", lb];
+    args.extend(rest.iter().map(String::as_str));
+    let t0 = std::time::Instant::now();
+    cli_ok(inv, &args);
+    println!("delbackends of 10 backends in one call: {:?}", t0.elapsed());
     let (requests, non2xx, socket, text) = wrk_result(load);
     println!("{text}");
     assert!(requests > 100, "wrk made too few requests: {text}");
     assert_eq!((non2xx, socket), (0, 0), "runtime API changes under load: {text}");
+    // Gone from the state and from the running HAProxy (its own server list).
+    let backends = lb_json(inv, lb)["backends"].clone();
+    assert_eq!(backends.as_array().map(Vec::len), Some(1), "only base is left: {backends}");
+    let stat = cli_ok(
+        inv,
+        &[
+            "exec",
+            lb,
+            "--",
+            "sh",
+            "-c",
+            "printf 'show stat\\n' | socat -t 5 stdio unix-connect:/run/haproxy/admin.sock",
+        ],
+    );
+    assert!(stat.contains(",base,"), "show stat lists the remaining backend: {stat}");
+    assert!(!stat.lines().any(|l| l.split(',').nth(1).is_some_and(|n| n.starts_with('b') && n != "base")), "{stat}");
 
     // Mode changes (setlb mode) under load: a run-time switch, no reload.
     let load = wrk(&url, 8);
