@@ -132,7 +132,7 @@ fn haproxy_backend_changes_use_the_runtime_api_without_reload() {
     assert_eq!(argv.last().unwrap(), "set map /etc/haproxy/flockport-mode.map mode be_leastconn");
     let check = steps.iter().find(|s| s.checks_config_of.is_some()).unwrap();
     assert_eq!(check.checks_config_of.as_deref(), Some("haproxy"));
-    let del = haproxy_drain_del_step(&s, "ha1", &[b.clone()]);
+    let del = haproxy_drain_del_step(&s, "ha1", std::slice::from_ref(&b));
     assert!(argvs(&[del])[0].starts_with("sh -c SOCK=/run/haproxy/admin.sock"));
     // Several backends: one attach, one drain wait, every name passed as an argument.
     let b2 = Backend::parse(LbKind::Haproxy, "web9:10.0.4.9:8080").unwrap();
