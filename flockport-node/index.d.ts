@@ -436,8 +436,9 @@ export declare class Cluster {
  *
  * A handle on the core's state as read: each getter converts its part to JS
  * values when it is read (and anew at every read: keep the value you use).
- * `toJSON()` gives the whole state as plain data, the state file's JSON;
- * `JSON.stringify(state)` uses it.
+ * The instance has no own properties: compare, spread or clone
+ * `state.toJSON()`, the same data as plain objects (what the getters give;
+ * `JSON.stringify(state)` uses it).
  */
 export declare class State {
   /** Schema version of the state file. */
@@ -448,8 +449,8 @@ export declare class State {
   get lbs(): Record<string, LbRecord>
   /** Counters of generated names, by prefix. */
   get counters(): Record<string, number>
-  /** The whole state as plain data: the state file's JSON. */
-  toJSON(): { schema: number; containers: Record<string, object>; lbs: Record<string, object>; counters: Record<string, number> }
+  /** The whole state as plain objects, as the getters give each part. */
+  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; lbs: Record<string, LbRecord>; counters: Record<string, number> }
 }
 /** Runs commands on one server (SSH or local, as the inventory says). */
 export declare class Transport {

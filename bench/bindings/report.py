@@ -343,8 +343,9 @@ def markdown(doc: dict[str, Any]) -> str:
         "on the core future with the GIL released, polling it on the calling thread, and return `ServerStatus` "
         "/ `LbInfo` objects. `state()`: the core's `state_blocking()` with the GIL released; the result is one `State` "
         "object around the core `State` (its getters convert on access). `state().lbs` adds the dict of 50 "
-        "`LbRecord` objects. `await state_async()`: one asyncio loop; the future runs as a task, a second "
-        "task takes the GIL and hands the result to the loop with `call_soon_threadsafe`. `server`: a "
+        "`LbRecord` objects. `await state_async()`: one asyncio loop; `state_blocking()` runs on the runtime's "
+        "blocking pool, which then takes the GIL and hands the result to the loop with `call_soon_threadsafe`. "
+        "`server`: a "
         "`ServerConfig` object around a clone of the core record.",
         "- **Node** (flockport-node, napi-rs): `await listServers()`, `await lbs()`: the future runs as one "
         "tokio task, the Promise resolves on the JS thread with plain objects. `await state()`: the core's `state_blocking()` "

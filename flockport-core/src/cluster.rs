@@ -170,8 +170,8 @@ impl Cluster {
     }
 
     /// The current state, read on the calling thread: [`Cluster::state`] for
-    /// callers outside an async runtime (it blocks while the state file is
-    /// read and parsed; it never waits for a lock).
+    /// callers outside an async runtime (it blocks while the state is read
+    /// and parsed; it does not wait for the transaction lock).
     pub fn state_blocking(&self) -> Result<State> {
         self.store.load_blocking()
     }

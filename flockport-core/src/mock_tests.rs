@@ -260,3 +260,30 @@ async fn failed_apply_leaves_state_unchanged_and_rolls_back() {
     assert!(e.to_string().contains("disk full"), "{e}");
     assert!(!dir.path().join("flockport-state.json").exists(), "state untouched after a failed apply");
 }
+
+#[tokio::test]
+async fn delbackends_drains_every_backend_in_one_step_and_names_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("flockport-state.json"),
+        r#"{"schema":1,"containers":{},"counters":{},"lbs":{"ha1":{"name":"ha1","kind":"haproxy","server":"s1",
+        "address":"10.0.4.90","mode":"roundrobin","published":[],"backends":[
+        {"name":"w1","host":"10.0.4.20","port":80},{"name":"w2","host":"10.0.4.21","port":80},
+        {"name":"w3","host":"10.0.4.22","port":80}]}}}"#,
+    )
+    .unwrap();
+    // Mocks with no exec expectations: a dry run touches no server.
+    let mut s1 = MockTransport::new();
+    s1.expect_server().return_const("s1".to_string());
+    let mut s2 = MockTransport::new();
+    s2.expect_server().return_const("s2".to_string());
+    let c = cluster_with(dir.path(), s1, s2);
+    let names = vec!["w1".to_string(), "w1:10.0.4.20:80".into(), "w2".into()];
+    let a = c.del_backends("ha1", names, ApplyOptions { dry_run: true }).await.unwrap();
+    let drains: Vec<_> = a.plan.steps.iter().filter(|s| s.description.contains("drain")).collect();
+    assert_eq!(drains.len(), 1, "{:#?}", a.plan.steps);
+    let crate::plan::Action::Run { argv, .. } = &drains[0].action else { panic!("{:?}", drains[0]) };
+    assert_eq!(argv[argv.len() - 3..], [crate::lb::DRAIN_TENTHS.to_string(), "w1".into(), "w2".into()]);
+    let left: Vec<String> = a.record.backends.iter().map(|b| b.key()).collect();
+    assert_eq!(left, ["w3"]);
+}

@@ -87,7 +87,9 @@ pub trait StateTxn: Send {
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Reads the current state without locking.
     async fn load(&self) -> Result<State>;
-    /// The same read, on the calling thread (it blocks while the file is read).
+    /// The same read, on the calling thread. Implementations must not wait
+    /// for the transaction lock (as `load` does not): callers use it from
+    /// event loops and runtime threads.
     fn load_blocking(&self) -> Result<State>;
     /// Begins a transaction: holds an exclusive lock until committed or dropped.
     async fn begin(&self) -> Result<Box<dyn StateTxn>>;

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 /// records this is several times faster than setting each property through
 /// N-API (one call per property, each making its key string anew), and it
 /// gives the same objects (absent optional fields are left out, as napi-rs
-/// leaves them out).
+/// leaves them out). It calls the global `JSON.parse` of the moment: a
+/// program that replaces it changes what these getters return.
 fn via_json<T: Serialize>(env: &Env, value: &T) -> napi::Result<JsUnknown> {
     let text = serde_json::to_string(value).map_err(|e| napi::Error::from_reason(format!("state to JSON: {e}")))?;
     let json: JsObject = env.get_global()?.get_named_property("JSON")?;
@@ -49,8 +50,9 @@ impl From<&CoreContainerRecord> for ContainerRecord {
 ///
 /// A handle on the core's state as read: each getter converts its part to JS
 /// values when it is read (and anew at every read: keep the value you use).
-/// `toJSON()` gives the whole state as plain data, the state file's JSON;
-/// `JSON.stringify(state)` uses it.
+/// The instance has no own properties: compare, spread or clone
+/// `state.toJSON()`, the same data as plain objects (what the getters give;
+/// `JSON.stringify(state)` uses it).
 #[napi]
 #[derive(Debug, Clone)]
 pub struct State {
@@ -60,6 +62,16 @@ pub struct State {
 impl From<CoreState> for State {
     fn from(inner: CoreState) -> Self {
         State { inner }
+    }
+}
+
+impl State {
+    fn containers_plain(&self) -> BTreeMap<&str, ContainerRecord> {
+        self.inner.containers.iter().map(|(k, v)| (k.as_str(), ContainerRecord::from(v))).collect()
+    }
+
+    fn lbs_plain(&self) -> BTreeMap<&str, LbRecord> {
+        self.inner.lbs.iter().map(|(k, v)| (k.as_str(), LbRecord::from(v))).collect()
     }
 }
 
@@ -74,17 +86,13 @@ impl State {
     /// Managed containers by name.
     #[napi(getter, ts_return_type = "Record<string, ContainerRecord>")]
     pub fn containers(&self, env: Env) -> napi::Result<JsUnknown> {
-        let records: BTreeMap<&str, ContainerRecord> =
-            self.inner.containers.iter().map(|(k, v)| (k.as_str(), ContainerRecord::from(v))).collect();
-        via_json(&env, &records)
+        via_json(&env, &self.containers_plain())
     }
 
     /// Load balancers by name.
     #[napi(getter, ts_return_type = "Record<string, LbRecord>")]
     pub fn lbs(&self, env: Env) -> napi::Result<JsUnknown> {
-        let records: BTreeMap<&str, LbRecord> =
-            self.inner.lbs.iter().map(|(k, v)| (k.as_str(), LbRecord::from(v))).collect();
-        via_json(&env, &records)
+        via_json(&env, &self.lbs_plain())
     }
 
     /// Counters of generated names, by prefix.
@@ -93,12 +101,27 @@ impl State {
         self.inner.counters.iter().map(|(k, v)| (k.clone(), i64::try_from(*v).unwrap_or(i64::MAX))).collect()
     }
 
-    /// The whole state as plain data: the state file's JSON.
+    /// The whole state as plain objects, as the getters give each part.
     #[napi(
         js_name = "toJSON",
-        ts_return_type = "{ schema: number; containers: Record<string, object>; lbs: Record<string, object>; counters: Record<string, number> }"
+        ts_return_type = "{ schema: number; containers: Record<string, ContainerRecord>; lbs: Record<string, LbRecord>; counters: Record<string, number> }"
     )]
-    pub fn to_json(&self) -> napi::Result<serde_json::Value> {
-        serde_json::to_value(&self.inner).map_err(|e| napi::Error::from_reason(format!("state to JSON: {e}")))
+    pub fn to_json(&self, env: Env) -> napi::Result<JsUnknown> {
+        #[derive(Serialize)]
+        struct Plain<'a> {
+            schema: u32,
+            containers: BTreeMap<&'a str, ContainerRecord>,
+            lbs: BTreeMap<&'a str, LbRecord>,
+            counters: &'a BTreeMap<String, u64>,
+        }
+        via_json(
+            &env,
+            &Plain {
+                schema: self.inner.schema,
+                containers: self.containers_plain(),
+                lbs: self.lbs_plain(),
+                counters: &self.inner.counters,
+            },
+        )
     }
 }

@@ -120,6 +120,61 @@ test('State, records and a dry-run delContainer from an explicit state file', as
   assert.deepEqual((await c.state()).containers, st.containers)
 })
 
+test('State.lbs (built by JSON.parse) gives the objects napi builds for the same records', async (t) => {
+  const dir = tmpdir(t)
+  const state = path.join(dir, 'flockport-state.json')
+  const lb = (name, kind, extra) => ({ name, kind, server: 's1', mode: 'roundrobin', published: [], ...extra })
+  fs.writeFileSync(
+    state,
+    JSON.stringify({
+      schema: 1,
+      containers: {},
+      lbs: {
+        'fpjson-ha': lb('fpjson-ha', 'haproxy', {
+          address: '10.0.4.90',
+          backends: [
+            { name: 'w1', host: '10.0.4.20', port: 80 },
+            { name: 'w2', host: '10.0.5.20', port: 9000 },
+          ],
+          tls: 'ab'.repeat(32),
+          workers: 2,
+          resolvers: ['10.0.0.53'],
+          published: [80, 443],
+        }),
+        'fpjson-ng': lb('fpjson-ng', 'nginx', {
+          address: '10.0.4.91',
+          mode: 'ip_hash',
+          url: 'example.org',
+          backends: [{ host: '10.0.4.20', port: 80 }, { host: 'app.lab', port: 8080 }],
+        }),
+      },
+      counters: {},
+    }),
+  )
+  const c = Cluster.open(path.join(dir, 'flockport.toml'))
+  await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  const lbs = (await c.state()).lbs
+  // lbs() converts its records field by field through N-API (no container
+  // exists, so every health is "unknown"): the reference shape.
+  const infos = await c.lbs()
+  assert.equal(infos.length, 2)
+  for (const info of infos) {
+    const mine = lbs[info.record.name]
+    assert.deepStrictEqual(mine, info.record)
+    assert.deepEqual(Object.keys(mine), Object.keys(info.record))
+    mine.backends.forEach((b, i) => assert.deepEqual(Object.keys(b), Object.keys(info.record.backends[i])))
+  }
+  assert.equal(lbs['fpjson-ha'].tls, 'ab'.repeat(32))
+  assert.equal(lbs['fpjson-ha'].workers, 2)
+  assert.equal('url' in lbs['fpjson-ha'], false)
+  assert.equal('tls' in lbs['fpjson-ng'], false)
+  assert.equal(lbs['fpjson-ng'].backends[1].spec, 'app.lab:8080')
+  // toJSON() is the getters' data: a JSON round trip gives it back.
+  const st = await c.state()
+  assert.deepStrictEqual(JSON.parse(JSON.stringify(st)).lbs, st.lbs)
+  assert.deepStrictEqual(st.toJSON().lbs, st.lbs)
+})
+
 test('plans, steps and records of a dry run', lxcOptions(), async (t) => {
   const c = Cluster.open(ghostInventory(tmpdir(t)))
   const applied = await c.addContainer(

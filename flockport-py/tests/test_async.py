@@ -164,14 +164,16 @@ def test_ctrl_c_cancels_a_blocking_call(cluster: flockport.Cluster, tmp_path: Pa
 
 def test_blocking_call_inside_progress_callback_is_refused(ghost: flockport.Cluster) -> None:
     errors: list[BaseException] = []
+    read: list[flockport.State] = []
 
     def progress(i: int, total: int, step: flockport.Step) -> None:
+        ghost.servers()  # not blocking: fine
+        read.append(ghost.state())  # a local file read on this thread: fine
         try:
-            ghost.servers()  # not blocking: fine
-            ghost.state()  # a local file read on this thread: fine
             ghost.list_servers()  # runs on the runtime: refused
         except RuntimeError as e:
             errors.append(e)
 
     ghost.build_image("g1", [], progress=progress)
+    assert read and all(isinstance(s, flockport.State) for s in read)
     assert errors and "async" in str(errors[0])

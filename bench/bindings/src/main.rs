@@ -8,8 +8,9 @@
 //!
 //! `setup` writes `DIR/flockport.toml` (one server, local transport) and
 //! `DIR/flockport-state.json` (50 load balancers, mode 0600). `measure` times
-//! the same calls the bindings' measurements time (`Cluster::server`,
-//! `Cluster::state`) and prints JSON on stdout. Nothing contacts a server.
+//! the same calls the bindings' measurements time (`list_servers`, `lbs`,
+//! `state`, `state_blocking`, `server`) and prints JSON on stdout. No remote
+//! server is contacted (the one server is this host, local transport).
 //! `bench/bindings/run` drives it; see bench/README.md.
 
 mod measure;
@@ -25,8 +26,8 @@ const USAGE: &str = "usage:
 
   setup    writes DIR/flockport.toml (one local server) and DIR/flockport-state.json
            (50 load balancers, mode 0600)
-  measure  times Cluster::server(\"s1\") and Cluster::state() on the cluster in DIR,
-           prints JSON (ns per call of every batch, median, p90)
+  measure  times list_servers(), lbs(), state(), state_blocking() and server(\"s1\") on the
+           cluster in DIR, prints JSON (ns per call of every batch, median, p90)
            --iters N          calls per batch of the state() arms (default 100)
            --cheap-iters M    calls per batch of the server() arms (default 10000)
            --op-iters K       calls per batch of the list_servers() arm (default 4)
@@ -34,7 +35,7 @@ const USAGE: &str = "usage:
            --batches B        timed batches per arm (default 25)
            --warmup-batches W untimed batches before them (default 3)
            --only ARM         only this arm (repeatable; for profiling): server, server_cloned,
-                              state, state_polled, state_py_path, state_node_path";
+                              list_servers, lbs, state, state_blocking";
 
 /// A command-line mistake, shown with the usage.
 #[derive(Debug)]

@@ -408,7 +408,9 @@ done"#;
 
 /// Drains servers `$2`... of every backend in `$BES` together (at most `$1`
 /// tenths of a second for their sessions to end: one wait however many are
-/// removed), then deletes them.
+/// removed), then deletes them. A server already gone counts as deleted (a
+/// retry after a partial failure completes); one that cannot be deleted does
+/// not stop the others, and fails the step at the end.
 pub const HAPROXY_DRAIN_DEL: &str = r#"api() { printf '%s\n' "$1" | socat -t 5 stdio "unix-connect:$SOCK"; }
 t=$1; shift
 for s in "$@"; do for be in $BES; do api "set server $be/$s state drain" >/dev/null; done; done
@@ -418,17 +420,19 @@ while [ "$i" -lt "$t" ]; do
   [ "$cur" = 0 ] && break
   sleep 0.1; i=$((i+1))
 done
+rc=0
 for s in "$@"; do for be in $BES; do
   api "set server $be/$s state maint" >/dev/null
   api "shutdown sessions server $be/$s" >/dev/null
   i=0
   while :; do
     out=$(api "del server $be/$s")
-    case "$out" in "Server deleted."*) break;; esac
-    i=$((i+1)); [ "$i" -ge 50 ] && { printf '%s\n' "$out" >&2; exit 1; }
+    case "$out" in "Server deleted."*|*"No such server"*) break;; esac
+    i=$((i+1)); [ "$i" -ge 50 ] && { printf '%s\n' "$out" >&2; rc=1; break; }
     sleep 0.1
   done
-done; done"#;
+done; done
+exit $rc"#;
 
 fn haproxy_api(server: &ServerConfig, lb: &str, description: String, commands: Vec<String>) -> Step {
     let mut argv = vec!["sh", "-c", HAPROXY_API, "sh", HAPROXY_SOCKET];
