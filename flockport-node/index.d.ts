@@ -21,6 +21,11 @@ export interface AddServer {
   identity?: string
   /** known_hosts file. */
   knownHosts?: string
+  /**
+   * ssh_config(5) file read instead of `~/.ssh/config` (KexAlgorithms,
+   * ProxyJump, ...).
+   */
+  sshConfig?: string
   /** Container bridge (default lxcbr0). */
   bridge?: string
 }
@@ -148,6 +153,8 @@ export interface ServerConfig {
   identity?: string
   /** known_hosts file. */
   knownHosts?: string
+  /** ssh_config(5) file read instead of `~/.ssh/config`. */
+  sshConfig?: string
   /** Container subnet in CIDR form. */
   subnet: string
   /** Gateway of the container subnet (its first host address unless set). */

@@ -97,6 +97,8 @@ class ServerConfig:
     @property
     def known_hosts(self) -> str | None: ...
     @property
+    def ssh_config(self) -> str | None: ...
+    @property
     def subnet(self) -> str: ...
     @property
     def gateway(self) -> str: ...
@@ -383,6 +385,7 @@ class Cluster:
         port: int | None = None,
         identity: _Path | None = None,
         known_hosts: _Path | None = None,
+        ssh_config: _Path | None = None,
         bridge: str | None = None,
     ) -> ServerConfig: ...
     def add_server_async(
@@ -396,6 +399,7 @@ class Cluster:
         port: int | None = None,
         identity: _Path | None = None,
         known_hosts: _Path | None = None,
+        ssh_config: _Path | None = None,
         bridge: str | None = None,
     ) -> Awaitable[ServerConfig]: ...
     def del_server(self, name: str) -> None: ...

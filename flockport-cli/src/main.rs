@@ -72,6 +72,9 @@ enum Command {
         /// known_hosts file checked strictly.
         #[arg(long, value_name = "PATH")]
         known_hosts: Option<PathBuf>,
+        /// ssh_config(5) file read instead of ~/.ssh/config (KexAlgorithms, ProxyJump, ...).
+        #[arg(long, value_name = "PATH")]
+        ssh_config: Option<PathBuf>,
         /// Container bridge on the server (default lxcbr0).
         #[arg(long)]
         bridge: Option<String>,
@@ -295,7 +298,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     let mut cluster = Cluster::open(cli.config.as_deref())?;
     let progress = output::StepProgress::new();
     match cli.command {
-        Command::Addserver { name, host, subnet, local, user, port, key, known_hosts, bridge } => {
+        Command::Addserver { name, host, subnet, local, user, port, key, known_hosts, ssh_config, bridge } => {
             let s = cluster.add_server(AddServer {
                 name,
                 host,
@@ -305,6 +308,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 port,
                 identity: key,
                 known_hosts,
+                ssh_config,
                 bridge,
             })?;
             println!(

@@ -55,6 +55,8 @@ pub struct AddServer {
     pub identity: Option<PathBuf>,
     /// known_hosts file.
     pub known_hosts: Option<PathBuf>,
+    /// ssh_config(5) file read instead of `~/.ssh/config`.
+    pub ssh_config: Option<PathBuf>,
     /// Container bridge (default lxcbr0).
     pub bridge: Option<String>,
 }
@@ -219,6 +221,7 @@ impl Cluster {
             user: spec.user.unwrap_or_else(|| "root".into()),
             identity: spec.identity.map(absolute),
             known_hosts: spec.known_hosts.map(absolute),
+            ssh_config: spec.ssh_config.map(absolute),
             subnet,
             gateway: None,
             bridge: spec.bridge.unwrap_or_else(|| "lxcbr0".into()),

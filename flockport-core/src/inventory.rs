@@ -72,6 +72,11 @@ pub struct ServerConfig {
     /// known_hosts file (strict checking against it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_hosts: Option<PathBuf>,
+    /// An ssh_config(5) file read instead of `~/.ssh/config` (e.g.
+    /// `KexAlgorithms`, `ProxyJump`); user, port, identity and host-key
+    /// checking given here still win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_config: Option<PathBuf>,
     /// The container subnet.
     pub subnet: Ipv4Net,
     /// The gateway of the container subnet (default: its first host address).
@@ -146,7 +151,11 @@ impl ServerConfig {
 
     /// Checks that the identity and known_hosts files exist (used when adding a server).
     pub fn check_files(&self) -> Result<()> {
-        for (field, p) in [("identity file", &self.identity), ("known_hosts file", &self.known_hosts)] {
+        for (field, p) in [
+            ("identity file", &self.identity),
+            ("known_hosts file", &self.known_hosts),
+            ("ssh_config file", &self.ssh_config),
+        ] {
             if let Some(p) = p {
                 if !p.is_file() {
                     return Err(Error::invalid(

@@ -55,6 +55,9 @@ pub struct AddServer {
     pub identity: Option<String>,
     /// known_hosts file.
     pub known_hosts: Option<String>,
+    /// ssh_config(5) file read instead of `~/.ssh/config` (KexAlgorithms,
+    /// ProxyJump, ...).
+    pub ssh_config: Option<String>,
     /// Container bridge (default lxcbr0).
     pub bridge: Option<String>,
 }
@@ -349,6 +352,7 @@ impl Cluster {
             port: None,
             identity: spec.identity.map(PathBuf::from),
             known_hosts: spec.known_hosts.map(PathBuf::from),
+            ssh_config: spec.ssh_config.map(PathBuf::from),
             bridge: spec.bridge,
         };
         let shared = self.shared.clone();

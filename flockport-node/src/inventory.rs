@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub identity: Option<String>,
     /// known_hosts file.
     pub known_hosts: Option<String>,
+    /// ssh_config(5) file read instead of `~/.ssh/config`.
+    pub ssh_config: Option<String>,
     /// Container subnet in CIDR form.
     pub subnet: String,
     /// Gateway of the container subnet (its first host address unless set).
@@ -61,6 +63,7 @@ impl From<&CoreServerConfig> for ServerConfig {
             user: c.user.clone(),
             identity: c.identity.as_ref().map(|p| p.display().to_string()),
             known_hosts: c.known_hosts.as_ref().map(|p| p.display().to_string()),
+            ssh_config: c.ssh_config.as_ref().map(|p| p.display().to_string()),
             subnet: c.subnet.to_string(),
             gateway: c.gateway().to_string(),
             bridge: c.bridge.clone(),

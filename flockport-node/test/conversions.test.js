@@ -13,6 +13,8 @@ test('ServerConfig fields and the inventory', async (t) => {
   const inv = path.join(dir, 'flockport.toml')
   const key = path.join(dir, 'id')
   fs.writeFileSync(key, 'k')
+  const sshConfig = path.join(dir, 'ssh_config')
+  fs.writeFileSync(sshConfig, 'KexAlgorithms curve25519-sha256\n')
   const c = Cluster.open(inv)
   const pending = c.addServer({
     name: 's1',
@@ -21,6 +23,7 @@ test('ServerConfig fields and the inventory', async (t) => {
     user: 'admin',
     port: 2222,
     identity: key,
+    sshConfig,
   })
   assert.ok(pending instanceof Promise)
   const s = await pending
@@ -30,6 +33,7 @@ test('ServerConfig fields and the inventory', async (t) => {
     port: 2222,
     user: 'admin',
     identity: key,
+    sshConfig,
     subnet: '10.0.4.0/24',
     gateway: '10.0.4.1',
     bridge: 'lxcbr0',

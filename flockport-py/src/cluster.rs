@@ -507,7 +507,7 @@ impl Cluster {
     }
 
     /// Adds a server to the inventory (`addserver`). Nothing is contacted.
-    #[pyo3(signature = (name, subnet, host=None, *, local=false, user=None, port=None, identity=None, known_hosts=None, bridge=None))]
+    #[pyo3(signature = (name, subnet, host=None, *, local=false, user=None, port=None, identity=None, known_hosts=None, ssh_config=None, bridge=None))]
     #[allow(clippy::too_many_arguments)]
     fn add_server(
         &self,
@@ -520,13 +520,14 @@ impl Cluster {
         port: Option<u16>,
         identity: Option<PathBuf>,
         known_hosts: Option<PathBuf>,
+        ssh_config: Option<PathBuf>,
         bridge: Option<String>,
     ) -> PyResult<ServerConfig> {
-        let spec = AddServer { name, host, local, subnet, user, port, identity, known_hosts, bridge };
+        let spec = AddServer { name, host, local, subnet, user, port, identity, known_hosts, ssh_config, bridge };
         block_on(py, ops::add_server(self.shared.clone(), spec))
     }
     /// `add_server` for asyncio: returns an awaitable.
-    #[pyo3(signature = (name, subnet, host=None, *, local=false, user=None, port=None, identity=None, known_hosts=None, bridge=None))]
+    #[pyo3(signature = (name, subnet, host=None, *, local=false, user=None, port=None, identity=None, known_hosts=None, ssh_config=None, bridge=None))]
     #[allow(clippy::too_many_arguments)]
     fn add_server_async<'py>(
         &self,
@@ -539,9 +540,10 @@ impl Cluster {
         port: Option<u16>,
         identity: Option<PathBuf>,
         known_hosts: Option<PathBuf>,
+        ssh_config: Option<PathBuf>,
         bridge: Option<String>,
     ) -> Awaitable<'py> {
-        let spec = AddServer { name, host, local, subnet, user, port, identity, known_hosts, bridge };
+        let spec = AddServer { name, host, local, subnet, user, port, identity, known_hosts, ssh_config, bridge };
         awaitable(py, ops::add_server(self.shared.clone(), spec))
     }
 

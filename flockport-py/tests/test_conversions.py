@@ -12,12 +12,21 @@ import flockport
 def test_server_config_fields(cluster: flockport.Cluster, tmp_path: Path) -> None:
     key = tmp_path / "id"
     key.write_text("k")
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text("KexAlgorithms curve25519-sha256\n")
     s = cluster.add_server(
-        "s1", subnet="10.0.4.0/24", host="192.0.2.7", user="admin", port=2222, identity=key
+        "s1",
+        subnet="10.0.4.0/24",
+        host="192.0.2.7",
+        user="admin",
+        port=2222,
+        identity=key,
+        ssh_config=ssh_config,
     )
     assert isinstance(s, flockport.ServerConfig)
     assert (s.name, s.host, s.port, s.user) == ("s1", "192.0.2.7", 2222, "admin")
     assert s.identity == str(key) and s.known_hosts is None
+    assert s.ssh_config == str(ssh_config)
     assert (s.subnet, s.gateway, s.bridge) == ("10.0.4.0/24", "10.0.4.1", "lxcbr0")
     assert s.transport == "ssh" and s.lxcpath == "/var/lib/lxc"
     assert s.image_template == "debian" and s.image_args == ["-r", "bookworm"]

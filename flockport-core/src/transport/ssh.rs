@@ -94,6 +94,10 @@ impl SshTransport {
         if let Some(kh) = &c.known_hosts {
             b.user_known_hosts_file(kh);
         }
+        if let Some(cfg) = &c.ssh_config {
+            // `ssh -F`: options set on the command line above still win.
+            b.config_file(cfg);
+        }
         let Some(dir) = persist_dir() else {
             return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
         };
@@ -123,7 +127,8 @@ impl SshTransport {
         persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key())))
     }
 
-    /// What identifies a reusable master: user, host, port, key, known_hosts.
+    /// What identifies a reusable master: user, host, port, key, known_hosts,
+    /// ssh_config.
     fn persist_key(&self) -> String {
         let c = &self.config;
         let mut h = Sha256::new();
@@ -133,6 +138,7 @@ impl SshTransport {
             &c.port.to_string(),
             &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            &c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -197,6 +203,17 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
         format!("no route to {host}")
     } else if text.contains("Could not resolve hostname") {
         format!("cannot resolve {host}")
+    } else if text.contains("no matching") {
+        // e.g. "no matching key exchange method found": the algorithms allowed
+        // (by the ssh_config file, or ssh's defaults) and the server's differ.
+        let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
+        format!("{} (check the algorithms allowed in {config} against the server's)", last_line(&text))
+    } else if text.contains("Bad configuration option")
+        || text.contains("Bad SSH2")
+        || text.contains("bad configuration options")
+    {
+        let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
+        format!("ssh refused its configuration {config}: {}", last_line(&text))
     } else {
         last_line(&text)
     };

@@ -47,6 +47,10 @@ fn bad_cidr_and_bad_names() {
             vec!["addserver", "s2", "10.1.1.1", "--subnet", "10.0.5.0/24", "--key", "/nonexistent/id_rsa"],
             "/nonexistent/id_rsa",
         ),
+        (
+            vec!["addserver", "s2", "10.1.1.1", "--subnet", "10.0.5.0/24", "--ssh-config", "/nonexistent/ssh_config"],
+            "/nonexistent/ssh_config",
+        ),
         (vec!["addcontainer", "s1", "x$(id)"], "x$(id)"),
         (vec!["addcontainer", "s1", "web1", "--ip", "10.0.5.20"], "10.0.5.20"),
         (vec!["addcontainer", "s1", "web1", "--packages", "ngi nx"], "ngi nx"),

@@ -108,6 +108,40 @@ async fn ssh_transport_lifecycle_on_loopback_sshd() {
 }
 
 #[tokio::test]
+async fn ssh_config_file_is_read() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = |config: &Path| {
+        format!(
+            "[[server]]\nname = \"lo\"\nhost = \"127.0.0.1\"\nport = {}\nidentity = \"{}\"\nknown_hosts = \"{}\"\nssh_config = \"{}\"\nsubnet = \"10.0.3.0/24\"\n",
+            sshd.port,
+            sshd.client_key().display(),
+            sshd.known_hosts().display(),
+            config.display()
+        )
+    };
+    // A key exchange the server does not offer (OpenSSH servers dropped
+    // diffie-hellman-group14-sha1 from their defaults): refused, and the
+    // reason points at the file.
+    let old = dir.path().join("old_kex_config");
+    std::fs::write(&old, "KexAlgorithms diffie-hellman-group14-sha1\n").unwrap();
+    let inv = write_inventory(dir.path(), &inventory(&old));
+    let status = Cluster::open(Some(&inv)).unwrap().list_servers().await;
+    assert!(!status[0].reachable);
+    let why = status[0].error.clone().unwrap_or_default();
+    assert!(why.contains("no matching key exchange") && why.contains("old_kex_config"), "{why}");
+    // The same server with the classic curve25519 exchange pinned: reached.
+    let modern = dir.path().join("curve25519_config");
+    std::fs::write(&modern, "KexAlgorithms curve25519-sha256\n").unwrap();
+    let inv = write_inventory(dir.path(), &inventory(&modern));
+    let cluster = Cluster::open(Some(&inv)).unwrap();
+    let status = cluster.list_servers().await;
+    assert!(status[0].reachable, "{:?}", status[0].error);
+    assert_eq!(cluster.server("lo").unwrap().ssh_config.as_deref(), Some(modern.as_path()));
+    drop(sshd);
+}
+
+#[tokio::test]
 async fn unknown_host_key_is_refused_with_the_fix() {
     let Some(sshd) = Sshd::start() else { return };
     let dir = tempfile::tempdir().unwrap();
