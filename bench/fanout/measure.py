@@ -100,7 +100,7 @@ def toml_str(s: str) -> str:
     return json.dumps(s)  # a JSON string is a valid TOML basic string
 
 
-def write_flockport_toml(hosts: list[Host], path: Path) -> None:
+def write_flockport_toml(hosts: list[Host], path: Path, ssh_config: Path | None = None) -> None:
     out = []
     for i, h in enumerate(hosts):
         out.append("[[server]]")
@@ -112,6 +112,8 @@ def write_flockport_toml(hosts: list[Host], path: Path) -> None:
             out.append(f"identity = {toml_str(h.identity)}")
         if h.known_hosts:
             out.append(f"known_hosts = {toml_str(h.known_hosts)}")
+        if ssh_config:
+            out.append(f"ssh_config = {toml_str(str(ssh_config))}")
         # Required by the inventory, unused by listservers; distinct per host anyway.
         out.append(f'subnet = "10.{100 + i // 250}.{i % 250}.0/24"')
         out.append('transport = "ssh"')
@@ -131,9 +133,11 @@ def write_ansible_inventory(hosts: list[Host], path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
-def write_ansible_cfg(hosts: list[Host], work: Path) -> Path:
+def write_ansible_cfg(hosts: list[Host], work: Path, kex: str | None = None) -> Path:
     kh = hosts[0].known_hosts
     ssh_args = "-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking=yes"
+    if kex:
+        ssh_args += f" -o KexAlgorithms={kex}"
     if kh:
         ssh_args += f" -o UserKnownHostsFile={kh}"
     cfg = work / "ansible.cfg"
@@ -220,21 +224,31 @@ class Tools:
         self.flockport = args.flockport
         self.cfg: Path | None = None
         self.lab_toml: Path | None = None
+        # Key exchange pinned by the clients (variant client-kex): flockport
+        # through its inventory's ssh_config file, ansible and the floor with
+        # -o KexAlgorithms; pyinfra (paramiko) already uses curve25519.
+        self.kex: str | None = args.client_kex
 
     def prepare(self, hosts: list[Host], n: int) -> None:
         w = self.work
         write_hosts_tsv(hosts, w / f"hosts-{n}.tsv")
+        ssh_config = None
+        if self.kex:
+            ssh_config = w / "ssh_config-client-kex"
+            ssh_config.write_text(f"KexAlgorithms {self.kex}\n")
         if not self.lab_toml:
-            write_flockport_toml(hosts, w / f"flockport-{n}.toml")
+            write_flockport_toml(hosts, w / f"flockport-{n}.toml", ssh_config)
         write_ansible_inventory(hosts, w / f"ansible-{n}.ini")
         write_pyinfra_inventory(hosts, w / f"pyinfra_{n}.py")
-        self.cfg = write_ansible_cfg(hosts, w)
+        self.cfg = write_ansible_cfg(hosts, w, self.kex)
 
     def command(self, tool: str, n: int) -> tuple[list[str], dict]:
         w = self.work
         env = dict(os.environ)
         env["PATH"] = f"{self.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         if tool == "floor":
+            if self.kex:
+                env["FLOOR_KEX"] = self.kex
             return ["bash", str(HERE / "floor"), str(w / f"hosts-{n}.tsv")], env
         if tool == "flockport":
             env["TMPDIR"] = str(w / "fptmp")  # where the openssh crate puts its control sockets
@@ -676,6 +690,8 @@ def main() -> int:
     m.add_argument("--variant-note", default="")
     m.add_argument("--warm", action="store_true",
                    help="keep SSH masters between runs (ControlPersist reuse) instead of cold runs")
+    m.add_argument("--client-kex", default=None,
+                   help="key exchange the clients pin (flockport via an inventory ssh_config file)")
     m.add_argument("--json-out", required=True)
     m.add_argument("--venv", required=True)
     m.add_argument("--flockport", required=True)
