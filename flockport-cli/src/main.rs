@@ -410,3 +410,36 @@ async fn run(cli: Cli) -> Result<u8, Error> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command of README's CLI tour parses: its verbs and flags exist
+    /// as written (optional parts, shown in brackets, given).
+    #[test]
+    fn readme_cli_tour_parses() {
+        let readme = include_str!("../../README.md");
+        let tour = readme.split("## CLI tour").nth(1).expect("README has a CLI tour");
+        let block = tour.split("```text").nth(1).and_then(|b| b.split("```").next()).expect("its text block");
+        let mut parsed = 0;
+        for line in block.lines() {
+            let line = line.split(" # ").next().unwrap_or_default().trim();
+            if !line.starts_with("flockport ") {
+                continue;
+            }
+            // `stopcontainer web1 / startcontainer web1`: two commands.
+            for part in line.split(" / ") {
+                let part = part.trim();
+                let cmd = if part.starts_with("flockport ") { part.to_string() } else { format!("flockport {part}") };
+                let cmd = cmd.replace(['[', ']'], "");
+                let argv = shlex::split(&cmd).unwrap_or_else(|| panic!("README: `{cmd}` is not shell words"));
+                if let Err(e) = Cli::try_parse_from(&argv) {
+                    panic!("README: `{cmd}` does not parse:\n{e}");
+                }
+                parsed += 1;
+            }
+        }
+        assert!(parsed >= 20, "only {parsed} commands found in README's CLI tour");
+    }
+}
