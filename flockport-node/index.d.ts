@@ -346,6 +346,11 @@ export declare class Cluster {
    * where the inventory says).
    */
   static openWith(path: string, state?: string | undefined | null): Cluster
+  /**
+   * The same cluster opened anew: the inventory file read again (after an
+   * edit elsewhere), the same state file, no connection carried over.
+   */
+  reopen(): Cluster
   /** The inventory file's path. */
   inventoryPath(): string
   /** The servers in the inventory. */

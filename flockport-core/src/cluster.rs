@@ -136,6 +136,19 @@ impl Cluster {
         })
     }
 
+    /// The same cluster opened anew: the inventory file read again (after an
+    /// edit elsewhere, e.g. another process's `addserver`), the same state
+    /// store and transport factory, no connection carried over.
+    pub fn reopen(&self) -> Result<Cluster> {
+        Ok(Cluster {
+            inventory_path: self.inventory_path.clone(),
+            inventory: Inventory::load(&self.inventory_path)?,
+            store: self.store.clone(),
+            factory: self.factory.clone(),
+            transports: Mutex::new(BTreeMap::new()),
+        })
+    }
+
     /// The inventory file's path.
     pub fn inventory_path(&self) -> &Path {
         &self.inventory_path

@@ -287,3 +287,21 @@ async fn delbackends_drains_every_backend_in_one_step_and_names_each_once() {
     let left: Vec<String> = a.record.backends.iter().map(|b| b.key()).collect();
     assert_eq!(left, ["w3"]);
 }
+
+#[tokio::test]
+async fn reopen_reads_the_inventory_again_and_keeps_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cluster_with(dir.path(), probe_mock("s1", S1_PROBE), probe_mock("s2", S2_PROBE));
+    let txn = c.store().begin().await.unwrap();
+    let mut st = txn.state().clone();
+    st.counters.insert("web".into(), 4);
+    txn.commit(st).unwrap();
+    let inv = dir.path().join("flockport.toml");
+    let more = format!("{INVENTORY}\n[[server]]\nname = \"s3\"\ntransport = \"local\"\nsubnet = \"10.0.9.0/24\"\n");
+    std::fs::write(&inv, more).unwrap();
+    assert_eq!(c.servers().len(), 2, "the inventory as read at open");
+    let again = c.reopen().unwrap();
+    let names: Vec<&str> = again.servers().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["s1", "s2", "s3"]);
+    assert_eq!(again.state().await.unwrap().counters["web"], 4);
+}

@@ -7,9 +7,9 @@
 //!
 //! The core `Cluster` is shared as an `Arc` so that operations run
 //! concurrently. The two that edit the inventory (`addServer`, `delServer`)
-//! take `&mut` in the core: they run, one at a time, on a freshly opened core
-//! `Cluster` (the core re-reads the inventory under its file lock anyway),
-//! which then replaces the shared one.
+//! take `&mut` in the core: they run, one at a time, on the shared core
+//! `Cluster` reopened (`Cluster::reopen`: same store and transport factory,
+//! inventory re-read), which then replaces the shared one.
 
 use crate::error;
 use crate::inventory::ServerConfig;
@@ -193,25 +193,10 @@ pub struct AppliedContainerInfo {
     pub record: ContainerInfo,
 }
 
-/// How to (re)open the core cluster.
-#[derive(Debug)]
-struct Opener {
-    path: PathBuf,
-    state: Option<PathBuf>,
-}
-
-impl Opener {
-    fn open(&self) -> CoreResult<CoreCluster> {
-        let store = self.state.as_ref().map(|p| Arc::new(FileStateStore::new(p)) as Arc<dyn StateStore>);
-        CoreCluster::open_with(&self.path, Arc::new(DefaultTransportFactory), store)
-    }
-}
-
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 #[derive(Debug)]
 struct Shared {
-    opener: Opener,
     current: Mutex<Arc<CoreCluster>>,
     edits: tokio::sync::Mutex<()>,
 }
@@ -221,13 +206,14 @@ impl Shared {
         self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Runs `edit` on a freshly opened core cluster, then makes it the shared one.
+    /// Runs `edit` on the core cluster reopened (the core's inventory edits
+    /// take `&mut`), then makes that one the shared one.
     async fn edit<T, F>(self: Arc<Self>, edit: F) -> CoreResult<T>
     where
         F: for<'c> FnOnce(&'c mut CoreCluster) -> BoxFuture<'c, CoreResult<T>>,
     {
         let _one_at_a_time = self.edits.lock().await;
-        let mut fresh = self.opener.open()?;
+        let mut fresh = self.get().reopen()?;
         let out = edit(&mut fresh).await?;
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
         Ok(out)
@@ -241,14 +227,8 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    fn new(opener: Opener, core: CoreCluster) -> Cluster {
-        Cluster {
-            shared: Arc::new(Shared {
-                opener,
-                current: Mutex::new(Arc::new(core)),
-                edits: tokio::sync::Mutex::new(()),
-            }),
-        }
+    fn new(core: CoreCluster) -> Cluster {
+        Cluster { shared: Arc::new(Shared { current: Mutex::new(Arc::new(core)), edits: tokio::sync::Mutex::new(()) }) }
     }
 
     /// The core cluster.
@@ -274,17 +254,24 @@ impl Cluster {
     pub fn open(env: Env, config: Option<String>) -> napi::Result<Cluster> {
         let core =
             CoreCluster::open(config.as_deref().map(std::path::Path::new)).map_err(|e| error::to_js(&env, &e))?;
-        let opener = Opener { path: core.inventory_path().to_path_buf(), state: None };
-        Ok(Cluster::new(opener, core))
+        Ok(Cluster::new(core))
     }
 
     /// Opens the inventory at `path` with the state file at `state` (default:
     /// where the inventory says).
     #[napi(factory)]
     pub fn open_with(env: Env, path: String, state: Option<String>) -> napi::Result<Cluster> {
-        let opener = Opener { path: path.into(), state: state.map(PathBuf::from) };
-        let core = opener.open().map_err(|e| error::to_js(&env, &e))?;
-        Ok(Cluster::new(opener, core))
+        let store = state.map(|p| Arc::new(FileStateStore::new(p)) as Arc<dyn StateStore>);
+        let core = CoreCluster::open_with(std::path::Path::new(&path), Arc::new(DefaultTransportFactory), store)
+            .map_err(|e| error::to_js(&env, &e))?;
+        Ok(Cluster::new(core))
+    }
+
+    /// The same cluster opened anew: the inventory file read again (after an
+    /// edit elsewhere), the same state file, no connection carried over.
+    #[napi]
+    pub fn reopen(&self, env: Env) -> napi::Result<Cluster> {
+        self.core().reopen().map(Cluster::new).map_err(|e| error::to_js(&env, &e))
     }
 
     /// The inventory file's path.

@@ -78,6 +78,21 @@ test('FLOCKPORT_CONFIG is the default inventory', async (t) => {
   )
 })
 
+test('reopen() reads the inventory again, with the same state file', async (t) => {
+  const dir = tmpdir(t)
+  const inv = path.join(dir, 'flockport.toml')
+  const state = path.join(dir, 'other-state.json')
+  fs.writeFileSync(state, JSON.stringify({ schema: 1, containers: {}, counters: { x: 7 } }))
+  const a = Cluster.openWith(inv, state)
+  await Cluster.open(inv).addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  assert.deepEqual(a.servers(), [])
+  const b = a.reopen()
+  assert.ok(b instanceof Cluster)
+  assert.deepEqual(b.servers().map((s) => s.name), ['s1'])
+  assert.deepEqual((await b.state()).counters, { x: 7 })
+  assert.deepEqual(a.servers(), [])
+})
+
 test('State, records and a dry-run delContainer from an explicit state file', async (t) => {
   const dir = tmpdir(t)
   const state = path.join(dir, 'elsewhere.json')

@@ -9,11 +9,11 @@
 //!
 //! The core `Cluster` is shared as an `Arc` so that operations run
 //! concurrently. The two that edit the inventory (`add_server`,
-//! `del_server`) take `&mut` in the core: they run, one at a time, on a
-//! freshly opened core `Cluster` (the core re-reads the inventory under its
-//! file lock anyway) which then replaces the shared one. In a forked child
-//! the core `Cluster` is reopened on first use, so no SSH master or lock of
-//! the parent is reused.
+//! `del_server`) take `&mut` in the core: they run, one at a time, on the
+//! shared core `Cluster` reopened (`Cluster::reopen`: same store and
+//! transport factory, inventory re-read), which then replaces the shared one.
+//! In a forked child the core `Cluster` is reopened on first use, so no SSH
+//! master or lock of the parent is reused.
 
 use crate::convert::{repr_bool, repr_list, repr_opt, repr_str};
 use crate::error;
@@ -253,20 +253,6 @@ impl Applied {
     }
 }
 
-/// How to (re)open the core cluster.
-#[derive(Debug)]
-struct Opener {
-    path: PathBuf,
-    state: Option<PathBuf>,
-}
-
-impl Opener {
-    fn open(&self) -> CoreResult<CoreCluster> {
-        let store = self.state.as_ref().map(|p| Arc::new(FileStateStore::new(p)) as Arc<dyn StateStore>);
-        CoreCluster::open_with(&self.path, Arc::new(DefaultTransportFactory), store)
-    }
-}
-
 /// The core cluster of this process, and the lock that serialises inventory edits.
 #[derive(Debug)]
 struct Current {
@@ -277,14 +263,12 @@ struct Current {
 
 #[derive(Debug)]
 struct Shared {
-    opener: Opener,
     current: Mutex<Current>,
 }
 
 impl Shared {
-    fn new(opener: Opener, cluster: CoreCluster) -> Arc<Self> {
+    fn new(cluster: CoreCluster) -> Arc<Self> {
         Arc::new(Shared {
-            opener,
             current: Mutex::new(Current {
                 pid: std::process::id(),
                 cluster: Arc::new(cluster),
@@ -293,13 +277,14 @@ impl Shared {
         })
     }
 
-    /// The core cluster and edit lock (reopened in a forked child).
+    /// The core cluster and edit lock (reopened in a forked child: the
+    /// parent's connections belong to threads the child does not have).
     fn get(&self) -> CoreResult<(Arc<CoreCluster>, Arc<tokio::sync::Mutex<()>>)> {
         let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if cur.pid != std::process::id() {
             *cur = Current {
                 pid: std::process::id(),
-                cluster: Arc::new(self.opener.open()?),
+                cluster: Arc::new(cur.cluster.reopen()?),
                 edits: Arc::new(tokio::sync::Mutex::new(())),
             };
         }
@@ -311,14 +296,15 @@ impl Shared {
         cur.cluster = Arc::new(cluster);
     }
 
-    /// Runs `edit` on a freshly opened core cluster, then makes it the shared one.
+    /// Runs `edit` on the core cluster reopened (the core's inventory edits
+    /// take `&mut`), then makes that one the shared one.
     async fn edit<T, F>(self: Arc<Self>, edit: F) -> CoreResult<T>
     where
         F: for<'c> FnOnce(&'c mut CoreCluster) -> BoxFuture<'c, CoreResult<T>>,
     {
-        let (_, edits) = self.get()?;
+        let (current, edits) = self.get()?;
         let _one_at_a_time = edits.lock().await;
-        let mut fresh = self.opener.open()?;
+        let mut fresh = current.reopen()?;
         let out = edit(&mut fresh).await?;
         self.replace(fresh);
         Ok(out)
@@ -453,8 +439,7 @@ impl Cluster {
     #[pyo3(signature = (config=None))]
     fn open(py: Python<'_>, config: Option<PathBuf>) -> PyResult<Cluster> {
         let core = CoreCluster::open(config.as_deref()).map_err(|e| error::to_py(py, e))?;
-        let opener = Opener { path: core.inventory_path().to_path_buf(), state: None };
-        Ok(Cluster { shared: Shared::new(opener, core) })
+        Ok(Cluster { shared: Shared::new(core) })
     }
 
     /// Opens the inventory at `path` with the state file at `state` (default:
@@ -462,9 +447,17 @@ impl Cluster {
     #[staticmethod]
     #[pyo3(signature = (path, state=None))]
     fn open_with(py: Python<'_>, path: PathBuf, state: Option<PathBuf>) -> PyResult<Cluster> {
-        let opener = Opener { path, state };
-        let core = opener.open().map_err(|e| error::to_py(py, e))?;
-        Ok(Cluster { shared: Shared::new(opener, core) })
+        let store = state.map(|p| Arc::new(FileStateStore::new(p)) as Arc<dyn StateStore>);
+        let core =
+            CoreCluster::open_with(&path, Arc::new(DefaultTransportFactory), store).map_err(|e| error::to_py(py, e))?;
+        Ok(Cluster { shared: Shared::new(core) })
+    }
+
+    /// The same cluster opened anew: the inventory file read again (after an
+    /// edit elsewhere), the same state file, no connection carried over.
+    fn reopen(&self, py: Python<'_>) -> PyResult<Cluster> {
+        let core = self.core(py)?.reopen().map_err(|e| error::to_py(py, e))?;
+        Ok(Cluster { shared: Shared::new(core) })
     }
 
     /// The inventory file's path.

@@ -52,6 +52,18 @@ def test_inventory_is_shared_with_other_handles(inventory: Path) -> None:
     assert flockport.Cluster.open(inventory).servers() == []
 
 
+def test_reopen_reads_the_inventory_again(inventory: Path, tmp_path: Path) -> None:
+    state = tmp_path / "other-state.json"
+    state.write_text('{"schema": 1, "containers": {}, "counters": {"x": 7}}')
+    a = flockport.Cluster.open_with(inventory, state=state)
+    flockport.Cluster.open(inventory).add_server("s1", subnet="10.0.4.0/24", local=True)
+    assert a.servers() == []  # the inventory as `a` read it
+    b = a.reopen()
+    assert [s.name for s in b.servers()] == ["s1"]
+    assert b.state().counters == {"x": 7}  # the same state file
+    assert a.servers() == []
+
+
 def test_open_uses_flockport_config(inventory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     flockport.Cluster.open(inventory).add_server("s1", subnet="10.0.4.0/24", local=True)
     monkeypatch.setenv("FLOCKPORT_CONFIG", str(inventory))
