@@ -22,8 +22,9 @@ export interface AddServer {
   /** known_hosts file. */
   knownHosts?: string
   /**
-   * ssh_config(5) file read instead of `~/.ssh/config` (KexAlgorithms,
-   * ProxyJump, ...).
+   * ssh_config(5) file used instead of `~/.ssh/config` and
+   * `/etc/ssh/ssh_config` (KexAlgorithms, ProxyJump, ...); strict host-key
+   * checking against `knownHosts` still applies, to jump hosts too.
    */
   sshConfig?: string
   /** Container bridge (default lxcbr0). */
@@ -153,7 +154,7 @@ export interface ServerConfig {
   identity?: string
   /** known_hosts file. */
   knownHosts?: string
-  /** ssh_config(5) file read instead of `~/.ssh/config`. */
+  /** ssh_config(5) file used instead of `~/.ssh/config` and `/etc/ssh/ssh_config`. */
   sshConfig?: string
   /** Container subnet in CIDR form. */
   subnet: string

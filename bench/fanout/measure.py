@@ -235,7 +235,8 @@ class Tools:
         ssh_config = None
         if self.kex:
             ssh_config = w / "ssh_config-client-kex"
-            ssh_config.write_text(f"KexAlgorithms {self.kex}\n")
+            # The system config as well, which the floor's and ansible's ssh read too.
+            ssh_config.write_text(f"KexAlgorithms {self.kex}\nInclude /etc/ssh/ssh_config\n")
         if not self.lab_toml:
             write_flockport_toml(hosts, w / f"flockport-{n}.toml", ssh_config)
         write_ansible_inventory(hosts, w / f"ansible-{n}.ini")

@@ -72,7 +72,8 @@ enum Command {
         /// known_hosts file checked strictly.
         #[arg(long, value_name = "PATH")]
         known_hosts: Option<PathBuf>,
-        /// ssh_config(5) file read instead of ~/.ssh/config (KexAlgorithms, ProxyJump, ...).
+        /// ssh_config(5) file used instead of ~/.ssh/config and /etc/ssh/ssh_config (KexAlgorithms,
+        /// ProxyJump, ...); flockport's strict host-key checks still apply, to jump hosts too.
         #[arg(long, value_name = "PATH")]
         ssh_config: Option<PathBuf>,
         /// Container bridge on the server (default lxcbr0).

@@ -55,7 +55,8 @@ pub struct AddServer {
     pub identity: Option<PathBuf>,
     /// known_hosts file.
     pub known_hosts: Option<PathBuf>,
-    /// ssh_config(5) file read instead of `~/.ssh/config`.
+    /// ssh_config(5) file used instead of `~/.ssh/config` and
+    /// `/etc/ssh/ssh_config` (see [`ServerConfig::ssh_config`]).
     pub ssh_config: Option<PathBuf>,
     /// Container bridge (default lxcbr0).
     pub bridge: Option<String>,

@@ -72,9 +72,11 @@ pub struct ServerConfig {
     /// known_hosts file (strict checking against it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_hosts: Option<PathBuf>,
-    /// An ssh_config(5) file read instead of `~/.ssh/config` (e.g.
-    /// `KexAlgorithms`, `ProxyJump`); user, port, identity and host-key
-    /// checking given here still win.
+    /// An ssh_config(5) file read instead of `~/.ssh/config` and
+    /// `/etc/ssh/ssh_config` (e.g. `KexAlgorithms`, `ProxyJump`), included
+    /// after flockport's own settings, which win: user, port, identity and
+    /// strict host-key checking against `known_hosts`, for ProxyJump hops too.
+    /// Trusted like code: it can run commands (`ProxyCommand`, `Match exec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_config: Option<PathBuf>,
     /// The container subnet.
@@ -149,7 +151,8 @@ impl ServerConfig {
         Ok(())
     }
 
-    /// Checks that the identity and known_hosts files exist (used when adding a server).
+    /// Checks that the identity, known_hosts and ssh_config files exist (used
+    /// when adding a server).
     pub fn check_files(&self) -> Result<()> {
         for (field, p) in [
             ("identity file", &self.identity),
@@ -165,6 +168,10 @@ impl ServerConfig {
                     ));
                 }
             }
+        }
+        if let Some(p) = &self.ssh_config {
+            // The path goes into the wrapper ssh reads: refused here if it cannot.
+            crate::transport::ssh_config_wrapper_text(self, p)?;
         }
         Ok(())
     }

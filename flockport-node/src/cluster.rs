@@ -55,8 +55,9 @@ pub struct AddServer {
     pub identity: Option<String>,
     /// known_hosts file.
     pub known_hosts: Option<String>,
-    /// ssh_config(5) file read instead of `~/.ssh/config` (KexAlgorithms,
-    /// ProxyJump, ...).
+    /// ssh_config(5) file used instead of `~/.ssh/config` and
+    /// `/etc/ssh/ssh_config` (KexAlgorithms, ProxyJump, ...); strict host-key
+    /// checking against `knownHosts` still applies, to jump hosts too.
     pub ssh_config: Option<String>,
     /// Container bridge (default lxcbr0).
     pub bridge: Option<String>,

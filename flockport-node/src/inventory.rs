@@ -29,7 +29,7 @@ pub struct ServerConfig {
     pub identity: Option<String>,
     /// known_hosts file.
     pub known_hosts: Option<String>,
-    /// ssh_config(5) file read instead of `~/.ssh/config`.
+    /// ssh_config(5) file used instead of `~/.ssh/config` and `/etc/ssh/ssh_config`.
     pub ssh_config: Option<String>,
     /// Container subnet in CIDR form.
     pub subnet: String,

@@ -282,11 +282,14 @@ impl Shared {
     fn get(&self) -> CoreResult<(Arc<CoreCluster>, Arc<tokio::sync::Mutex<()>>)> {
         let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if cur.pid != std::process::id() {
-            *cur = Current {
+            let fresh = Current {
                 pid: std::process::id(),
                 cluster: Arc::new(cur.cluster.reopen()?),
                 edits: Arc::new(tokio::sync::Mutex::new(())),
             };
+            // The parent's cluster is never dropped here: dropping its SSH
+            // sessions would tell the parent's masters to exit.
+            std::mem::forget(std::mem::replace(&mut *cur, fresh));
         }
         Ok((cur.cluster.clone(), cur.edits.clone()))
     }

@@ -57,7 +57,7 @@ impl ServerConfig {
     fn known_hosts(&self) -> Option<String> {
         self.inner.known_hosts.as_ref().map(|p| p.display().to_string())
     }
-    /// ssh_config(5) file read instead of `~/.ssh/config`.
+    /// ssh_config(5) file used instead of `~/.ssh/config` and `/etc/ssh/ssh_config`.
     #[getter]
     fn ssh_config(&self) -> Option<String> {
         self.inner.ssh_config.as_ref().map(|p| p.display().to_string())

@@ -11,6 +11,7 @@ mod local;
 mod ssh;
 
 pub use local::LocalTransport;
+pub(crate) use ssh::wrapper_text as ssh_config_wrapper_text;
 pub use ssh::SshTransport;
 
 use crate::error::{tail, Error, Result};

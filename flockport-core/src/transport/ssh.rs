@@ -13,6 +13,13 @@
 //! server skips the handshake: its control socket is recorded in a 0700
 //! directory of the user's ([`persist_dir`]), and a later process resumes it
 //! after a liveness check. `FLOCKPORT_SSH_PERSIST=0` turns this off.
+//!
+//! A server's `ssh_config` file is never given to ssh directly: ssh reads a
+//! wrapper (`config_wrapper`) that first fixes host-key checking (strict,
+//! against the inventory's known_hosts, batch mode, no key updates, no DNS or
+//! command lookups) and then `Include`s the file. The first value ssh obtains
+//! wins, so the file cannot loosen these, and a ProxyJump hop (which ssh
+//! starts with only `-F`) gets them too.
 
 use super::{Output, Transport};
 use crate::error::{Error, Result};
@@ -39,6 +46,12 @@ pub fn persist_dir() -> Option<PathBuf> {
     if std::env::var("FLOCKPORT_SSH_PERSIST").is_ok_and(|v| v == "0") {
         return None;
     }
+    private_dir()
+}
+
+/// `$TMPDIR/flockport-ssh-UID`, created 0700; `None` unless it is a
+/// directory of this user's that nobody else can enter.
+fn private_dir() -> Option<PathBuf> {
     let uid = std::fs::metadata("/proc/self").ok()?.uid();
     let dir = std::env::temp_dir().join(format!("flockport-ssh-{uid}"));
     let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
@@ -81,6 +94,11 @@ impl SshTransport {
                 ));
             }
         }
+        // Read before anything connects: a missing or unreadable file is named.
+        let wrapper = match &c.ssh_config {
+            Some(file) => Some(config_wrapper(c, file)?),
+            None => None,
+        };
         let mut b = SessionBuilder::default();
         b.user(c.user.clone())
             .port(c.port)
@@ -94,9 +112,8 @@ impl SshTransport {
         if let Some(kh) = &c.known_hosts {
             b.user_known_hosts_file(kh);
         }
-        if let Some(cfg) = &c.ssh_config {
-            // `ssh -F`: options set on the command line above still win.
-            b.config_file(cfg);
+        if let Some(path) = &wrapper {
+            b.config_file(path);
         }
         let Some(dir) = persist_dir() else {
             return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
@@ -128,7 +145,7 @@ impl SshTransport {
     }
 
     /// What identifies a reusable master: user, host, port, key, known_hosts,
-    /// ssh_config.
+    /// ssh_config (path and contents).
     fn persist_key(&self) -> String {
         let c = &self.config;
         let mut h = Sha256::new();
@@ -138,7 +155,8 @@ impl SshTransport {
             &c.port.to_string(),
             &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            &c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            // The file's contents too: after an edit, a new master.
+            &c.ssh_config.as_ref().and_then(|f| wrapper_text(c, f).ok()).map(|(_, d)| d).unwrap_or_default(),
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -203,17 +221,23 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
         format!("no route to {host}")
     } else if text.contains("Could not resolve hostname") {
         format!("cannot resolve {host}")
+    } else if c.ssh_config.is_some() && text.contains("Connection closed by UNKNOWN") {
+        // What ssh says when a ProxyJump/ProxyCommand hop fails: the hop's
+        // own message is not shown.
+        format!(
+            "the connection through a jump host or proxy command of {} closed before the handshake \
+             (is the jump host reachable, and its key in the known_hosts file?)",
+            c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        )
     } else if text.contains("no matching") {
         // e.g. "no matching key exchange method found": the algorithms allowed
         // (by the ssh_config file, or ssh's defaults) and the server's differ.
         let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
         format!("{} (check the algorithms allowed in {config} against the server's)", last_line(&text))
-    } else if text.contains("Bad configuration option")
-        || text.contains("Bad SSH2")
-        || text.contains("bad configuration options")
-    {
+    } else if let Some(line) = text.lines().find(|l| l.contains("Bad configuration option") || l.contains("Bad SSH2")) {
+        // ssh names the file and line first, then says it terminates.
         let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
-        format!("ssh refused its configuration {config}: {}", last_line(&text))
+        format!("ssh refused the configuration included from {config}: {}", line.trim())
     } else {
         last_line(&text)
     };
@@ -257,5 +281,138 @@ impl Transport for SshTransport {
         fed.map_err(|e| ssh_err("writing standard input", openssh::Error::ChildIo(e)))?;
         let out = out.map_err(|e| ssh_err("waiting for a command", e))?;
         Ok(Output { status: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
+    }
+}
+
+/// The wrapper ssh reads for a server with an `ssh_config` file: flockport's
+/// host-key settings first, then `Include` of the file. Returns the
+/// wrapper's path: in the private directory, mode 0600, named by a digest
+/// that also covers the included file's contents.
+fn config_wrapper(c: &ServerConfig, file: &Path) -> Result<PathBuf> {
+    let (text, digest) = wrapper_text(c, file)?;
+    let dir = private_dir().ok_or_else(|| {
+        Error::invalid(
+            "ssh_config file",
+            file.display().to_string(),
+            "no private directory for its wrapper in TMPDIR (flockport-ssh-UID must be this user's, mode 0700)",
+        )
+    })?;
+    let path = dir.join(format!("ssh_config-{}", &digest[..20]));
+    if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+        crate::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
+    }
+    Ok(path)
+}
+
+/// The wrapper's text and its digest (over the text and the included file's
+/// contents). Refuses a path ssh_config could read otherwise than as one file.
+pub(crate) fn wrapper_text(c: &ServerConfig, file: &Path) -> Result<(String, String)> {
+    let bad = |why: &str| Error::invalid("ssh_config file", file.display().to_string(), why.to_string());
+    let abs = std::path::absolute(file).map_err(|e| Error::io("reading ssh_config", file, e))?;
+    let shown = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?;
+    if shown.chars().any(|ch| matches!(ch, '"' | '*' | '?' | '[' | '%' | '\\') || ch.is_control()) {
+        return Err(bad("give a path without quotes, wildcards, '%', backslashes or control characters"));
+    }
+    let contents = std::fs::read(&abs).map_err(|_| bad("no such readable file; fix `ssh_config` in the inventory"))?;
+    let known_hosts = match &c.known_hosts {
+        Some(kh) => {
+            let kh = std::path::absolute(kh).map_err(|e| Error::io("reading known_hosts", kh, e))?;
+            let kh = kh.to_str().ok_or_else(|| bad("the known_hosts path is not UTF-8"))?.to_string();
+            if kh.contains('"') || kh.chars().any(char::is_control) {
+                return Err(bad("the known_hosts path has quotes or control characters"));
+            }
+            format!("\"{kh}\"")
+        }
+        None => "~/.ssh/known_hosts ~/.ssh/known_hosts2".to_string(),
+    };
+    let text = format!(
+        "# Written by flockport for server {name}: its host-key settings first (ssh keeps the\n\
+         # first value it obtains, so the included file cannot loosen them), then the file.\n\
+         StrictHostKeyChecking yes\n\
+         BatchMode yes\n\
+         UpdateHostKeys no\n\
+         VerifyHostKeyDNS no\n\
+         KnownHostsCommand none\n\
+         UserKnownHostsFile {known_hosts}\n\
+         GlobalKnownHostsFile /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2\n\
+         Include \"{shown}\"\n",
+        name = c.name,
+    );
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    h.update(&contents);
+    Ok((text, hex::encode(h.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(kh: &Path, file: &Path) -> ServerConfig {
+        toml::from_str(&format!(
+            "name = \"s1\"\nhost = \"10.9.9.9\"\nsubnet = \"10.0.4.0/24\"\nknown_hosts = {:?}\nssh_config = {:?}\n",
+            kh.display().to_string(),
+            file.display().to_string()
+        ))
+        .unwrap()
+    }
+
+    /// What `ssh -G` (ssh's own resolution of its options) says for `host`.
+    fn resolved(wrapper: &Path, host: &str) -> String {
+        let out = std::process::Command::new("ssh")
+            .arg("-G")
+            .arg("-F")
+            .arg(wrapper)
+            .arg(host)
+            .output()
+            .expect("the ssh client (openssh-client) runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn the_included_file_cannot_loosen_host_key_checking() {
+        let dir = tempfile::tempdir().unwrap();
+        let kh = dir.path().join("known hosts");
+        std::fs::write(&kh, "").unwrap();
+        let file = dir.path().join("ssh_config");
+        std::fs::write(
+            &file,
+            "StrictHostKeyChecking no\nUserKnownHostsFile /dev/null\nBatchMode no\nUpdateHostKeys yes\n\
+             KexAlgorithms curve25519-sha256\nHost 10.9.9.9\n  ProxyJump jumphost\n",
+        )
+        .unwrap();
+        let c = server(&kh, &file);
+        let wrapper = config_wrapper(&c, &file).unwrap();
+        assert_eq!(std::fs::metadata(&wrapper).unwrap().permissions().mode() & 0o777, 0o600);
+        let opts = resolved(&wrapper, "10.9.9.9");
+        for want in [
+            "stricthostkeychecking true".to_string(),
+            "batchmode yes".into(),
+            "updatehostkeys false".into(),
+            format!("userknownhostsfile {}", kh.display()),
+            "kexalgorithms curve25519-sha256".into(),
+            "proxyjump jumphost".into(),
+        ] {
+            assert!(opts.lines().any(|l| l == want), "{want:?} not in:\n{opts}");
+        }
+        // An edit of the file is a different wrapper (and a different master).
+        std::fs::write(&file, "KexAlgorithms sntrup761x25519-sha512@openssh.com\n").unwrap();
+        assert_ne!(config_wrapper(&c, &file).unwrap(), wrapper);
+    }
+
+    #[test]
+    fn a_path_ssh_would_not_read_as_one_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let kh = dir.path().join("kh");
+        std::fs::write(&kh, "").unwrap();
+        for name in ["a\"b", "a*b", "a%h"] {
+            let file = dir.path().join(name);
+            std::fs::write(&file, "").unwrap();
+            let e = wrapper_text(&server(&kh, &file), &file).unwrap_err();
+            assert!(matches!(&e, Error::InvalidInput { value, .. } if value.ends_with(name)), "{e}");
+        }
+        let e = wrapper_text(&server(&kh, &dir.path().join("none")), &dir.path().join("none")).unwrap_err();
+        assert!(e.to_string().contains("no such readable file"), "{e}");
     }
 }

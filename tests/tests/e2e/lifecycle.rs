@@ -138,6 +138,55 @@ async fn ssh_config_file_is_read() {
     let status = cluster.list_servers().await;
     assert!(status[0].reachable, "{:?}", status[0].error);
     assert_eq!(cluster.server("lo").unwrap().ssh_config.as_deref(), Some(modern.as_path()));
+    // ProxyJump: the hop (the same sshd under another name) is started by ssh
+    // with only the wrapper; its host key is checked against the inventory's
+    // known_hosts although the file asks for no checking at all.
+    let jump = dir.path().join("jump_config");
+    std::fs::write(
+        &jump,
+        format!(
+            "Host fpjump\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n  \
+             StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\nHost 127.0.0.1\n  ProxyJump fpjump\n",
+            sshd.port,
+            sshd.client_key().display()
+        ),
+    )
+    .unwrap();
+    let inv = write_inventory(dir.path(), &inventory(&jump));
+    let status = Cluster::open(Some(&inv)).unwrap().list_servers().await;
+    assert!(status[0].reachable, "through ProxyJump: {:?}", status[0].error);
+    // The hop really is checked: with the target's key known only under an
+    // alias, the hop's own name is unknown and the connection is refused,
+    // whatever the file says for fpjump.
+    let known = std::fs::read_to_string(sshd.known_hosts()).unwrap();
+    let aliased: String =
+        known.lines().filter_map(|l| l.split_once(' ').map(|(_, key)| format!("fptarget {key}\n"))).collect();
+    let only_alias = dir.path().join("known_hosts_alias");
+    std::fs::write(&only_alias, aliased).unwrap();
+    let strict = dir.path().join("jump_alias_config");
+    std::fs::write(
+        &strict,
+        format!("Host 127.0.0.1\n  HostKeyAlias fptarget\n{}", std::fs::read_to_string(&jump).unwrap()),
+    )
+    .unwrap();
+    let inv = write_inventory(
+        dir.path(),
+        &inventory(&strict).replace(&sshd.known_hosts().display().to_string(), &only_alias.display().to_string()),
+    );
+    let status = Cluster::open(Some(&inv)).unwrap().list_servers().await;
+    let why = status[0].error.clone().unwrap_or_default();
+    assert!(!status[0].reachable && why.contains("jump host"), "the hop was not checked: {why}");
+    // The control: the same files with the hop's own name known too.
+    std::fs::write(&only_alias, format!("{}{known}", std::fs::read_to_string(&only_alias).unwrap())).unwrap();
+    let status = Cluster::open(Some(&inv)).unwrap().list_servers().await;
+    assert!(status[0].reachable, "alias and hop known: {:?}", status[0].error);
+    // A bad option: the reason names the file and the line.
+    let typo = dir.path().join("typo_config");
+    std::fs::write(&typo, "KexAlgorithms curve25519-sha256\nKexAlgoritms curve25519-sha256\n").unwrap();
+    let inv = write_inventory(dir.path(), &inventory(&typo));
+    let status = Cluster::open(Some(&inv)).unwrap().list_servers().await;
+    let why = status[0].error.clone().unwrap_or_default();
+    assert!(!status[0].reachable && why.contains("line 2") && why.to_lowercase().contains("kexalgoritms"), "{why}");
     drop(sshd);
 }
 
