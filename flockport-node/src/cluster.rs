@@ -551,12 +551,8 @@ impl Task for StateTask {
     fn compute(&mut self) -> napi::Result<Self::Output> {
         // napi-rs runs this from a C callback: a panic must not unwind out of
         // it (that would abort Node); it rejects the Promise instead.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.core.state_blocking())).map_err(|panic| {
-            napi::Error::from_reason(format!(
-                "flockport operation failed: panicked: {}",
-                flockport_core::error::panic_message(panic.as_ref())
-            ))
-        })
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.core.state_blocking()))
+            .map_err(|panic| crate::promise::panic_error(panic.as_ref()))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<State> {

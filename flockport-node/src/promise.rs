@@ -30,10 +30,7 @@ where
         deferred.resolve(Box::new(move |env: Env| match outcome {
             Ok(Ok(value)) => convert(&env, value),
             Ok(Err(e)) => Err(error::to_js(&env, &e)),
-            Err(panic) => Err(napi::Error::from_reason(format!(
-                "flockport operation failed: panicked: {}",
-                flockport_core::error::panic_message(panic.as_ref())
-            ))),
+            Err(panic) => Err(panic_error(panic.as_ref())),
         }));
     });
     Ok(promise)
@@ -46,4 +43,12 @@ where
     T: ToNapiValue + Send + 'static,
 {
     promise_with(env, fut, |_, v| Ok(v))
+}
+
+/// The rejection for an operation that panicked.
+pub fn panic_error(panic: &(dyn std::any::Any + Send)) -> napi::Error {
+    napi::Error::from_reason(format!(
+        "flockport operation failed: panicked: {}",
+        flockport_core::error::panic_message(panic)
+    ))
 }

@@ -112,14 +112,13 @@ impl SshTransport {
         if let Some(kh) = &c.known_hosts {
             b.user_known_hosts_file(kh);
         }
-        if let Some(path) = &wrapper {
+        if let Some((path, _)) = &wrapper {
             b.config_file(path);
         }
         let Some(dir) = persist_dir() else {
             return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
         };
-        let record = dir.join(format!("{}.ctl", self.persist_key()));
-        debug_assert_eq!(self.persist_record().as_deref(), Some(record.as_path()));
+        let record = dir.join(format!("{}.ctl", self.persist_key(wrapper.as_ref().map(|(_, d)| d.as_str()))));
         if let Some(s) = resume(&record).await {
             tracing::debug!(server = %c.name, "reusing a persisted ssh master");
             return Ok(s);
@@ -141,12 +140,15 @@ impl SshTransport {
 impl SshTransport {
     /// The file recording this server's persisted master, when persistence is on.
     pub fn persist_record(&self) -> Option<PathBuf> {
-        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key())))
+        let c = &self.config;
+        let digest = c.ssh_config.as_ref().and_then(|f| wrapper_text(c, f).ok()).map(|(_, d)| d);
+        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key(digest.as_deref()))))
     }
 
     /// What identifies a reusable master: user, host, port, key, known_hosts,
     /// ssh_config (path and contents).
-    fn persist_key(&self) -> String {
+    /// `config_digest`: the ssh_config wrapper's digest, when there is one.
+    fn persist_key(&self, config_digest: Option<&str>) -> String {
         let c = &self.config;
         let mut h = Sha256::new();
         for part in [
@@ -156,7 +158,7 @@ impl SshTransport {
             &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             // The file's contents too: after an edit, a new master.
-            &c.ssh_config.as_ref().and_then(|f| wrapper_text(c, f).ok()).map(|(_, d)| d).unwrap_or_default(),
+            config_digest.unwrap_or_default(),
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -211,6 +213,8 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
             detail: "Host key verification failed".into(),
         };
     }
+    // Where ssh's options come from, for the reasons that point at them.
+    let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
     let reason = if text.contains("Connection refused") {
         format!("connection to {host}:{} refused (is sshd running?)", c.port)
     } else if text.contains("timed out") {
@@ -225,18 +229,15 @@ pub fn classify(c: &ServerConfig, host: &str, e: openssh::Error) -> Error {
         // What ssh says when a ProxyJump/ProxyCommand hop fails: the hop's
         // own message is not shown.
         format!(
-            "the connection through a jump host or proxy command of {} closed before the handshake \
-             (is the jump host reachable, and its key in the known_hosts file?)",
-            c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            "the connection through a jump host or proxy command of {config} closed before the handshake \
+             (is the jump host reachable, and its key in the known_hosts file?)"
         )
     } else if text.contains("no matching") {
         // e.g. "no matching key exchange method found": the algorithms allowed
         // (by the ssh_config file, or ssh's defaults) and the server's differ.
-        let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
         format!("{} (check the algorithms allowed in {config} against the server's)", last_line(&text))
     } else if let Some(line) = text.lines().find(|l| l.contains("Bad configuration option") || l.contains("Bad SSH2")) {
         // ssh names the file and line first, then says it terminates.
-        let config = c.ssh_config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.ssh/config".into());
         format!("ssh refused the configuration included from {config}: {}", line.trim())
     } else {
         last_line(&text)
@@ -286,9 +287,9 @@ impl Transport for SshTransport {
 
 /// The wrapper ssh reads for a server with an `ssh_config` file: flockport's
 /// host-key settings first, then `Include` of the file. Returns the
-/// wrapper's path: in the private directory, mode 0600, named by a digest
-/// that also covers the included file's contents.
-fn config_wrapper(c: &ServerConfig, file: &Path) -> Result<PathBuf> {
+/// wrapper's path (in the private directory, mode 0600, named by its digest)
+/// and that digest, which also covers the included file's contents.
+fn config_wrapper(c: &ServerConfig, file: &Path) -> Result<(PathBuf, String)> {
     let (text, digest) = wrapper_text(c, file)?;
     let dir = private_dir().ok_or_else(|| {
         Error::invalid(
@@ -301,7 +302,7 @@ fn config_wrapper(c: &ServerConfig, file: &Path) -> Result<PathBuf> {
     if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
         crate::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
     }
-    Ok(path)
+    Ok((path, digest))
 }
 
 /// The wrapper's text and its digest (over the text and the included file's
@@ -383,7 +384,7 @@ mod tests {
         )
         .unwrap();
         let c = server(&kh, &file);
-        let wrapper = config_wrapper(&c, &file).unwrap();
+        let (wrapper, _) = config_wrapper(&c, &file).unwrap();
         assert_eq!(std::fs::metadata(&wrapper).unwrap().permissions().mode() & 0o777, 0o600);
         let opts = resolved(&wrapper, "10.9.9.9");
         for want in [
@@ -398,7 +399,7 @@ mod tests {
         }
         // An edit of the file is a different wrapper (and a different master).
         std::fs::write(&file, "KexAlgorithms sntrup761x25519-sha512@openssh.com\n").unwrap();
-        assert_ne!(config_wrapper(&c, &file).unwrap(), wrapper);
+        assert_ne!(config_wrapper(&c, &file).unwrap().0, wrapper);
     }
 
     #[test]
