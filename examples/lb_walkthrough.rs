@@ -68,36 +68,36 @@ async fn walkthrough(cluster: &Cluster, name: &str) -> Res<()> {
     // flockport addlb haproxy s1 -n NAME
     let spec = LbSpec { kind: "haproxy".into(), server: "s1".into(), name: Some(name.into()), ..Default::default() };
     let lb = cluster.add_lb(spec, opts(), &NoProgress).await?.record;
-    println!("addlb haproxy s1 -n {name}: {} at {}", lb.kind, lb.address);
+    println!("addlb haproxy s1 -n {name}: {} at {}", lb.kind, lb.container.address);
 
     // flockport addbackends NAME web1:10.0.4.20:80 web2:10.0.5.20:80 web3:10.0.7.20:80
     let backends = BACKENDS.iter().map(|b| b.to_string()).collect();
     cluster.add_backends(name, backends, opts()).await?;
-    for info in cluster.lbs().await?.iter().filter(|i| i.record.name == name) {
+    for info in cluster.lbs().await?.iter().filter(|i| i.record.name() == name) {
         let health: Vec<String> = info.health.iter().map(|h| format!("{}={}", h.backend, h.health)).collect();
-        println!("listlbs: {} mode={} backends: {}", info.record.name, info.record.mode, health.join(" "));
+        println!("listlbs: {} mode={} backends: {}", info.record.name(), info.record.mode, health.join(" "));
     }
 
     // 30 requests reach all three backends.
-    let counts = tally(lb.address, 80, 30).await?;
+    let counts = tally(lb.container.address, 80, 30).await?;
     println!("30 requests (roundrobin): {counts:?}");
     check(["c1", "c3", "c5"].iter().all(|c| counts.get(*c).is_some_and(|n| *n >= 5)), "roundrobin spreads requests")?;
 
     // flockport setlb NAME mode source: one client, one backend.
     cluster.set_lb(name, LbSetting::Mode("source".into()), opts()).await?;
-    let counts = tally(lb.address, 80, 10).await?;
+    let counts = tally(lb.container.address, 80, 10).await?;
     println!("10 requests (source): {counts:?}");
     check(counts.len() == 1, "source mode keeps a client on one backend")?;
 
     // flockport delbackends NAME web2: c3 gets nothing more.
     cluster.set_lb(name, LbSetting::Mode("roundrobin".into()), opts()).await?;
     cluster.del_backends(name, vec!["web2".into()], opts()).await?;
-    let counts = tally(lb.address, 80, 12).await?;
+    let counts = tally(lb.container.address, 80, 12).await?;
     println!("12 requests after delbackends web2: {counts:?}");
     check(!counts.contains_key("c3") && counts.len() == 2, "web2 (c3) is out of rotation")?;
 
     // flockport pub s1:NAME 80: s1's host address answers for the balancer.
-    let rec = cluster.publish(&format!("s1:{name}"), 80, opts()).await?.record;
+    let rec = cluster.publish(&format!("s1:{name}"), "80", opts()).await?.record;
     let host: Ipv4Addr = cluster.server("s1")?.host.as_deref().ok_or("s1 has no host address")?.parse()?;
     let counts = tally(host, 80, 4).await?;
     println!("pub s1:{name} 80 -> published {:?}; 4 requests to {host}:80: {counts:?}", rec.published);

@@ -131,7 +131,9 @@ export enum ErrorKind {
   /** A service's checker refused a rendered configuration. */
   ConfigRejected = 'ConfigRejected',
   /** A local file (inventory, state, key) could not be used. */
-  Local = 'Local'
+  Local = 'Local',
+  /** The change was interrupted and rolled back; nothing was recorded. */
+  Interrupted = 'Interrupted'
 }
 /** How images (template containers) are built on a server. */
 export interface ImageConfig {

@@ -22,6 +22,7 @@ __all__ = [
     "ContainerInfo",
     "ContainerRecord",
     "FlockportError",
+    "Interrupted",
     "InvalidInput",
     "LbInfo",
     "LbRecord",
@@ -79,6 +80,9 @@ class ConfigRejected(FlockportError):
 
 class LocalError(FlockportError):
     """A local file (inventory, state, key) could not be used."""
+
+class Interrupted(FlockportError):
+    """The change was interrupted (KeyboardInterrupt, a signal) and rolled back; nothing was recorded."""
 
 @final
 class ServerConfig:

@@ -212,20 +212,21 @@ enum Command {
         #[command(flatten)]
         change: ChangeOpts,
     },
-    /// Forward a load balancer's port to its server's host address: pub [SERVER:]LB PORT.
+    /// Forward a port of a service container (load balancer, ...) from its server's host addresses:
+    /// pub [SERVER:]NAME HOSTPORT[:PORT].
     Pub {
-        /// [SERVER:]LB
+        /// [SERVER:]NAME
         target: String,
-        /// Port.
-        port: u16,
+        /// HOSTPORT, or HOSTPORT:PORT to forward to another port of the container.
+        port: String,
         #[command(flatten)]
         change: ChangeOpts,
     },
-    /// Remove a forward made by pub.
+    /// Remove a forward made by pub: unpub [SERVER:]NAME HOSTPORT.
     Unpub {
-        /// [SERVER:]LB
+        /// [SERVER:]NAME
         target: String,
-        /// Port.
+        /// The host port.
         port: u16,
         #[command(flatten)]
         change: ChangeOpts,
@@ -268,6 +269,7 @@ fn exit_code(e: &Error) -> u8 {
         ErrorKind::Unreachable => 3,
         ErrorKind::RemoteCommandFailed | ErrorKind::ConfigRejected => 4,
         ErrorKind::Local => 1,
+        ErrorKind::Interrupted => 130,
     }
 }
 
@@ -281,6 +283,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    rt.spawn(interrupts());
     match rt.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -292,6 +295,30 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// SIGINT/SIGTERM: the first asks the running change to stop starting
+/// steps and roll back (the operation then fails with `Interrupted`, exit
+/// 130); a second one ends the process at once.
+async fn interrupts() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return;
+    };
+    let mut seen = false;
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if seen {
+            eprintln!("flockport: interrupted again: exiting now; what ran on the servers was not rolled back");
+            std::process::exit(130);
+        }
+        seen = true;
+        flockport_core::interrupt::request();
+        eprintln!("flockport: interrupted: finishing the running step, then rolling back (again to exit at once)");
     }
 }
 
@@ -331,8 +358,14 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             println!("removed server {name}");
         }
         Command::Listcontainers { server, list } => {
-            let rows = cluster.containers(server.as_deref()).await?;
-            output::containers(&rows, list.json)?;
+            let listing = cluster.containers_listing(server.as_deref()).await?;
+            output::containers(&listing.items, list.json)?;
+            if !listing.unread.is_empty() {
+                let unread: Vec<(String, String)> =
+                    listing.unread.iter().map(|(s, e)| (s.clone(), e.to_string())).collect();
+                output::unread(&unread);
+                return Ok(3);
+            }
         }
         Command::Addcontainer { server, name, packages, ip, no_start, change } => {
             let spec = ContainerSpec { server, name: name.clone(), packages, address: ip, role: None, no_start };
@@ -361,12 +394,22 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             let spec = LbSpec { kind, server, name, url, backends, cert, key };
             let a = cluster.add_lb(spec, change.apply(), &progress).await?;
             output::applied(&a, change.json, |r| {
-                format!("load balancer {} ({}) ready on {} at {}", r.name, r.kind, r.server, r.address)
+                format!("load balancer {} ({}) ready on {} at {}", r.name(), r.kind, r.server(), r.container.address)
             })?;
         }
         Command::Listlbs(o) => {
             let rows = cluster.lbs().await?;
             output::lbs(&rows, o.json)?;
+            let unread: Vec<(String, String)> = rows
+                .iter()
+                .filter_map(|l| {
+                    l.error.as_ref().map(|e| (l.record.server().to_string(), format!("{}: {e}", l.record.name())))
+                })
+                .collect();
+            if !unread.is_empty() {
+                output::unread(&unread);
+                return Ok(3);
+            }
         }
         Command::Addbackends { lb, backends, change } => {
             let a = cluster.add_backends(&lb, backends, change.apply()).await?;
@@ -382,9 +425,10 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             output::applied(&a, change.json, output::lb_line)?;
         }
         Command::Pub { target, port, change } => {
-            let a = cluster.publish(&target, port, change.apply()).await?;
+            let a = cluster.publish(&target, &port, change.apply()).await?;
+            let fw = flockport_core::service::ForwardSpec::parse(&port)?.0;
             output::applied(&a, change.json, |r| {
-                format!("{}:{port} now forwards to {} ({}:{port})", r.server, r.name, r.address)
+                format!("{}:{} now forwards to {} ({}:{})", r.server, fw.host_port, r.name, r.address, fw.port)
             })?;
         }
         Command::Unpub { target, port, change } => {
@@ -393,7 +437,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Dellb { lb, change } => {
             let a = cluster.del_lb(&lb, change.apply()).await?;
-            output::applied(&a, change.json, |r| format!("removed load balancer {} from {}", r.name, r.server))?;
+            output::applied(&a, change.json, |r| format!("removed load balancer {} from {}", r.name(), r.server()))?;
         }
         Command::Exec { container, command } => {
             let out = cluster.exec(&container, &command).await?;

@@ -112,6 +112,20 @@ impl Progress for StepProgress {
             None => eprintln!("{line}"),
         }
     }
+    fn rolling_back(&self, server: &str, reason: &str) {
+        let line = format!("rolling back on {server} ({reason})");
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// Says on stderr which servers a listing could not read (the caller exits 3).
+pub fn unread(servers: &[(String, String)]) {
+    for (server, why) in servers {
+        eprintln!("flockport: server {server} could not be read: {why}");
+    }
 }
 
 /// `listlbs`.
@@ -122,8 +136,12 @@ pub fn lbs(rows: &[LbInfo], as_json: bool) -> Result<(), Error> {
     let mut t = table(&["NAME", "TYPE", "SERVER", "ADDRESS", "MODE", "URL", "BACKENDS (HEALTH)", "PUBLISHED"]);
     for l in rows {
         let r = &l.record;
-        let backends: Vec<String> = l.health.iter().map(|h| format!("{} ({})", h.backend, h.health)).collect();
-        let published: Vec<String> = r.published.iter().map(|p| format!("{}:{p}", r.server)).collect();
+        let mut backends: Vec<String> = l.health.iter().map(|h| format!("{} ({})", h.backend, h.health)).collect();
+        if l.error.is_some() {
+            backends.push("(health not read: see below)".into());
+        }
+        let published: Vec<String> =
+            r.container.published.iter().map(|f| format!("{}:{} -> {}", r.server(), f.host_port, f.port)).collect();
         let url = match (&r.url, &r.tls) {
             (Some(u), Some(_)) => format!("{u} (tls)"),
             (Some(u), None) => u.clone(),
@@ -131,10 +149,10 @@ pub fn lbs(rows: &[LbInfo], as_json: bool) -> Result<(), Error> {
             (None, None) => "-".into(),
         };
         t.add_row(vec![
-            r.name.clone(),
+            r.container.name.clone(),
             r.kind.to_string(),
-            r.server.clone(),
-            r.address.to_string(),
+            r.container.server.clone(),
+            r.container.address.to_string(),
             r.mode.clone(),
             url,
             if backends.is_empty() { "-".into() } else { backends.join("\n") },
@@ -150,7 +168,7 @@ pub fn lb_line(r: &LbRecord) -> String {
     let b: Vec<String> = r.backends.iter().map(|b| b.to_string()).collect();
     format!(
         "{} ({}, mode {}): backends {}",
-        r.name,
+        r.name(),
         r.kind,
         r.mode,
         if b.is_empty() { "none".into() } else { b.join(" ") }

@@ -85,6 +85,16 @@ pub struct ServerStatus {
     pub millis: u64,
 }
 
+/// What a list verb read: the items, and each server it could not read with
+/// the error (a listing that misses a server says so, and the CLI exits 3).
+#[derive(Debug)]
+pub struct Listing<T> {
+    /// What was read.
+    pub items: Vec<T>,
+    /// Servers that could not be read, with why.
+    pub unread: Vec<(String, Error)>,
+}
+
 /// A container to create.
 #[derive(Debug, Clone, Default)]
 pub struct ContainerSpec {
@@ -170,12 +180,21 @@ impl Cluster {
         &self.store
     }
 
-    /// Probes every server in parallel; any unreachable server is an error.
-    pub(crate) async fn probe_cluster(&self) -> Result<BTreeMap<String, ServerFacts>> {
+    /// Probes every server in parallel. A server in `needed` (the change
+    /// runs there) that cannot be probed is an error; any other is left out
+    /// of the result with a warning, so a change on s1 is not held up by s3
+    /// being down (the names checked against it are then the state's only).
+    pub(crate) async fn probe_for(&self, needed: &[&str]) -> Result<BTreeMap<String, ServerFacts>> {
         let all: Vec<&ServerConfig> = self.inventory.servers.iter().collect();
         let mut out = BTreeMap::new();
         for (srv, r, _) in self.probe_all(&all).await {
-            out.insert(srv.name.clone(), r?);
+            match r {
+                Ok(f) => {
+                    out.insert(srv.name.clone(), f);
+                }
+                Err(e) if needed.contains(&srv.name.as_str()) => return Err(e),
+                Err(e) => tracing::warn!(server = %srv.name, error = %e, "server not reachable; going on without it"),
+            }
         }
         Ok(out)
     }
@@ -213,6 +232,28 @@ impl Cluster {
             out.insert(name.to_string(), self.transport(s)?);
         }
         Ok(out)
+    }
+
+    /// The end of every change: with `dry_run` the plan and the record it
+    /// would make; otherwise the plan runs on its servers, `update` makes
+    /// the new state from the one read under the lock, and it is committed.
+    pub(crate) async fn finish<T>(
+        &self,
+        plan: Plan,
+        txn: Box<dyn crate::state::StateTxn>,
+        record: T,
+        opts: ApplyOptions,
+        progress: &dyn Progress,
+        update: impl FnOnce(&mut State) -> Result<()>,
+    ) -> Result<Applied<T>> {
+        if opts.dry_run {
+            return Ok(Applied { plan, executed: false, record });
+        }
+        plan.execute(&self.transports_for(plan.servers())?, progress).await?;
+        let mut st = txn.state().clone();
+        update(&mut st)?;
+        txn.commit(st)?;
+        Ok(Applied { plan, executed: true, record })
     }
 
     // ---- servers -------------------------------------------------------
@@ -276,7 +317,13 @@ impl Cluster {
     pub async fn del_server(&mut self, name: &str) -> Result<()> {
         self.server(name)?;
         let state = self.store.load().await?;
-        let on: Vec<&String> = state.containers.iter().filter(|(_, c)| c.server == name).map(|(n, _)| n).collect();
+        let on: Vec<&String> = state
+            .containers
+            .iter()
+            .filter(|(_, c)| c.server == name)
+            .map(|(n, _)| n)
+            .chain(state.services().filter(|s| s.server == name).map(|s| &s.name))
+            .collect();
         if !on.is_empty() {
             let list: Vec<&str> = on.iter().map(|s| s.as_str()).collect();
             return Err(Error::invalid(
@@ -362,25 +409,32 @@ impl Cluster {
 
     // ---- containers ----------------------------------------------------
 
-    /// `listcontainers`: containers (images excluded) on one server or all, in parallel.
+    /// `listcontainers`: containers (images excluded) on one server or all,
+    /// in parallel; any server that could not be read is an error.
     pub async fn containers(&self, server: Option<&str>) -> Result<Vec<ContainerInfo>> {
+        let mut listing = self.containers_listing(server).await?;
+        match listing.unread.len() {
+            0 => Ok(listing.items),
+            1 => Err(listing.unread.remove(0).1),
+            _ => Err(Error::Many(listing.unread.into_iter().map(|(_, e)| e).collect())),
+        }
+    }
+
+    /// `listcontainers` as the CLI shows it: what the servers that answered
+    /// hold, and the servers that could not be read with why.
+    pub async fn containers_listing(&self, server: Option<&str>) -> Result<Listing<ContainerInfo>> {
         let servers: Vec<&ServerConfig> = match server {
             Some(n) => vec![self.server(n)?],
             None => self.inventory.servers.iter().collect(),
         };
-        let mut out = Vec::new();
-        let mut errors = Vec::new();
-        for (_, r, _) in self.probe_all(&servers).await {
+        let mut listing = Listing { items: Vec::new(), unread: Vec::new() };
+        for (s, r, _) in self.probe_all(&servers).await {
             match r {
-                Ok(f) => out.extend(f.containers.into_iter().filter(|c| !c.is_image())),
-                Err(e) => errors.push(e),
+                Ok(f) => listing.items.extend(f.containers.into_iter().filter(|c| !c.is_image())),
+                Err(e) => listing.unread.push((s.name.clone(), e)),
             }
         }
-        match errors.len() {
-            0 => Ok(out),
-            1 => Err(errors.remove(0)),
-            _ => Err(Error::Many(errors)),
-        }
+        Ok(listing)
     }
 
     /// Finds the server that holds container `name` (state first, then a probe of every server).
@@ -441,8 +495,8 @@ impl Cluster {
         let facts = self.probe(server).await?;
         let name = spec.template_name(&s);
         let mut plan = Plan::new(format!("buildimage {server} {}", spec.packages.join(",")));
-        if facts.container(&name).is_none() {
-            plan.steps = spec.build_steps(&s);
+        plan.steps = spec.ensure_steps(&s, &facts);
+        if !plan.steps.is_empty() {
             plan.rollback = spec.rollback_steps(&s);
         }
         if opts.dry_run {
@@ -465,6 +519,13 @@ impl Cluster {
             let a = names::parse_ipv4("address", a)?;
             names::check_in_subnet("address", a, s.subnet, s.gateway())?;
         }
+        if let Some(sc) = state.service(&spec.name) {
+            return Err(Error::exists(
+                "container",
+                &spec.name,
+                format!("it is the container of {} {}; names are unique across the cluster", sc.family.noun(), sc.name),
+            ));
+        }
         if state.containers.contains_key(&spec.name) {
             return Err(Error::exists("container", &spec.name, "names are unique across the cluster"));
         }
@@ -483,15 +544,7 @@ impl Cluster {
         let s = self.server(&spec.server)?.clone();
         let image = ImageSpec::with_packages(spec.packages.clone())?;
         let requested = spec.address.as_deref().map(|a| names::parse_ipv4("address", a)).transpose()?;
-        for f in facts.values() {
-            if let Some(c) = f.container(&spec.name) {
-                return Err(Error::exists(
-                    "container",
-                    &spec.name,
-                    format!("it exists on server {}; names are unique across the cluster", c.server),
-                ));
-            }
-        }
+        crate::service::check_name_free(state, facts, "container", &spec.name)?;
         let facts = facts.get(&s.name).ok_or_else(|| Error::not_found("server", &s.name, "it was not probed"))?;
         let used: Vec<Ipv4Addr> = facts.used_addresses().chain(state.addresses_on(&s.name)).collect();
         let address = match requested {
@@ -507,9 +560,7 @@ impl Cluster {
         };
         let template = image.template_name(&s);
         let mut plan = Plan::new(format!("addcontainer {} on {}", spec.name, s.name));
-        if facts.container(&template).is_none() {
-            plan.steps.extend(image.build_steps(&s));
-        }
+        plan.steps.extend(image.ensure_steps(&s, facts));
         plan.steps.extend(lxc::clone_steps(&s, &template, &spec.name, address, facts.overlay));
         if !spec.no_start {
             plan.steps.extend(lxc::start_steps(&s, &spec.name));
@@ -528,7 +579,7 @@ impl Cluster {
     /// Plans a new container: checks, then one probe of every server.
     async fn plan_container(&self, spec: &ContainerSpec, state: &State) -> Result<(Plan, ContainerRecord)> {
         self.check_container_spec(spec, state)?;
-        let facts = self.probe_cluster().await?;
+        let facts = self.probe_for(&[&spec.server]).await?;
         self.plan_container_with(spec, state, &facts)
     }
 
@@ -555,6 +606,9 @@ impl Cluster {
     pub async fn del_container(&self, name: &str, opts: ApplyOptions) -> Result<Applied<ContainerRecord>> {
         names::check_name("container name", name)?;
         let txn = self.store.begin().await?;
+        if let Some(sc) = txn.state().service(name) {
+            return Err(crate::service::owned_error(name, sc));
+        }
         let record = txn.state().containers.get(name).cloned().ok_or_else(|| {
             Error::not_found(
                 "managed container",

@@ -30,6 +30,9 @@ pub enum ErrorKind {
     ConfigRejected,
     /// Local files: inventory, state, keys.
     Local,
+    /// The operation was interrupted (SIGINT/SIGTERM, KeyboardInterrupt) and
+    /// rolled back.
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -45,6 +48,7 @@ impl ErrorKind {
             ErrorKind::RemoteCommandFailed => "RemoteCommandFailed",
             ErrorKind::ConfigRejected => "ConfigRejected",
             ErrorKind::Local => "Local",
+            ErrorKind::Interrupted => "Interrupted",
         }
     }
 }
@@ -191,6 +195,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// The state file was written by a newer flockport; it is neither read
+    /// nor overwritten.
+    #[error(
+        "state file {path} has schema {found}, newer than this flockport understands ({supported}); it was left \
+         untouched: upgrade flockport"
+    )]
+    StateTooNew {
+        /// The state path.
+        path: PathBuf,
+        /// The file's schema version.
+        found: u32,
+        /// The newest this build knows.
+        supported: u32,
+    },
+
     /// Output from a server could not be understood.
     #[error("server {server}: unexpected output from `{command}`: {reason}")]
     Parse {
@@ -209,6 +228,19 @@ pub enum Error {
         server: String,
         /// The subnet.
         subnet: String,
+    },
+
+    /// The change was interrupted before it finished; every server it had
+    /// changed was rolled back and the state was not changed.
+    #[error(
+        "{operation}: interrupted before it finished; {}nothing was recorded; run it again",
+        if rolled_back.is_empty() { "no server had been changed; ".to_string() } else { format!("rolled back on {}; ", rolled_back.join(", ")) }
+    )]
+    Interrupted {
+        /// The operation, e.g. `addlb haproxy s1 -n ha1`.
+        operation: String,
+        /// The servers that had changed and were rolled back.
+        rolled_back: Vec<String>,
     },
 
     /// Several servers failed; each error is kept.
@@ -268,9 +300,12 @@ impl Error {
             Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } => ErrorKind::Unreachable,
             Error::RemoteCommand { .. } | Error::Parse { .. } => ErrorKind::RemoteCommandFailed,
             Error::ConfigRejected { .. } => ErrorKind::ConfigRejected,
-            Error::Io { .. } | Error::Inventory { .. } | Error::StateCorrupt { .. } | Error::SubnetExhausted { .. } => {
-                ErrorKind::Local
-            }
+            Error::Io { .. }
+            | Error::Inventory { .. }
+            | Error::StateCorrupt { .. }
+            | Error::StateTooNew { .. }
+            | Error::SubnetExhausted { .. } => ErrorKind::Local,
+            Error::Interrupted { .. } => ErrorKind::Interrupted,
             Error::Many(errors) => errors.first().map_or(ErrorKind::Local, Error::kind),
         }
     }

@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::inventory::ServerConfig;
-use crate::lxc::{self, IMAGE_PREFIX};
+use crate::lxc::{self, ServerFacts, IMAGE_COMPLETE, IMAGE_PREFIX};
 use crate::names;
 use crate::plan::{Content, Step};
 use serde::Serialize;
@@ -81,7 +81,8 @@ impl ImageSpec {
             &server.name,
             format!("build image {name} with lxc-create -t {tpl} (packages: {})", display_packages(&self.packages)),
             argv,
-        )];
+        )
+        .alone()];
         if !debian && !self.packages.is_empty() {
             // Templates without --packages: install inside the running template.
             steps.extend(lxc::start_steps(server, &name));
@@ -102,7 +103,34 @@ impl ImageSpec {
             0o644,
             Content::text(INTERFACES),
         ));
+        steps.push(Step::write_file(
+            &server.name,
+            format!("mark image {name} as complete"),
+            format!("{p}/{name}/{IMAGE_COMPLETE}"),
+            0o644,
+            Content::text("built by flockport; containers are cloned only from images with this file\n"),
+        ));
         steps
+    }
+
+    /// Steps that make the image ready on a server as `facts` show it:
+    /// nothing when it is complete; a build when it is missing; when a
+    /// build was cut short (no [`IMAGE_COMPLETE`] marker), the half-built
+    /// one destroyed first and built again.
+    pub fn ensure_steps(&self, server: &ServerConfig, facts: &ServerFacts) -> Vec<Step> {
+        let name = self.template_name(server);
+        match facts.container(&name) {
+            Some(c) if c.image_complete => Vec::new(),
+            Some(_) => {
+                let mut steps = lxc::destroy_steps(server, &name);
+                if let Some(first) = steps.first_mut() {
+                    first.description = format!("destroy the half-built image {name} (its build did not finish)");
+                }
+                steps.extend(self.build_steps(server));
+                steps
+            }
+            None => self.build_steps(server),
+        }
     }
 
     /// Undo steps if a build fails half-way.

@@ -9,17 +9,21 @@ pub mod cluster;
 pub mod error;
 pub mod fsutil;
 pub mod image;
+pub mod interrupt;
 pub mod inventory;
 pub mod lb;
 pub mod lxc;
 pub mod names;
 pub mod plan;
 pub mod quote;
+pub mod service;
 pub mod state;
 pub mod transport;
 
 #[cfg(test)]
 mod mock_tests;
+#[cfg(any(test, feature = "mock"))]
+pub mod testkit;
 
 pub use cluster::{AddServer, Applied, ApplyOptions, Cluster, ContainerSpec, ServerStatus};
 pub use error::{Error, ErrorKind, Result};

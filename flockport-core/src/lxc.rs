@@ -15,6 +15,10 @@ use std::net::Ipv4Addr;
 /// Prefix of image (template) container names.
 pub const IMAGE_PREFIX: &str = "fp-img-";
 
+/// The file in an image's container directory that marks its build as
+/// finished; an image without it is half-built and never cloned.
+pub const IMAGE_COMPLETE: &str = "flockport-image-complete";
+
 /// The PATH given to commands run inside containers.
 pub const CONTAINER_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -53,6 +57,9 @@ pub struct ContainerInfo {
     pub ipv4: Vec<Ipv4Addr>,
     /// The static address in its config, if any.
     pub configured_ipv4: Option<Ipv4Addr>,
+    /// For an image: whether its build finished ([`IMAGE_COMPLETE`] exists).
+    #[serde(skip)]
+    pub image_complete: bool,
 }
 
 impl ContainerInfo {
@@ -86,6 +93,10 @@ impl ServerFacts {
     pub fn container(&self, name: &str) -> Option<&ContainerInfo> {
         self.containers.iter().find(|c| c.name == name)
     }
+    /// Whether image `name` exists and its build finished.
+    pub fn image_ready(&self, name: &str) -> bool {
+        self.container(name).is_some_and(|c| c.image_complete)
+    }
 }
 
 /// The probe: LXC version, overlay support and every container with its
@@ -100,7 +111,8 @@ for d in "$P"/*/; do
   s=$(lxc-info -P "$P" -n "$n" -sH 2>/dev/null) || s=UNKNOWN
   i=$(lxc-info -P "$P" -n "$n" -iH 2>/dev/null | tr '\n' ',')
   a=$(sed -n 's/^[[:space:]]*lxc\.net\.0\.ipv4\.address[[:space:]]*=[[:space:]]*//p' "${d}config" | head -n 1)
-  printf 'c\t%s\t%s\t%s\t%s\n' "$n" "$s" "$i" "$a"
+  if [ -f "${d}flockport-image-complete" ]; then k=complete; else k=-; fi
+  printf 'c\t%s\t%s\t%s\t%s\t%s\n' "$n" "$s" "$i" "$a" "$k"
 done
 "#;
 
@@ -119,7 +131,7 @@ pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
         match f.as_slice() {
             ["version", v] => facts.lxc_version = v.trim().to_string(),
             ["overlay", v] => facts.overlay = *v == "yes",
-            ["c", name, state, ips, cfg] => {
+            ["c", name, state, ips, cfg, rest @ ..] => {
                 let state = match state.trim() {
                     "RUNNING" => ContainerState::Running,
                     "STOPPED" => ContainerState::Stopped,
@@ -133,6 +145,7 @@ pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
                     state,
                     ipv4,
                     configured_ipv4,
+                    image_complete: rest.first() == Some(&"complete"),
                 });
             }
             _ => return Err(bad(format!("unexpected line {line:?}"))),
@@ -164,7 +177,8 @@ pub fn clone_steps(server: &ServerConfig, base: &str, name: &str, address: Ipv4A
     } else {
         "full copy"
     };
-    let mut steps = vec![Step::run(&server.name, format!("create container {name} from {base} by {how}"), argv)];
+    let mut steps = crate::service::hook_steps(server);
+    steps.push(Step::run(&server.name, format!("create container {name} from {base} by {how}"), argv));
     steps.extend(static_address_steps(server, name, address));
     steps
 }
@@ -179,26 +193,40 @@ pub fn mac_for(address: Ipv4Addr) -> String {
     format!("00:16:3e:{b:02x}:{c:02x}:{d:02x}")
 }
 
-/// Steps that give container `name` a static address on the server's bridge.
+/// Steps that give container `name` a static address on the server's
+/// bridge, start it when the server boots (`lxc.start.auto`), and run
+/// flockport's start hook ([`crate::service::START_HOOK`]: puts back its port
+/// forwards) whenever it starts.
 pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr) -> Vec<Step> {
     let cfg = config_path(server, name);
     let net = format!(
-        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = {}\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\n",
+        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = {}\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\nlxc.start.auto = 1\nlxc.hook.start-host = {}\n",
         server.bridge,
         mac_for(address),
         address,
         server.subnet.prefix_len(),
-        server.gateway()
+        server.gateway(),
+        crate::service::START_HOOK,
     );
     vec![
         Step::run(
             &server.name,
-            format!("clear the network config of {name}"),
-            vec![s("sed"), s("-i"), s("-e"), s(r"/^[[:space:]]*lxc\.net\./d"), cfg.clone()],
+            format!("clear the network, autostart and hook config of {name}"),
+            vec![
+                s("sed"),
+                s("-i"),
+                s("-e"),
+                s(r"/^[[:space:]]*lxc\.net\./d"),
+                s("-e"),
+                s(r"/^[[:space:]]*lxc\.start\.auto/d"),
+                s("-e"),
+                s(r"/^[[:space:]]*lxc\.hook\.start-host/d"),
+                cfg.clone(),
+            ],
         ),
         Step::run_with_stdin(
             &server.name,
-            format!("set static address {address} on {} for {name}", server.bridge),
+            format!("set static address {address} on {}, autostart and start hook for {name}", server.bridge),
             vec![s("sh"), s("-c"), s(r#"cat >> "$1""#), s("sh"), cfg],
             Content::text(net),
         ),
@@ -253,7 +281,9 @@ pub fn attach_argv(server: &ServerConfig, name: &str, argv: &[String]) -> Vec<St
     v
 }
 
-/// The argv that writes stdin to `path` inside container `name` with `mode`.
+/// The argv that writes stdin to `path` inside container `name` with `mode`,
+/// atomically (a temp file beside it, renamed over it): a reader never sees
+/// half a file, and a failed write leaves the old one.
 pub fn push_argv(server: &ServerConfig, name: &str, path: &str, mode: u32) -> Vec<String> {
     attach_argv(
         server,
@@ -261,7 +291,9 @@ pub fn push_argv(server: &ServerConfig, name: &str, path: &str, mode: u32) -> Ve
         &[
             s("sh"),
             s("-c"),
-            s(r#"umask 077; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1""#),
+            s(
+                r#"umask 077; mkdir -p "$(dirname "$1")" && t=$(mktemp "$1.XXXXXX") && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1""#,
+            ),
             s("sh"),
             s(path),
             format!("{mode:04o}"),
@@ -294,11 +326,14 @@ mod tests {
 
     #[test]
     fn parses_probe_output() {
-        let text = "version\t5.0.2\noverlay\tyes\nc\tc1\tRUNNING\t10.0.4.20,\t10.0.4.20/24\nc\tfp-img-base-1\tSTOPPED\t\t\nc\tx\tFROZEN\t10.0.4.9,10.0.3.2,\t\n";
+        let text = "version\t5.0.2\noverlay\tyes\nc\tc1\tRUNNING\t10.0.4.20,\t10.0.4.20/24\t-\nc\tfp-img-base-1\tSTOPPED\t\t\tcomplete\nc\tx\tFROZEN\t10.0.4.9,10.0.3.2,\t\t-\nc\tfp-img-half-2\tSTOPPED\t\t\t-\n";
         let f = parse_probe("s1", text).unwrap();
         assert_eq!(f.lxc_version, "5.0.2");
         assert!(f.overlay);
-        assert_eq!(f.containers.len(), 3);
+        assert_eq!(f.containers.len(), 4);
+        assert!(f.image_ready("fp-img-base-1"));
+        assert!(!f.image_ready("fp-img-half-2"), "an image without the marker is half-built");
+        assert!(!f.image_ready("nope"));
         assert_eq!(f.containers[0].state, ContainerState::Running);
         assert_eq!(f.containers[0].configured_ipv4, Some(Ipv4Addr::new(10, 0, 4, 20)));
         assert!(f.containers[1].is_image());

@@ -3,14 +3,18 @@
 //!
 //! Architecture invariant: building a plan only reads (probes servers, reads
 //! state); `--dry-run` prints the plan and stops there. Execution runs each
-//! server's steps in order and the servers in parallel; when a server's step
-//! fails, that server's rollback steps run (best effort) and the state is not
-//! committed.
+//! server's steps in order and the servers in parallel, each server's steps
+//! in as few round trips as possible (consecutive steps travel as one script,
+//! see [`batch_script`]). When a step fails on any server, or an interrupt is
+//! requested, no server starts another round trip, and every server that ran
+//! anything runs its rollback steps (best effort); the state is not committed.
 
 use crate::error::{Error, Result};
-use crate::transport::{display_argv, Transport, TransportExt};
+use crate::quote::quote_argv;
+use crate::transport::{display_argv, write_file_argv, Output, Transport};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Bytes a step sends; secrets are never shown or serialised.
@@ -97,6 +101,10 @@ pub struct Step {
     /// is [`Error::ConfigRejected`] rather than a plain command failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checks_config_of: Option<String>,
+    /// A long step (an image build) that travels in a round trip of its own,
+    /// so progress shows it as it starts and an interrupt is seen after it.
+    #[serde(skip)]
+    pub alone: bool,
 }
 
 impl Step {
@@ -107,6 +115,7 @@ impl Step {
             description: description.into(),
             action: Action::Run { argv, stdin: None },
             checks_config_of: None,
+            alone: false,
         }
     }
     /// A run step with standard input.
@@ -116,6 +125,7 @@ impl Step {
             description: description.into(),
             action: Action::Run { argv, stdin: Some(stdin) },
             checks_config_of: None,
+            alone: false,
         }
     }
     /// A write-file step.
@@ -131,6 +141,7 @@ impl Step {
             description: description.into(),
             action: Action::WriteFile { path: path.into(), mode, content },
             checks_config_of: None,
+            alone: false,
         }
     }
 
@@ -140,22 +151,38 @@ impl Step {
         self
     }
 
-    /// Runs the step; a non-zero exit is an error.
-    pub async fn execute(&self, t: &dyn Transport) -> Result<()> {
+    /// Marks this step as long: it gets a round trip of its own.
+    pub fn alone(mut self) -> Self {
+        self.alone = true;
+        self
+    }
+
+    /// The argv and standard input that carry out this step.
+    pub fn command(&self) -> (Vec<String>, Option<&Content>) {
         match &self.action {
-            Action::Run { argv, stdin } => {
-                let out = t.exec(argv.clone(), stdin.as_ref().map(|c| c.bytes().to_vec())).await?;
-                match (out.check(t.server(), argv), &self.checks_config_of) {
-                    (Ok(_), _) => {}
-                    (Err(Error::RemoteCommand { server, stderr_tail, .. }), Some(service)) => {
-                        return Err(Error::ConfigRejected { server, service: service.clone(), detail: stderr_tail });
-                    }
-                    (Err(e), _) => return Err(e),
-                }
-            }
-            Action::WriteFile { path, mode, content } => t.write_file(path, content.bytes(), *mode).await?,
+            Action::Run { argv, stdin } => (argv.clone(), stdin.as_ref()),
+            Action::WriteFile { path, mode, content } => (write_file_argv(path, *mode), Some(content)),
         }
-        Ok(())
+    }
+
+    /// Runs the step alone; a non-zero exit is an error.
+    pub async fn execute(&self, t: &dyn Transport) -> Result<()> {
+        let (argv, stdin) = self.command();
+        let out = t.exec(argv.clone(), stdin.map(|c| c.bytes().to_vec())).await?;
+        self.judge(t.server(), &argv, out)
+    }
+
+    /// Turns the step's output into its result: a non-zero exit is
+    /// [`Error::RemoteCommand`] ([`Output::check`]), or
+    /// [`Error::ConfigRejected`] for a config check.
+    fn judge(&self, server: &str, argv: &[String], out: Output) -> Result<()> {
+        match (out.check(server, argv), &self.checks_config_of) {
+            (Ok(_), _) => Ok(()),
+            (Err(Error::RemoteCommand { server, stderr_tail, .. }), Some(service)) => {
+                Err(Error::ConfigRejected { server, service: service.clone(), detail: stderr_tail })
+            }
+            (Err(e), _) => Err(e),
+        }
     }
 
     /// One line for people.
@@ -189,10 +216,23 @@ pub struct Plan {
     pub state_changes: Vec<String>,
 }
 
-/// Progress events while a plan runs.
+/// Progress events while a plan runs, and the interrupt it polls.
 pub trait Progress: Send + Sync {
-    /// A step is starting.
+    /// A step is starting (every step of a round trip is announced as the
+    /// round trip starts).
     fn step(&self, index: usize, total: usize, step: &Step);
+    /// Whether the operation should stop before its next round trip. The
+    /// default is the process-wide [`crate::interrupt`] request.
+    fn interrupted(&self) -> bool {
+        crate::interrupt::requested()
+    }
+    /// The operation stopped for the interrupt (and rolled back): the default
+    /// consumes the process-wide request.
+    fn honoured_interrupt(&self) {
+        crate::interrupt::clear();
+    }
+    /// Rollback is starting on `server` after `reason`.
+    fn rolling_back(&self, _server: &str, _reason: &str) {}
 }
 
 /// Ignores progress.
@@ -200,6 +240,18 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {
     fn step(&self, _: usize, _: usize, _: &Step) {}
+}
+
+/// What one server's run came to.
+enum Outcome {
+    /// Every step ran.
+    Done,
+    /// Nothing ran: the plan stopped before this server's first round trip.
+    Untouched,
+    /// Some steps ran, then the plan stopped (another server failed, or an interrupt).
+    Stopped,
+    /// A step failed here.
+    Failed(Error),
 }
 
 impl Plan {
@@ -223,7 +275,22 @@ impl Plan {
         s
     }
 
-    /// Runs the plan: servers in parallel, each server's steps in order.
+    /// The servers the plan runs on, in order of first appearance.
+    pub fn servers(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for st in &self.steps {
+            if !out.contains(&st.server.as_str()) {
+                out.push(&st.server);
+            }
+        }
+        out
+    }
+
+    /// Runs the plan: servers in parallel, each server's steps in order, in
+    /// as few round trips as possible. When a step fails anywhere, or
+    /// `progress` reports an interrupt, no server starts another round trip
+    /// and every server that ran anything rolls back; the error is the
+    /// failure (or [`Error::Interrupted`]).
     pub async fn execute(
         &self,
         transports: &BTreeMap<String, Arc<dyn Transport>>,
@@ -234,29 +301,224 @@ impl Plan {
         for (i, st) in self.steps.iter().enumerate() {
             by_server.entry(st.server.as_str()).or_default().push((i, st));
         }
-        let runs = by_server.into_iter().map(|(server, steps)| async move {
-            let t = transports
-                .get(server)
-                .ok_or_else(|| Error::not_found("server", server, "the plan names a server without a transport"))?;
-            for (i, st) in steps {
-                progress.step(i, total, st);
-                tracing::info!(server, step = %st.description, "running");
-                if let Err(e) = st.execute(t.as_ref()).await {
-                    for rb in self.rollback.iter().filter(|r| r.server == server) {
-                        if let Err(re) = rb.execute(t.as_ref()).await {
-                            tracing::warn!(server, error = %re, "rollback step failed");
-                        }
-                    }
-                    return Err(e);
+        for server in by_server.keys().copied().chain(self.rollback.iter().map(|r| r.server.as_str())) {
+            if !transports.contains_key(server) {
+                return Err(Error::not_found("server", server, "the plan names a server without a transport"));
+            }
+        }
+        let stop = AtomicBool::new(false);
+        let stop = &stop;
+        let runs = by_server.iter().map(|(server, steps)| async move {
+            let t = transports.get(*server).map(Arc::as_ref);
+            let Some(t) = t else { return (*server, Outcome::Untouched) };
+            let mut touched = false;
+            for batch in batches(steps) {
+                if stop.load(Ordering::SeqCst) || progress.interrupted() {
+                    stop.store(true, Ordering::SeqCst);
+                    return (*server, if touched { Outcome::Stopped } else { Outcome::Untouched });
+                }
+                for (i, st) in &batch {
+                    progress.step(*i, total, st);
+                    tracing::info!(server, step = %st.description, "running");
+                }
+                touched = true;
+                let steps: Vec<&Step> = batch.iter().map(|(_, s)| *s).collect();
+                if let Err(e) = run_batch(t, &steps).await {
+                    stop.store(true, Ordering::SeqCst);
+                    return (*server, Outcome::Failed(e));
                 }
             }
-            Ok::<(), Error>(())
+            (*server, Outcome::Done)
         });
-        let errors: Vec<Error> = futures::future::join_all(runs).await.into_iter().filter_map(|r| r.err()).collect();
+        let outcomes = futures::future::join_all(runs).await;
+        let mut errors = Vec::new();
+        let mut changed = Vec::new();
+        let mut all_done = true;
+        for (server, o) in outcomes {
+            match o {
+                Outcome::Done => changed.push(server),
+                Outcome::Untouched => all_done = false,
+                Outcome::Stopped => {
+                    all_done = false;
+                    changed.push(server);
+                }
+                Outcome::Failed(e) => {
+                    all_done = false;
+                    changed.push(server);
+                    errors.push(e);
+                }
+            }
+        }
+        if all_done && errors.is_empty() && !progress.interrupted() {
+            return Ok(());
+        }
+        let interrupted = errors.is_empty();
+        let reason = match errors.first() {
+            Some(e) => e.to_string(),
+            None => "interrupted".to_string(),
+        };
+        let rollbacks = changed.iter().map(|server| {
+            let reason = &reason;
+            async move {
+                let steps: Vec<&Step> = self.rollback.iter().filter(|r| r.server == *server).collect();
+                if steps.is_empty() {
+                    return;
+                }
+                progress.rolling_back(server, reason);
+                let Some(t) = transports.get(*server) else { return };
+                for rb in steps {
+                    tracing::info!(server, step = %rb.description, "rolling back");
+                    if let Err(re) = rb.execute(t.as_ref()).await {
+                        tracing::warn!(server, error = %re, "rollback step failed");
+                    }
+                }
+            }
+        });
+        futures::future::join_all(rollbacks).await;
+        if interrupted {
+            progress.honoured_interrupt();
+            return Err(Error::Interrupted {
+                operation: self.operation.clone(),
+                rolled_back: changed.iter().map(|s| s.to_string()).collect(),
+            });
+        }
         match errors.len() {
-            0 => Ok(()),
-            1 => Err(errors.into_iter().next().unwrap_or(Error::Many(Vec::new()))),
+            1 => Err(errors.remove(0)),
             _ => Err(Error::Many(errors)),
+        }
+    }
+}
+
+/// Splits one server's steps into round trips: consecutive steps together,
+/// a step marked [`Step::alone`] by itself.
+fn batches<'a>(steps: &[(usize, &'a Step)]) -> Vec<Vec<(usize, &'a Step)>> {
+    let mut out: Vec<Vec<(usize, &'a Step)>> = Vec::new();
+    let mut cur = Vec::new();
+    for &(i, st) in steps {
+        if st.alone {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            out.push(vec![(i, st)]);
+        } else {
+            cur.push((i, st));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The marker that opens each step's part of a batch's stdout and stderr.
+const MARK: &str = "\u{1}flockport-step ";
+
+/// One script that runs `steps` in order and stops at the first failure.
+/// Every command line comes from [`quote_argv`]; each step reads exactly its
+/// own standard input (`dd` of its byte count from the batch's stdin, which
+/// carries every step's input in order; a step without input reads
+/// /dev/null). Before each step a marker line goes to stdout and stderr, and
+/// a failed step's exit status follows its marker on stderr, so the output of
+/// each step and which one failed are known afterwards.
+pub fn batch_script(steps: &[&Step]) -> Result<(String, Vec<u8>)> {
+    let mut script = String::from(
+        "m() { printf '\\n\\001flockport-step %s\\n' \"$1\"; printf '\\n\\001flockport-step %s\\n' \"$1\" >&2; }\n",
+    );
+    let mut stdin = Vec::new();
+    for (i, st) in steps.iter().enumerate() {
+        let (argv, input) = st.command();
+        let line = quote_argv(&argv)?;
+        script.push_str(&format!("m {i}\n"));
+        match input {
+            Some(c) if !c.bytes().is_empty() => {
+                let n = c.bytes().len();
+                script.push_str(&format!("dd bs={n} count=1 iflag=fullblock status=none | {line}\n"));
+                stdin.extend_from_slice(c.bytes());
+            }
+            _ => script.push_str(&format!("{line} </dev/null\n")),
+        }
+        script.push_str(&format!(
+            "r=$?; if [ \"$r\" -ne 0 ]; then printf '\\n\\001flockport-step failed {i} %s\\n' \"$r\" >&2; exit \"$r\"; fi\n"
+        ));
+    }
+    Ok((script, stdin))
+}
+
+/// Each step's part of a batch's output, by index.
+type Parts = BTreeMap<usize, Vec<u8>>;
+
+/// Splits a batch's output into the parts each step wrote, by index; the
+/// failed step's index and status when one failed.
+fn split_marked(bytes: &[u8]) -> (Parts, Option<(usize, i32)>) {
+    let mut parts: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    let mut failed = None;
+    let text = bytes;
+    let mark = MARK.as_bytes();
+    let mut cur: Option<usize> = None;
+    let mut pos = 0;
+    while pos < text.len() {
+        let rest = &text[pos..];
+        let at_line_start = pos == 0 || text[pos - 1] == b'\n';
+        if at_line_start && rest.starts_with(mark) {
+            let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+            let line = String::from_utf8_lossy(&rest[mark.len()..line_end]).into_owned();
+            // The newline printed before the marker belongs to no step.
+            if let Some(prev) = cur.and_then(|c| parts.get_mut(&c)) {
+                if prev.last() == Some(&b'\n') {
+                    prev.pop();
+                }
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["failed", i, rc] => {
+                    if let (Ok(i), Ok(rc)) = (i.parse(), rc.parse()) {
+                        failed = Some((i, rc));
+                    }
+                }
+                [i] => cur = i.parse().ok(),
+                _ => {}
+            }
+            if let Some(c) = cur {
+                parts.entry(c).or_default();
+            }
+            pos += line_end + 1;
+            continue;
+        }
+        let next = rest.iter().position(|b| *b == b'\n').map_or(rest.len(), |n| n + 1);
+        if let Some(c) = cur {
+            parts.entry(c).or_default().extend_from_slice(&rest[..next]);
+        }
+        pos += next;
+    }
+    (parts, failed)
+}
+
+/// Runs `steps` on one server in one round trip (a single step as itself).
+async fn run_batch(t: &dyn Transport, steps: &[&Step]) -> Result<()> {
+    match steps {
+        [] => Ok(()),
+        [one] => one.execute(t).await,
+        _ => {
+            let (script, stdin) = batch_script(steps)?;
+            let argv = vec!["sh".to_string(), "-c".to_string(), script];
+            let out = t.exec(argv.clone(), if stdin.is_empty() { None } else { Some(stdin) }).await?;
+            if out.status == 0 {
+                return Ok(());
+            }
+            let (outs, failed) = split_marked(&out.stdout);
+            let (errs, _) = split_marked(&out.stderr);
+            // Without a failure marker the script itself broke: blame the last step that started.
+            let (i, status) = failed.unwrap_or_else(|| (errs.keys().last().copied().unwrap_or(0), out.status));
+            let Some(step) = steps.get(i) else {
+                return out.check(t.server(), &argv).map(|_| ());
+            };
+            let part = Output {
+                status,
+                stdout: outs.get(&i).cloned().unwrap_or_default(),
+                stderr: errs.get(&i).cloned().unwrap_or_default(),
+            };
+            let (step_argv, _) = step.command();
+            step.judge(t.server(), &step_argv, part)
         }
     }
 }
@@ -264,6 +526,71 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::LocalTransport;
+
+    fn sh(server: &str, what: &str, script: &str, args: &[&str]) -> Step {
+        let mut argv = vec!["sh".to_string(), "-c".into(), script.into(), "sh".into()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        Step::run(server, what, argv)
+    }
+
+    /// A batch through a real shell: each step reads exactly its own input,
+    /// the failing step is named with its own status and stderr, and nothing
+    /// after it runs.
+    #[tokio::test]
+    async fn a_batch_runs_in_one_shell_and_reports_the_failing_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let t = LocalTransport::new("local");
+        let mut first = sh("local", "one", r#"cat > "$1/one""#, &[d]);
+        first.action = Action::Run { argv: first.command().0, stdin: Some(Content::text("first input\n")) };
+        let steps = [
+            first,
+            Step::write_file("local", "two", format!("{d}/sub/two"), 0o600, Content::secret(b"s3cret".to_vec())),
+            sh("local", "no input", r#"cat > "$1/three"; echo "out of three""#, &[d]),
+            sh("local", "fails", r#"echo partial; echo "it broke: $1" >&2; exit 3"#, &["x y"]),
+            sh("local", "never", r#"touch "$1/never""#, &[d]),
+        ];
+        let refs: Vec<&Step> = steps.iter().collect();
+        let e = run_batch(&t, &refs).await.unwrap_err();
+        match &e {
+            Error::RemoteCommand { server, command, status, stderr_tail } => {
+                assert_eq!(server, "local");
+                assert_eq!(*status, 3);
+                assert_eq!(stderr_tail, "it broke: x y");
+                assert!(command.starts_with("sh -c 'echo partial") && command.ends_with("sh 'x y'"), "{command}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(dir.path().join("one")).unwrap(), "first input\n");
+        assert_eq!(std::fs::read(dir.path().join("sub/two")).unwrap(), b"s3cret");
+        assert_eq!(std::fs::read(dir.path().join("three")).unwrap(), b"", "a step without input reads nothing");
+        assert!(!dir.path().join("never").exists());
+        // The batch's argv carries no step's input (secrets travel on stdin only).
+        let (script, stdin) = batch_script(&refs).unwrap();
+        assert!(!script.contains("s3cret") && !script.contains("first input"));
+        assert_eq!(stdin, b"first input\ns3cret");
+        // A config check's failure is ConfigRejected with the checker's words.
+        let check = [
+            sh("local", "ok", "true", &[]),
+            sh("local", "check", "echo 'line 3: unknown directive' >&2; exit 1", &[]).checks_config("nginx"),
+        ];
+        let refs: Vec<&Step> = check.iter().collect();
+        let e = run_batch(&t, &refs).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::ConfigRejected { service, detail, .. } if service == "nginx" && detail == "line 3: unknown directive"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn outputs_split_by_marker() {
+        let text = b"\n\x01flockport-step 0\nA\nB\n\n\x01flockport-step 1\nC\n\x01flockport-step failed 1 7\n";
+        let (parts, failed) = split_marked(text);
+        assert_eq!(parts[&0], b"A\nB\n");
+        assert_eq!(parts[&1], b"C");
+        assert_eq!(failed, Some((1, 7)));
+    }
 
     #[test]
     fn secrets_are_never_shown() {

@@ -4,19 +4,33 @@
 //! exclusive lock for each transaction (so two concurrent runs never lose an
 //! update), writes atomically, and carries a schema version.
 //!
+//! Every change of the file's shape bumps [`SCHEMA_VERSION`] and adds a step
+//! to [`migrate`], which brings a file of any older version up to date when
+//! it is read; a file of a newer version is refused (read and write), so an
+//! older binary never drops what it does not know. `state/testdata/` holds a
+//! sample file of every version, and a test checks each migrates to the
+//! current sample.
+//!
 //! Architecture invariant: state is committed only after the servers accepted
 //! a change; an aborted transaction (dropped without commit) changes nothing.
 //! A state file that does not parse is refused and never overwritten.
 
 use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, lock_path, LockGuard};
+use crate::service::ServiceContainer;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: containers (service containers included), counters, lbs with
+///   `published: [PORT]`.
+/// - 2: service containers are held by their family's record only
+///   ([`ServiceContainer`]: family, name, server, address, image, published
+///   as `{host_port, port}`), no longer in `containers`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +41,7 @@ pub struct ContainerRecord {
     pub address: Ipv4Addr,
     /// The image (template container) it was cloned from.
     pub image: String,
-    /// What it is for (`app`, `haproxy`, ...).
+    /// What it is for (`app`, ...).
     pub role: String,
 }
 
@@ -36,7 +50,8 @@ pub struct ContainerRecord {
 pub struct State {
     /// Schema version of the file.
     pub schema: u32,
-    /// Managed containers by name.
+    /// Managed plain containers by name (`addcontainer`); service containers
+    /// are held by their family's record.
     #[serde(default)]
     pub containers: BTreeMap<String, ContainerRecord>,
     /// Counters for generated names, by prefix.
@@ -54,10 +69,43 @@ impl Default for State {
 }
 
 impl State {
-    /// Addresses used by managed containers on `server`.
-    pub fn addresses_on(&self, server: &str) -> impl Iterator<Item = Ipv4Addr> + '_ {
-        let server = server.to_string();
-        self.containers.values().filter(move |c| c.server == server).map(|c| c.address)
+    /// Every service container, of every family.
+    pub fn services(&self) -> impl Iterator<Item = &ServiceContainer> + '_ {
+        self.lbs.values().map(|l| &l.container)
+    }
+
+    /// The service container called `name`, of any family.
+    pub fn service(&self, name: &str) -> Option<&ServiceContainer> {
+        self.services().find(|s| s.name == name)
+    }
+
+    /// Replaces the service container of the same name in its family's record.
+    pub fn set_service(&mut self, sc: ServiceContainer) -> Result<()> {
+        use crate::service::Family;
+        let slot = match sc.family {
+            Family::Lb => self.lbs.get_mut(&sc.name).map(|l| &mut l.container),
+        };
+        match slot {
+            Some(s) => {
+                *s = sc;
+                Ok(())
+            }
+            None => Err(Error::not_found(sc.family.noun(), sc.name, "it is not in the state")),
+        }
+    }
+
+    /// Whether `name` is used by a managed container or service.
+    pub fn name_taken(&self, name: &str) -> bool {
+        self.containers.contains_key(name) || self.service(name).is_some()
+    }
+
+    /// Addresses held on `server` by anything in the state: managed
+    /// containers and service containers (and, as families add them, VIPs
+    /// and endpoints).
+    pub fn addresses_on(&self, server: &str) -> Vec<Ipv4Addr> {
+        let plain = self.containers.values().filter(|c| c.server == server).map(|c| c.address);
+        let services = self.services().filter(|s| s.server == server).map(|s| s.address);
+        plain.chain(services).collect()
     }
 
     /// The next generated name with `prefix` (e.g. `ha` -> `ha1`, `ha2`, ...),
@@ -72,6 +120,51 @@ impl State {
             }
         }
     }
+}
+
+/// Brings a state file's JSON of schema `from` up to [`SCHEMA_VERSION`], one
+/// version at a time.
+pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde_json::Value, String> {
+    let mut version = from;
+    while version < SCHEMA_VERSION {
+        v = match version {
+            0 | 1 => v1_to_v2(v)?,
+            other => return Err(format!("no migration from schema {other}")),
+        };
+        version = if version == 0 { 2 } else { version + 1 };
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert("schema".into(), SCHEMA_VERSION.into());
+    }
+    Ok(v)
+}
+
+/// 1 -> 2: an LB's container record moves into the LB (`family`, `image`),
+/// `published: [PORT]` becomes `[{host_port, port}]`.
+fn v1_to_v2(mut v: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
+    use serde_json::{json, Value};
+    let root = v.as_object_mut().ok_or("the state is not a JSON object")?;
+    let mut containers = root.remove("containers").unwrap_or_else(|| json!({}));
+    if let Some(Value::Object(lbs)) = root.get_mut("lbs") {
+        for (name, lb) in lbs.iter_mut() {
+            let lb = lb.as_object_mut().ok_or_else(|| format!("load balancer {name} is not an object"))?;
+            let image = containers
+                .as_object_mut()
+                .and_then(|c| c.remove(name))
+                .and_then(|c| c.get("image").cloned())
+                .unwrap_or_else(|| json!(""));
+            lb.insert("family".into(), json!("lb"));
+            lb.insert("image".into(), image);
+            let published: Vec<Value> = lb
+                .get("published")
+                .and_then(Value::as_array)
+                .map(|ps| ps.iter().map(|p| json!({"host_port": p, "port": p})).collect())
+                .unwrap_or_default();
+            lb.insert("published".into(), Value::Array(published));
+        }
+    }
+    root.insert("containers".into(), containers);
+    Ok(v)
 }
 
 /// A transaction: the state as read under the lock, and the way to commit it.
@@ -118,18 +211,20 @@ impl FileStateStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(Error::io("reading state", path, e)),
         };
-        let state: State = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::StateCorrupt { path: path.to_path_buf(), reason: e.to_string() })?;
-        if state.schema > SCHEMA_VERSION {
-            return Err(Error::StateCorrupt {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "schema {} is newer than this flockport understands ({}); upgrade flockport",
-                    state.schema, SCHEMA_VERSION
-                ),
-            });
+        Self::parse(path, &bytes)
+    }
+
+    /// Parses a state file's bytes: a newer schema is refused, an older one migrated.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<State> {
+        let corrupt = |reason: String| Error::StateCorrupt { path: path.to_path_buf(), reason };
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let schema = value.get("schema").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let schema = u32::try_from(schema).map_err(|_| corrupt(format!("schema {schema} is not a version")))?;
+        if schema > SCHEMA_VERSION {
+            return Err(Error::StateTooNew { path: path.to_path_buf(), found: schema, supported: SCHEMA_VERSION });
         }
-        Ok(state)
+        let value = if schema < SCHEMA_VERSION { migrate(value, schema).map_err(corrupt)? } else { value };
+        serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
     }
 
     /// Blocking transaction start (used by [`StateStore::begin`] on a blocking thread).
@@ -187,6 +282,61 @@ impl StateStore for FileStateStore {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    fn sample(version: u32) -> (PathBuf, Vec<u8>) {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("testdata/state-v{version}.json"));
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}: every schema needs a sample", p.display()));
+        (p, bytes)
+    }
+
+    /// The current schema's sample is exactly what this build writes (so a
+    /// change of shape without a new schema version and sample fails here),
+    /// and every older sample migrates to it.
+    #[test]
+    fn every_older_schema_migrates_to_the_current_one() {
+        let (p, current_bytes) = sample(SCHEMA_VERSION);
+        let current = FileStateStore::parse(&p, &current_bytes).unwrap();
+        let written = serde_json::to_string_pretty(&current).unwrap();
+        assert_eq!(written.trim(), String::from_utf8_lossy(&current_bytes).trim(), "the sample is what is written");
+        for v in 1..SCHEMA_VERSION {
+            let (p, bytes) = sample(v);
+            let migrated = FileStateStore::parse(&p, &bytes).unwrap();
+            assert_eq!(migrated, current, "schema {v} migrates to schema {SCHEMA_VERSION}");
+        }
+        // What the migration keeps: the LB's container is the LB's, not a plain container.
+        assert!(!current.containers.contains_key("ha1"));
+        assert_eq!(current.service("ha1").unwrap().image, "fp-img-haproxy-b85c08f9");
+        assert_eq!(current.service("ha1").unwrap().published[0].host_port, 80);
+        assert!(current.addresses_on("s1").contains(&Ipv4Addr::new(10, 0, 4, 100)), "a service's address is taken");
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_neither_read_nor_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let newer = format!(r#"{{"schema": {}, "containers": {{}}, "vips": {{"v1": {{}}}}}}"#, SCHEMA_VERSION + 1);
+        std::fs::write(&path, &newer).unwrap();
+        let store = FileStateStore::new(&path);
+        let e = store.begin().await.err().unwrap();
+        assert!(matches!(e, Error::StateTooNew { found, .. } if found == SCHEMA_VERSION + 1), "{e}");
+        assert!(e.to_string().contains("upgrade flockport"), "{e}");
+        assert!(matches!(store.load().await.unwrap_err(), Error::StateTooNew { .. }));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), newer, "left untouched");
+    }
+
+    #[tokio::test]
+    async fn an_older_file_is_rewritten_at_the_current_schema_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, sample(1).1).unwrap();
+        let store = FileStateStore::new(&path);
+        let txn = store.begin().await.unwrap();
+        let st = txn.state().clone();
+        txn.commit(st).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["schema"], SCHEMA_VERSION);
+        assert_eq!(v["lbs"]["ha1"]["published"][0]["port"], 80);
+    }
 
     #[tokio::test]
     async fn blocking_load_reads_what_load_reads() {
@@ -274,6 +424,8 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
         std::fs::write(&path, br#"{"schema": 99}"#).unwrap();
         assert!(store.load().await.unwrap_err().to_string().contains("newer"));
+        std::fs::write(&path, br#"{"schema": 2, "lbs": {"x": {"name": 3}}}"#).unwrap();
+        assert!(matches!(store.load().await.unwrap_err(), Error::StateCorrupt { .. }));
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 //!
 //! * `code`: the [`ErrorKind`] name (`'InvalidInput'`, `'NotFound'`,
 //!   `'AlreadyExists'`, `'Unreachable'`, `'RemoteCommandFailed'`,
-//!   `'ConfigRejected'`, `'Local'`), also exported as the `ErrorKind` enum;
+//!   `'ConfigRejected'`, `'Local'`, `'Interrupted'`), also exported as the `ErrorKind` enum;
 //! * `details`: the fields of the core variant plus `variant`, its name;
 //! * `causes`: the messages of the Rust `source()` chain, outermost first;
 //! * `cause`: the same chain as linked `Error`s (ES2022 `cause`);
@@ -38,6 +38,8 @@ pub enum ErrorKind {
     ConfigRejected,
     /// A local file (inventory, state, key) could not be used.
     Local,
+    /// The change was interrupted and rolled back; nothing was recorded.
+    Interrupted,
 }
 
 #[cfg(test)]
@@ -51,6 +53,7 @@ impl From<CoreErrorKind> for ErrorKind {
             CoreErrorKind::RemoteCommandFailed => ErrorKind::RemoteCommandFailed,
             CoreErrorKind::ConfigRejected => ErrorKind::ConfigRejected,
             CoreErrorKind::Local => ErrorKind::Local,
+            CoreErrorKind::Interrupted => ErrorKind::Interrupted,
         }
     }
 }
@@ -223,6 +226,7 @@ mod tests {
             CoreErrorKind::RemoteCommandFailed,
             CoreErrorKind::ConfigRejected,
             CoreErrorKind::Local,
+            CoreErrorKind::Interrupted,
         ];
         for kind in kinds {
             assert_eq!(format!("{:?}", ErrorKind::from(kind)), kind.name());

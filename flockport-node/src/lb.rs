@@ -11,6 +11,7 @@ use flockport_core::lb::{
     Backend as CoreBackend, BackendHealth as CoreBackendHealth, LbInfo as CoreLbInfo, LbRecord as CoreLbRecord,
     LbSetting, LbSpec as CoreLbSpec,
 };
+use flockport_core::service::ServiceContainer as CoreServiceContainer;
 use napi::{Env, JsFunction, JsObject};
 use napi_derive::napi;
 use serde::Serialize;
@@ -65,24 +66,90 @@ pub struct LbRecord {
     pub workers: Option<u32>,
     /// DNS resolvers.
     pub resolvers: Vec<String>,
-    /// Ports forwarded from the server's host address.
+    /// Host ports forwarded from the server's host addresses (see
+    /// `ServiceContainer.forwards` for where each goes).
     pub published: Vec<u32>,
+}
+
+/// A port forward made by `pub`: `hostPort` on the server to `port` of the container.
+#[napi(object)]
+#[derive(Debug, Clone, Serialize)]
+pub struct Forward {
+    /// The port on the server.
+    pub host_port: u32,
+    /// The container's port.
+    pub port: u32,
+}
+
+/// A service container (a load balancer's today): what `publish`/`unpublish` return.
+#[napi(object)]
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceContainer {
+    /// The family that owns it (`lb`).
+    pub family: String,
+    /// Its name.
+    pub name: String,
+    /// The server it runs on.
+    pub server: String,
+    /// Its address.
+    pub address: String,
+    /// The image it was cloned from.
+    pub image: String,
+    /// Its forwards.
+    pub forwards: Vec<Forward>,
+}
+
+impl From<&CoreServiceContainer> for ServiceContainer {
+    fn from(s: &CoreServiceContainer) -> Self {
+        ServiceContainer {
+            family: s.family.name().to_string(),
+            name: s.name.clone(),
+            server: s.server.clone(),
+            address: s.address.to_string(),
+            image: s.image.clone(),
+            forwards: s
+                .published
+                .iter()
+                .map(|f| Forward { host_port: u32::from(f.host_port), port: u32::from(f.port) })
+                .collect(),
+        }
+    }
+}
+
+/// What `publish`/`unpublish` did (or, with `dryRun`, would do).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct AppliedServiceContainer {
+    /// The plan.
+    pub plan: Plan,
+    /// Whether it was executed.
+    pub executed: bool,
+    /// The service container.
+    pub record: ServiceContainer,
+}
+
+fn applied_service(a: CoreApplied<CoreServiceContainer>) -> AppliedServiceContainer {
+    AppliedServiceContainer {
+        plan: Plan::from(&a.plan),
+        executed: a.executed,
+        record: ServiceContainer::from(&a.record),
+    }
 }
 
 impl From<&CoreLbRecord> for LbRecord {
     fn from(r: &CoreLbRecord) -> Self {
         LbRecord {
-            name: r.name.clone(),
+            name: r.container.name.clone(),
             kind: r.kind.to_string(),
-            server: r.server.clone(),
-            address: r.address.to_string(),
+            server: r.container.server.clone(),
+            address: r.container.address.to_string(),
             mode: r.mode.clone(),
             url: r.url.clone(),
             backends: r.backends.iter().map(Backend::from).collect(),
             tls: r.tls.clone(),
             workers: r.workers,
             resolvers: r.resolvers.iter().map(|a| a.to_string()).collect(),
-            published: r.published.iter().map(|p| u32::from(*p)).collect(),
+            published: r.container.host_ports().into_iter().map(u32::from).collect(),
         }
     }
 }
@@ -111,11 +178,18 @@ pub struct LbInfo {
     pub record: LbRecord,
     /// Health per backend.
     pub health: Vec<BackendHealth>,
+    /// Why its health could not be read (server unreachable, container
+    /// stopped, ...); absent when it was.
+    pub error: Option<String>,
 }
 
 impl From<&CoreLbInfo> for LbInfo {
     fn from(i: &CoreLbInfo) -> Self {
-        LbInfo { record: LbRecord::from(&i.record), health: i.health.iter().map(BackendHealth::from).collect() }
+        LbInfo {
+            record: LbRecord::from(&i.record),
+            health: i.health.iter().map(BackendHealth::from).collect(),
+            error: i.error.clone(),
+        }
     }
 }
 
@@ -237,22 +311,25 @@ impl Cluster {
         })
     }
 
-    /// `pub [SERVER:]LB PORT`: forwards `port` on the LB's server to the LB.
-    #[napi(ts_return_type = "Promise<AppliedLbRecord>")]
+    /// `pub [SERVER:]NAME PORT[:TOPORT]`: forwards `port` on the service
+    /// container's server to its `toPort` (default the same port).
+    #[napi(ts_return_type = "Promise<AppliedServiceContainer>")]
     pub fn publish(
         &self,
         env: Env,
         target: String,
         port: u16,
+        to_port: Option<u16>,
         options: Option<ApplyOptions>,
     ) -> napi::Result<JsObject> {
         let c = self.core();
         let opts = apply_options(options);
-        promise(&env, async move { c.publish(&target, port, opts).await.map(applied) })
+        let forward = format!("{port}:{}", to_port.unwrap_or(port));
+        promise(&env, async move { c.publish(&target, &forward, opts).await.map(applied_service) })
     }
 
-    /// `unpub [SERVER:]LB PORT`: removes a forward.
-    #[napi(ts_return_type = "Promise<AppliedLbRecord>")]
+    /// `unpub [SERVER:]NAME PORT`: removes the forward of host port `port`.
+    #[napi(ts_return_type = "Promise<AppliedServiceContainer>")]
     pub fn unpublish(
         &self,
         env: Env,
@@ -262,7 +339,7 @@ impl Cluster {
     ) -> napi::Result<JsObject> {
         let c = self.core();
         let opts = apply_options(options);
-        promise(&env, async move { c.unpublish(&target, port, opts).await.map(applied) })
+        promise(&env, async move { c.unpublish(&target, port, opts).await.map(applied_service) })
     }
 
     /// `dellb`: removes the forwards, the container and the state.

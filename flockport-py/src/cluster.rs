@@ -201,6 +201,8 @@ pub(crate) enum Record {
     Info(CoreContainerInfo),
     /// The load-balancer operations.
     Lb(CoreLbRecord),
+    /// `publish`, `unpublish`.
+    Service(flockport_core::service::ServiceContainer),
 }
 
 /// What a mutating operation did (or, with `dry_run`, would do).
@@ -232,7 +234,8 @@ impl Applied {
     }
     /// The resulting record: an image name (`build_image`), a
     /// `ContainerRecord` (`add_container`, `del_container`) or a
-    /// `ContainerInfo` (`set_running`) or an `LbRecord` (load-balancer operations).
+    /// `ContainerInfo` (`set_running`) or an `LbRecord` (load-balancer operations) or a
+    /// `ServiceContainer` (`publish`, `unpublish`).
     #[getter]
     fn record(&self, py: Python<'_>) -> PyResult<PyObject> {
         match &self.record {
@@ -240,6 +243,7 @@ impl Applied {
             Record::Container(r) => ContainerRecord::from(r.clone()).into_py_any(py),
             Record::Info(i) => ContainerInfo::from(i.clone()).into_py_any(py),
             Record::Lb(r) => LbRecord::from(r.clone()).into_py_any(py),
+            Record::Service(r) => crate::lb::ServiceContainer { inner: r.clone() }.into_py_any(py),
         }
     }
     pub(crate) fn __repr__(&self) -> String {
@@ -248,6 +252,7 @@ impl Applied {
             Record::Container(r) => ContainerRecord::from(r.clone()).__repr__(),
             Record::Info(i) => ContainerInfo::from(i.clone()).__repr__(),
             Record::Lb(r) => LbRecord::from(r.clone()).__repr__(),
+            Record::Service(r) => crate::lb::ServiceContainer { inner: r.clone() }.__repr__(),
         };
         format!("Applied(executed={}, record={record}, plan={})", repr_bool(self.executed), self.plan.__repr__())
     }

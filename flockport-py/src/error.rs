@@ -2,7 +2,7 @@
 //!
 //! Classes follow [`ErrorKind`]: `FlockportError` is the root, with
 //! `InvalidInput`, `NotFound`, `AlreadyExists`, `Unreachable`,
-//! `RemoteCommandFailed`, `ConfigRejected` and `LocalError` below it. The
+//! `RemoteCommandFailed`, `ConfigRejected`, `LocalError` and `Interrupted` below it. The
 //! message is the core's (it names the bad value). Every exception carries:
 //!
 //! * `kind`: the [`ErrorKind`] name (`"InvalidInput"`, ..., `"Local"`);
@@ -43,6 +43,12 @@ create_exception!(
     "A service's checker refused a rendered configuration; the old one keeps running."
 );
 create_exception!(flockport, LocalError, FlockportError, "A local file (inventory, state, key) could not be used.");
+create_exception!(
+    flockport,
+    Interrupted,
+    FlockportError,
+    "The change was interrupted (KeyboardInterrupt, a signal) and rolled back; nothing was recorded."
+);
 
 /// Adds the exception classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -55,6 +61,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RemoteCommandFailed", py.get_type::<RemoteCommandFailed>())?;
     m.add("ConfigRejected", py.get_type::<ConfigRejected>())?;
     m.add("LocalError", py.get_type::<LocalError>())?;
+    m.add("Interrupted", py.get_type::<Interrupted>())?;
     Ok(())
 }
 
@@ -72,6 +79,7 @@ fn new_exception(kind: ErrorKind, message: String) -> PyErr {
         ErrorKind::RemoteCommandFailed => RemoteCommandFailed::new_err(message),
         ErrorKind::ConfigRejected => ConfigRejected::new_err(message),
         ErrorKind::Local => LocalError::new_err(message),
+        ErrorKind::Interrupted => Interrupted::new_err(message),
     }
 }
 

@@ -12,6 +12,7 @@ use flockport_core::lb::{
     Backend as CoreBackend, BackendHealth as CoreBackendHealth, LbInfo as CoreLbInfo, LbRecord as CoreLbRecord,
     LbSetting, LbSpec,
 };
+use flockport_core::service::ServiceContainer as CoreServiceContainer;
 use flockport_core::Result as CoreResult;
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -71,7 +72,7 @@ impl LbRecord {
     /// Name (also its container's name).
     #[getter]
     fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.container.name
     }
     /// `"haproxy"` or `"nginx"`.
     #[getter]
@@ -81,12 +82,12 @@ impl LbRecord {
     /// Server it runs on.
     #[getter]
     fn server(&self) -> &str {
-        &self.inner.server
+        &self.inner.container.server
     }
     /// Its container's address.
     #[getter]
     fn address(&self) -> String {
-        self.inner.address.to_string()
+        self.inner.container.address.to_string()
     }
     /// Balancing mode.
     #[getter]
@@ -118,10 +119,10 @@ impl LbRecord {
     fn resolvers(&self) -> Vec<String> {
         self.inner.resolvers.iter().map(|a| a.to_string()).collect()
     }
-    /// Ports forwarded from the server's host address.
+    /// Host ports forwarded from the server's host addresses.
     #[getter]
     fn published(&self) -> Vec<u16> {
-        self.inner.published.clone()
+        self.inner.container.host_ports()
     }
     /// The record as plain data (the state file's form).
     fn to_dict(&self, py: Python<'_>) -> PyResult<PyObject> {
@@ -132,14 +133,71 @@ impl LbRecord {
         let backends: Vec<String> = r.backends.iter().map(|b| b.to_string()).collect();
         format!(
             "LbRecord(name={}, kind={}, server={}, address={}, mode={}, url={}, backends={}, published={:?})",
-            repr_str(&r.name),
+            repr_str(&r.container.name),
             repr_str(&r.kind.to_string()),
-            repr_str(&r.server),
-            repr_str(&r.address.to_string()),
+            repr_str(&r.container.server),
+            repr_str(&r.container.address.to_string()),
             repr_str(&r.mode),
             repr_opt(r.url.as_deref()),
             repr_list(&backends),
-            r.published,
+            r.container.host_ports(),
+        )
+    }
+}
+
+/// A service container (a load balancer's today), as `publish` and
+/// `unpublish` return it.
+#[pyclass(module = "flockport", frozen, eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceContainer {
+    pub(crate) inner: CoreServiceContainer,
+}
+
+#[pymethods]
+impl ServiceContainer {
+    /// The family that owns it (`"lb"`).
+    #[getter]
+    fn family(&self) -> &str {
+        self.inner.family.name()
+    }
+    /// Its name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+    /// The server it runs on.
+    #[getter]
+    fn server(&self) -> &str {
+        &self.inner.server
+    }
+    /// Its address.
+    #[getter]
+    fn address(&self) -> String {
+        self.inner.address.to_string()
+    }
+    /// The image it was cloned from.
+    #[getter]
+    fn image(&self) -> &str {
+        &self.inner.image
+    }
+    /// Its forwards as `(host_port, port)` pairs.
+    #[getter]
+    fn forwards(&self) -> Vec<(u16, u16)> {
+        self.inner.published.iter().map(|f| (f.host_port, f.port)).collect()
+    }
+    /// The record as plain data (the state file's form).
+    fn to_dict(&self, py: Python<'_>) -> PyResult<PyObject> {
+        to_python(py, &self.inner)
+    }
+    pub(crate) fn __repr__(&self) -> String {
+        let fw: Vec<String> = self.inner.published.iter().map(|f| format!("{}:{}", f.host_port, f.port)).collect();
+        format!(
+            "ServiceContainer(family={}, name={}, server={}, address={}, forwards={})",
+            repr_str(self.inner.family.name()),
+            repr_str(&self.inner.name),
+            repr_str(&self.inner.server),
+            repr_str(&self.inner.address.to_string()),
+            repr_list(&fw)
         )
     }
 }
@@ -186,6 +244,12 @@ impl LbInfo {
     #[getter]
     fn health(&self) -> Vec<BackendHealth> {
         self.inner.health.iter().cloned().map(|inner| BackendHealth { inner }).collect()
+    }
+    /// Why its health could not be read (server unreachable, container
+    /// stopped, ...); None when it was.
+    #[getter]
+    fn error(&self) -> Option<&str> {
+        self.inner.error.as_deref()
     }
     /// The LB as plain data (the CLI's `--json` form).
     fn to_dict(&self, py: Python<'_>) -> PyResult<PyObject> {
@@ -251,12 +315,19 @@ mod ops {
         c.set_lb(&lb, setting, opts).await.map(lb_applied)
     }
 
-    pub async fn publish(c: Arc<CoreCluster>, target: String, port: u16, opts: ApplyOptions) -> CoreResult<Applied> {
-        c.publish(&target, port, opts).await.map(lb_applied)
+    pub async fn publish(
+        c: Arc<CoreCluster>,
+        target: String,
+        port: u16,
+        to_port: Option<u16>,
+        opts: ApplyOptions,
+    ) -> CoreResult<Applied> {
+        let forward = format!("{port}:{}", to_port.unwrap_or(port));
+        c.publish(&target, &forward, opts).await.map(|a| Applied::new(a, Record::Service))
     }
 
     pub async fn unpublish(c: Arc<CoreCluster>, target: String, port: u16, opts: ApplyOptions) -> CoreResult<Applied> {
-        c.unpublish(&target, port, opts).await.map(lb_applied)
+        c.unpublish(&target, port, opts).await.map(|a| Applied::new(a, Record::Service))
     }
 
     pub async fn del_lb(c: Arc<CoreCluster>, lb: String, opts: ApplyOptions) -> CoreResult<Applied> {
@@ -408,16 +479,31 @@ impl Cluster {
         awaitable(py, fut)
     }
 
-    /// `pub [SERVER:]LB PORT`: forwards `port` on the LB's server to the LB.
-    #[pyo3(signature = (target, port, *, dry_run=false))]
-    fn publish(&self, py: Python<'_>, target: String, port: u16, dry_run: bool) -> PyResult<Applied> {
-        let fut = ops::publish(self.core(py)?, target, port, ApplyOptions { dry_run });
+    /// `pub [SERVER:]NAME PORT[:TO_PORT]`: forwards `port` on the service
+    /// container's server to its `to_port` (default the same port).
+    #[pyo3(signature = (target, port, to_port=None, *, dry_run=false))]
+    fn publish(
+        &self,
+        py: Python<'_>,
+        target: String,
+        port: u16,
+        to_port: Option<u16>,
+        dry_run: bool,
+    ) -> PyResult<Applied> {
+        let fut = ops::publish(self.core(py)?, target, port, to_port, ApplyOptions { dry_run });
         block_on(py, fut)
     }
     /// `publish` for asyncio: returns an awaitable.
-    #[pyo3(signature = (target, port, *, dry_run=false))]
-    fn publish_async<'py>(&self, py: Python<'py>, target: String, port: u16, dry_run: bool) -> Awaitable<'py> {
-        let fut = ops::publish(self.core(py)?, target, port, ApplyOptions { dry_run });
+    #[pyo3(signature = (target, port, to_port=None, *, dry_run=false))]
+    fn publish_async<'py>(
+        &self,
+        py: Python<'py>,
+        target: String,
+        port: u16,
+        to_port: Option<u16>,
+        dry_run: bool,
+    ) -> Awaitable<'py> {
+        let fut = ops::publish(self.core(py)?, target, port, to_port, ApplyOptions { dry_run });
         awaitable(py, fut)
     }
 

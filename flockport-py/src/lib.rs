@@ -33,6 +33,7 @@ fn flockport(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lb::BackendHealth>()?;
     m.add_class::<lb::LbInfo>()?;
     m.add_class::<lb::LbRecord>()?;
+    m.add_class::<lb::ServiceContainer>()?;
     m.add_class::<lxc::ContainerInfo>()?;
     m.add_class::<lxc::ServerFacts>()?;
     m.add_class::<plan::Plan>()?;

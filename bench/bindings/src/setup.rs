@@ -13,7 +13,7 @@
 
 use flockport_core::fsutil::atomic_write;
 use flockport_core::image::ImageSpec;
-use flockport_core::state::{ContainerRecord, SCHEMA_VERSION};
+use flockport_core::state::SCHEMA_VERSION;
 use flockport_core::{Backend, Cluster, Inventory, LbKind, LbRecord, ServerConfig, State};
 use serde_json::{json, Value};
 use std::error::Error;
@@ -66,7 +66,7 @@ fn backend(kind: LbKind, i: u32, k: u32, seq: u32) -> Backend {
 }
 
 /// The `i`-th load balancer (1-based) and its container record.
-fn lb(server: &ServerConfig, i: u32, seq: &mut u32) -> Result<(LbRecord, ContainerRecord), Box<dyn Error>> {
+fn lb(server: &ServerConfig, i: u32, seq: &mut u32) -> Result<LbRecord, Box<dyn Error>> {
     let (kind, name) = if i <= HAPROXY_LBS {
         (LbKind::Haproxy, format!("{}{i}", LbKind::Haproxy.name_prefix()))
     } else {
@@ -85,26 +85,30 @@ fn lb(server: &ServerConfig, i: u32, seq: &mut u32) -> Result<(LbRecord, Contain
         LbKind::Haproxy => None,
     };
     let modes = kind.modes();
-    let mut published = vec![u16::try_from(10_000 + i)?];
+    let fw = |p: u16| flockport_core::service::Forward { host_port: p, port: p };
+    let mut published = vec![fw(u16::try_from(10_000 + i)?)];
     if i % 5 == 0 {
-        published.push(u16::try_from(20_000 + i)?);
+        published.push(fw(u16::try_from(20_000 + i)?));
     }
+    let image = ImageSpec::with_packages(kind.packages())?.template_name(server);
     let rec = LbRecord {
-        name: name.clone(),
+        container: flockport_core::service::ServiceContainer {
+            family: flockport_core::service::Family::Lb,
+            name: name.clone(),
+            server: server.name.clone(),
+            address,
+            image: image.clone(),
+            published,
+        },
         kind,
-        server: server.name.clone(),
-        address,
         mode: modes[i as usize % modes.len()].to_string(),
         url,
         backends,
         tls: (i % 3 == 0).then(|| fingerprint(i)),
         workers: (i % 4 == 0).then_some(if kind == LbKind::Nginx { 4 } else { 2 }),
         resolvers: if kind == LbKind::Nginx && i % 4 == 0 { vec![server.gateway()] } else { Vec::new() },
-        published,
     };
-    let image = ImageSpec::with_packages(kind.packages())?.template_name(server);
-    let container = ContainerRecord { server: server.name.clone(), address, image, role: format!("{kind}-lb") };
-    Ok((rec, container))
+    Ok(rec)
 }
 
 /// The benchmark's state: [`LBS`] load balancers on `server`.
@@ -112,9 +116,8 @@ pub fn state(server: &ServerConfig) -> Result<State, Box<dyn Error>> {
     let mut st = State { schema: SCHEMA_VERSION, ..State::default() };
     let mut seq = 0;
     for i in 1..=LBS {
-        let (rec, container) = lb(server, i, &mut seq)?;
-        st.containers.insert(rec.name.clone(), container);
-        st.lbs.insert(rec.name.clone(), rec);
+        let rec = lb(server, i, &mut seq)?;
+        st.lbs.insert(rec.name().to_string(), rec);
     }
     st.counters.insert(LbKind::Haproxy.name_prefix().to_string(), u64::from(HAPROXY_LBS));
     st.counters.insert(LbKind::Nginx.name_prefix().to_string(), u64::from(LBS - HAPROXY_LBS));
@@ -164,16 +167,16 @@ mod tests {
         assert_eq!(st.lbs.len(), LBS as usize);
         let mut ports = BTreeSet::new();
         for (name, lb) in &st.lbs {
-            assert_eq!(&lb.name, name);
+            assert_eq!(lb.name(), name);
             assert!((3..=5).contains(&lb.backends.len()), "{name}");
             lb.kind.check_mode(&lb.mode).unwrap();
             for b in &lb.backends {
                 assert_eq!(&Backend::parse(lb.kind, &b.to_string()).unwrap(), b, "{name}: {b}");
             }
-            for p in &lb.published {
-                assert!(ports.insert(*p), "port {p} published twice on {SERVER}");
+            for p in lb.container.host_ports() {
+                assert!(ports.insert(p), "port {p} published twice on {SERVER}");
             }
-            assert_eq!(st.containers[name].address, lb.address);
+            assert!(!st.containers.contains_key(name), "an LB's container is the LB's record");
         }
         let json = serde_json::to_vec(&st).unwrap();
         assert_eq!(serde_json::from_slice::<State>(&json).unwrap(), st);

@@ -22,6 +22,7 @@ use crate::inventory::ServerConfig;
 use crate::lxc;
 use crate::names;
 use crate::plan::{Content, NoProgress, Plan, Progress, Step};
+use crate::service::{self, Family, ServiceContainer};
 use crate::state::State;
 use crate::transport::Transport;
 use serde::{Deserialize, Serialize};
@@ -209,14 +210,12 @@ impl std::fmt::Display for Backend {
 /// A load balancer as recorded in state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LbRecord {
-    /// Name (also its container's name).
-    pub name: String,
+    /// Its service container: name, server, address, image, published ports
+    /// (flattened into the record's JSON).
+    #[serde(flatten)]
+    pub container: ServiceContainer,
     /// HAProxy or Nginx.
     pub kind: LbKind,
-    /// Server it runs on.
-    pub server: String,
-    /// Its container's address.
-    pub address: Ipv4Addr,
     /// Balancing mode.
     pub mode: String,
     /// The served name (required for Nginx).
@@ -234,9 +233,17 @@ pub struct LbRecord {
     /// DNS resolvers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolvers: Vec<Ipv4Addr>,
-    /// Ports forwarded from the server's host address.
-    #[serde(default)]
-    pub published: Vec<u16>,
+}
+
+impl LbRecord {
+    /// Its name (its container's).
+    pub fn name(&self) -> &str {
+        &self.container.name
+    }
+    /// The server it runs on.
+    pub fn server(&self) -> &str {
+        &self.container.server
+    }
 }
 
 /// A backend's health as the LB sees it.
@@ -256,6 +263,9 @@ pub struct LbInfo {
     pub record: LbRecord,
     /// Health per backend.
     pub health: Vec<BackendHealth>,
+    /// Why its health could not be read (its server unreachable, its
+    /// container stopped, ...); `None` when it was.
+    pub error: Option<String>,
 }
 
 /// What `addlb` takes.
@@ -371,7 +381,8 @@ cat "$prev" >/etc/resolv.conf; rm -f "$prev"; exit 1"#;
 
 /// The resolv.conf of an Nginx LB with resolvers.
 pub fn resolv_conf(rec: &LbRecord) -> String {
-    let mut out = format!("# Managed by flockport: the resolvers of load balancer {} (setlb resolvers).\n", rec.name);
+    let mut out =
+        format!("# Managed by flockport: the resolvers of load balancer {} (setlb resolvers).\n", rec.container.name);
     for r in &rec.resolvers {
         out.push_str(&format!("nameserver {r}\n"));
     }
@@ -519,7 +530,7 @@ pub fn config_steps(
     tls: Option<&TlsFiles>,
     activate: Activate,
 ) -> Result<Vec<Step>> {
-    let lb = rec.name.as_str();
+    let lb = rec.container.name.as_str();
     let mut steps = Vec::new();
     if let Some(t) = tls {
         match rec.kind {
@@ -604,60 +615,24 @@ pub fn config_steps(
             &["systemctl", "restart", service],
         )),
     }
+    if let Some(t) = tls {
+        // The running config no longer points at the old material: remove it.
+        let (path, _) = tls_paths(rec.kind, &t.fingerprint);
+        let dir = path.rsplit_once('/').map_or("/", |(d, _)| d).to_string();
+        steps.push(attach(
+            server,
+            lb,
+            format!("remove TLS material other than {}'s current certificate", rec.container.name),
+            &["sh", "-c", REMOVE_OLD_TLS, "sh", &dir, &t.fingerprint],
+        ));
+    }
     Ok(steps)
 }
 
-/// The iptables rules that forward `port` on the server's host addresses to the LB.
-pub fn forward_argvs(rec: &LbRecord, port: u16, op: &str) -> Vec<Vec<String>> {
-    let to = format!("{}:{port}", rec.address);
-    let comment = format!("flockport:{}:{port}", rec.name);
-    ["PREROUTING", "OUTPUT"]
-        .iter()
-        .map(|chain| {
-            [
-                "iptables",
-                "-w",
-                "-t",
-                "nat",
-                op,
-                chain,
-                "-p",
-                "tcp",
-                "--dport",
-                &port.to_string(),
-                "-m",
-                "addrtype",
-                "--dst-type",
-                "LOCAL",
-                "-m",
-                "comment",
-                "--comment",
-                &comment,
-                "-j",
-                "DNAT",
-                "--to-destination",
-                &to,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-        })
-        .collect()
-}
-
-fn forward_steps(server: &ServerConfig, rec: &LbRecord, port: u16, add: bool) -> Vec<Step> {
-    let (op, what) = if add { ("-A", "forward") } else { ("-D", "remove the forward of") };
-    forward_argvs(rec, port, op)
-        .into_iter()
-        .map(|argv| {
-            Step::run(
-                &server.name,
-                format!("{what} {}:{port} -> {}:{port} ({})", server.name, rec.address, argv[5]),
-                argv,
-            )
-        })
-        .collect()
-}
+/// Removes every file in directory `$1` but those named `$2.*` (the current
+/// certificate's fingerprint): old keys do not stay behind in the container.
+pub const REMOVE_OLD_TLS: &str =
+    r#"cd "$1" || exit 0; for f in *; do case "$f" in "$2".*|'*') ;; *) rm -f -- "$f";; esac; done"#;
 
 // ---- the Cluster operations ---------------------------------------------
 
@@ -678,10 +653,6 @@ fn find_lb<'a>(state: &'a State, name: &str) -> Result<&'a LbRecord> {
 }
 
 impl Cluster {
-    async fn run_plan(&self, plan: &Plan, server: &str, progress: &dyn Progress) -> Result<()> {
-        plan.execute(&self.transports_for([server])?, progress).await
-    }
-
     /// `addlb`: a load-balancer container from an image on a server, configured and running.
     pub async fn add_lb(&self, spec: LbSpec, opts: ApplyOptions, progress: &dyn Progress) -> Result<Applied<LbRecord>> {
         // Everything the user gave is checked before anything is contacted.
@@ -712,20 +683,21 @@ impl Cluster {
         let txn = self.store().begin().await?;
         let state = txn.state().clone();
         if let Some(n) = &spec.name {
-            if state.lbs.contains_key(n) || state.containers.contains_key(n) {
+            if state.name_taken(n) {
                 return Err(Error::exists("load balancer", n, "pick another -n NAME"));
             }
         }
-        let facts = self.probe_cluster().await?;
+        let facts = self.probe_for(&[&server.name]).await?;
         let mut st = state.clone();
         let name = match &spec.name {
             Some(n) => n.clone(),
             None => {
                 let live = |n: &str| facts.values().any(|f| f.container(n).is_some());
-                let (lbs, containers) = (state.lbs.clone(), state.containers.clone());
-                st.next_name(kind.name_prefix(), |n| lbs.contains_key(n) || containers.contains_key(n) || live(n))
+                let taken = state.clone();
+                st.next_name(kind.name_prefix(), |n| taken.name_taken(n) || live(n))
             }
         };
+        service::check_name_free(&state, &facts, "load balancer", &name)?;
         let cspec = ContainerSpec {
             server: server.name.clone(),
             name: name.clone(),
@@ -737,58 +709,67 @@ impl Cluster {
         let (mut plan, crec) = self.plan_container_with(&cspec, &state, &facts)?;
         plan.operation = format!("addlb {kind} {} -n {name}", server.name);
         let rec = LbRecord {
-            name: name.clone(),
+            container: ServiceContainer {
+                family: Family::Lb,
+                name: name.clone(),
+                server: server.name.clone(),
+                address: crec.address,
+                image: crec.image.clone(),
+                published: Vec::new(),
+            },
             kind,
-            server: server.name.clone(),
-            address: crec.address,
             mode: kind.default_mode().to_string(),
             url: spec.url.clone(),
             backends,
             tls: tls.as_ref().map(|t| t.fingerprint.clone()),
             workers: None,
             resolvers: Vec::new(),
-            published: Vec::new(),
         };
         plan.steps.push(attach(&server, &name, format!("wait for {name} to boot"), &["sh", "-c", WAIT_BOOT]));
         plan.steps.extend(config_steps(&server, &rec, tls.as_ref(), Activate::Restart)?);
-        plan.state_changes.push(format!("add load balancer {name} ({kind} at {} on {})", rec.address, server.name));
-        if opts.dry_run {
-            return Ok(Applied { plan, executed: false, record: rec });
-        }
-        self.run_plan(&plan, &server.name, progress).await?;
-        st.containers.insert(name.clone(), crec);
-        st.lbs.insert(name, rec.clone());
-        txn.commit(st)?;
-        Ok(Applied { plan, executed: true, record: rec })
+        plan.state_changes.clear();
+        plan.state_changes
+            .push(format!("add load balancer {name} ({kind} at {} on {})", rec.container.address, server.name));
+        let counters = st.counters.clone();
+        let record = rec.clone();
+        self.finish(plan, txn, rec, opts, progress, |st| {
+            st.counters = counters;
+            st.lbs.insert(name, record);
+            Ok(())
+        })
+        .await
     }
 
     /// `listlbs`: every load balancer with live backend health (servers in parallel).
     pub async fn lbs(&self) -> Result<Vec<LbInfo>> {
         let state = self.store().load().await?;
         let futs = state.lbs.values().map(|rec| async move {
-            let health = match self.lb_health(rec).await {
-                Ok(h) => h,
+            let (health, error) = match self.lb_health(rec).await {
+                Ok(h) => (h, None),
                 Err(e) => {
-                    tracing::warn!(lb = %rec.name, error = %e, "health unknown");
-                    rec.backends
+                    tracing::debug!(lb = %rec.container.name, error = %e, "health unknown");
+                    let unknown = rec
+                        .backends
                         .iter()
                         .map(|b| BackendHealth { backend: b.to_string(), health: "unknown".into() })
-                        .collect()
+                        .collect();
+                    (unknown, Some(e.to_string()))
                 }
             };
-            LbInfo { record: rec.clone(), health }
+            LbInfo { record: rec.clone(), health, error }
         });
         Ok(futures::future::join_all(futs).await)
     }
 
     async fn lb_health(&self, rec: &LbRecord) -> Result<Vec<BackendHealth>> {
-        let server = self.server(&rec.server)?.clone();
+        let server = self.server(&rec.container.server)?.clone();
         let t = self.transport(&server)?;
         let t: &dyn Transport = t.as_ref();
         match rec.kind {
             LbKind::Haproxy => {
                 let script = format!("printf 'show stat\\n' | socat -t 5 stdio unix-connect:{HAPROXY_SOCKET}");
-                let out = lxc::exec(t, &server, &rec.name, &["sh".into(), "-c".into(), script.clone()]).await?;
+                let out =
+                    lxc::exec(t, &server, &rec.container.name, &["sh".into(), "-c".into(), script.clone()]).await?;
                 let out = out.check(&server.name, &[script])?;
                 let text = out.stdout_str();
                 let active = haproxy_backend(&rec.mode);
@@ -810,7 +791,7 @@ impl Cluster {
                 let script = r#"for hp in "$@"; do h=${hp%:*}; p=${hp##*:}; if timeout 2 bash -c ": </dev/tcp/$h/$p" 2>/dev/null; then echo "$hp UP"; else echo "$hp DOWN"; fi; done"#;
                 let mut argv = vec!["bash".to_string(), "-c".into(), script.into(), "bash".into()];
                 argv.extend(rec.backends.iter().map(|b| format!("{}:{}", b.host, b.port)));
-                let out = lxc::exec(t, &server, &rec.name, &argv).await?.check(&server.name, &argv)?;
+                let out = lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?;
                 let text = out.stdout_str();
                 Ok(rec
                     .backends
@@ -835,8 +816,7 @@ impl Cluster {
             return Err(Error::invalid("backend", "", "give at least one backend"));
         }
         let txn = self.store().begin().await?;
-        let mut st = txn.state().clone();
-        let rec = find_lb(&st, lb)?.clone();
+        let rec = find_lb(txn.state(), lb)?.clone();
         let new = backends.iter().map(|b| Backend::parse(rec.kind, b)).collect::<Result<Vec<_>>>()?;
         for b in &new {
             if let Some(old) = rec.backends.iter().find(|o| o.key() == b.key()) {
@@ -846,12 +826,16 @@ impl Cluster {
         let mut next = rec.clone();
         next.backends.extend(new.iter().cloned());
         check_unique_backends(&next.backends)?;
-        let server = self.server(&rec.server)?.clone();
+        let server = self.server(&rec.container.server)?.clone();
         let mut plan = Plan::new(format!("addbackends {lb} {}", backends.join(" ")));
         plan.steps = backend_change_steps(&server, &next, || vec![haproxy_add_servers_step(&server, lb, &new)])?;
+        if rec.kind == LbKind::Haproxy {
+            // A later step failing (the config check) leaves no runtime-added server behind.
+            plan.rollback = vec![haproxy_drain_del_step(&server, lb, &new)];
+        }
         plan.state_changes
             .push(format!("{lb}: add {}", new.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
-        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+        self.finish_lb_change(plan, txn, next, opts).await
     }
 
     /// `delbackends`: HAProxy drains then deletes through the runtime API, Nginx reloads.
@@ -861,8 +845,7 @@ impl Cluster {
             return Err(Error::invalid("backend", "", "give at least one backend"));
         }
         let txn = self.store().begin().await?;
-        let mut st = txn.state().clone();
-        let rec = find_lb(&st, lb)?.clone();
+        let rec = find_lb(txn.state(), lb)?.clone();
         let mut gone = Vec::new();
         for s in &backends {
             let b = rec.backends.iter().find(|b| b.matches(s)).ok_or_else(|| {
@@ -880,12 +863,12 @@ impl Cluster {
         }
         let mut next = rec.clone();
         next.backends.retain(|b| !gone.contains(b));
-        let server = self.server(&rec.server)?.clone();
+        let server = self.server(&rec.container.server)?.clone();
         let mut plan = Plan::new(format!("delbackends {lb} {}", backends.join(" ")));
         plan.steps = backend_change_steps(&server, &next, || vec![haproxy_drain_del_step(&server, lb, &gone)])?;
         plan.state_changes
             .push(format!("{lb}: remove {}", gone.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
-        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+        self.finish_lb_change(plan, txn, next, opts).await
     }
 
     /// `setlb`: mode, url, ssl, workers or resolvers; checked, then a graceful reload.
@@ -896,8 +879,7 @@ impl Cluster {
             _ => None,
         };
         let txn = self.store().begin().await?;
-        let mut st = txn.state().clone();
-        let rec = find_lb(&st, lb)?.clone();
+        let rec = find_lb(txn.state(), lb)?.clone();
         let mut next = rec.clone();
         let what = match &setting {
             LbSetting::Mode(m) => {
@@ -923,12 +905,8 @@ impl Cluster {
                 format!("resolvers {}", rs.join(" "))
             }
         };
-        let server = self.server(&rec.server)?.clone();
+        let server = self.server(&rec.container.server)?.clone();
         let mut plan = Plan::new(format!("setlb {lb} {what}"));
-        if let LbSetting::Resolvers(_) = &setting {
-            let conf: String = next.resolvers.iter().map(|r| format!("nameserver {r}\n")).collect();
-            plan.steps.push(push(&server, lb, "/etc/resolv.conf", 0o644, Content::text(conf)));
-        }
         let activate = match (&setting, rec.kind) {
             (LbSetting::Mode(m), LbKind::Haproxy) => {
                 plan.steps.push(haproxy_mode_step(&server, lb, m));
@@ -938,124 +916,41 @@ impl Cluster {
         };
         plan.steps.extend(config_steps(&server, &next, tls.as_ref(), activate)?);
         plan.state_changes.push(format!("{lb}: {what}"));
-        self.finish_lb_change(plan, txn, &mut st, next, opts).await
-    }
-
-    /// `pub [SERVER:]LB PORT`: forwards PORT on the LB's server host addresses to the LB.
-    pub async fn publish(&self, target: &str, port: u16, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
-        let (server_name, lb) = match target.split_once(':') {
-            Some((s, l)) => (Some(s), l),
-            None => (None, target),
-        };
-        if port == 0 {
-            return Err(Error::invalid("port", "0", "give a port from 1 to 65535"));
-        }
-        names::check_name("load balancer name", lb)?;
-        if let Some(s) = server_name {
-            self.server(s)?;
-        }
-        let txn = self.store().begin().await?;
-        let mut st = txn.state().clone();
-        let rec = find_lb(&st, lb)?.clone();
-        if let Some(s) = server_name {
-            if s != rec.server {
-                return Err(Error::invalid("server", target, format!("{lb} runs on {}, not {s}", rec.server)));
-            }
-        }
-        if let Some(other) = st.lbs.values().find(|r| r.server == rec.server && r.published.contains(&port)) {
-            return Err(Error::exists(
-                "forward",
-                format!("{}:{port}", rec.server),
-                format!(
-                    "port {port} on {} already forwards to {}; `flockport unpub {}:{} {port}` first",
-                    rec.server, other.name, rec.server, other.name
-                ),
-            ));
-        }
-        let server = self.server(&rec.server)?.clone();
-        // A DNAT for the port that flockport did not make counts too.
-        let t = self.transport(&server)?;
-        let rules =
-            crate::transport::TransportExt::run(t.as_ref(), &["iptables", "-w", "-t", "nat", "-S", "PREROUTING"])
-                .await?;
-        let needle = format!("--dport {port} ");
-        if rules.stdout_str().lines().any(|l| l.contains(&needle) && l.contains("DNAT")) {
-            return Err(Error::exists(
-                "forward",
-                format!("{}:{port}", rec.server),
-                "an existing iptables DNAT rule already uses this port",
-            ));
-        }
-        let mut next = rec.clone();
-        next.published.push(port);
-        let mut plan = Plan::new(format!("pub {}:{lb} {port}", rec.server));
-        plan.steps = forward_steps(&server, &rec, port, true);
-        plan.rollback = forward_steps(&server, &rec, port, false);
-        plan.state_changes.push(format!("{lb}: publish port {port} on {}", rec.server));
-        self.finish_lb_change(plan, txn, &mut st, next, opts).await
-    }
-
-    /// `unpub [SERVER:]LB PORT`: removes a forward.
-    pub async fn unpublish(&self, target: &str, port: u16, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
-        let lb = target.split_once(':').map_or(target, |(_, l)| l);
-        names::check_name("load balancer name", lb)?;
-        let txn = self.store().begin().await?;
-        let mut st = txn.state().clone();
-        let rec = find_lb(&st, lb)?.clone();
-        if !rec.published.contains(&port) {
-            return Err(Error::not_found(
-                "forward",
-                format!("{lb} {port}"),
-                format!("published ports of {lb}: {:?}", rec.published),
-            ));
-        }
-        let server = self.server(&rec.server)?.clone();
-        let mut next = rec.clone();
-        next.published.retain(|p| *p != port);
-        let mut plan = Plan::new(format!("unpub {}:{lb} {port}", rec.server));
-        plan.steps = forward_steps(&server, &rec, port, false);
-        plan.state_changes.push(format!("{lb}: unpublish port {port}"));
-        self.finish_lb_change(plan, txn, &mut st, next, opts).await
+        self.finish_lb_change(plan, txn, next, opts).await
     }
 
     /// `dellb`: removes the forwards, the container and the state.
     pub async fn del_lb(&self, lb: &str, opts: ApplyOptions) -> Result<Applied<LbRecord>> {
         names::check_name("load balancer name", lb)?;
         let txn = self.store().begin().await?;
-        let mut st = txn.state().clone();
-        let rec = find_lb(&st, lb)?.clone();
-        let server = self.server(&rec.server)?.clone();
+        let rec = find_lb(txn.state(), lb)?.clone();
+        let server = self.server(rec.server())?.clone();
         let mut plan = Plan::new(format!("dellb {lb}"));
-        for p in &rec.published {
-            plan.steps.extend(forward_steps(&server, &rec, *p, false));
+        if !rec.container.published.is_empty() {
+            plan.steps.extend(service::remove_forwards_steps(&server, &rec.container, &rec.container.published));
         }
         plan.steps.extend(lxc::destroy_steps(&server, lb));
         plan.state_changes.push(format!("remove load balancer {lb} and its container"));
-        if opts.dry_run {
-            return Ok(Applied { plan, executed: false, record: rec });
-        }
-        self.run_plan(&plan, &server.name, &NoProgress).await?;
-        st.lbs.remove(lb);
-        st.containers.remove(lb);
-        txn.commit(st)?;
-        Ok(Applied { plan, executed: true, record: rec })
+        self.finish(plan, txn, rec, opts, &NoProgress, |st| {
+            st.lbs.remove(lb);
+            Ok(())
+        })
+        .await
     }
 
     async fn finish_lb_change(
         &self,
         plan: Plan,
         txn: Box<dyn crate::state::StateTxn>,
-        st: &mut State,
         next: LbRecord,
         opts: ApplyOptions,
     ) -> Result<Applied<LbRecord>> {
-        if opts.dry_run {
-            return Ok(Applied { plan, executed: false, record: next });
-        }
-        self.run_plan(&plan, &next.server, &NoProgress).await?;
-        st.lbs.insert(next.name.clone(), next.clone());
-        txn.commit(st.clone())?;
-        Ok(Applied { plan, executed: true, record: next })
+        let rec = next.clone();
+        self.finish(plan, txn, next, opts, &NoProgress, |st| {
+            st.lbs.insert(rec.container.name.clone(), rec);
+            Ok(())
+        })
+        .await
     }
 }
 

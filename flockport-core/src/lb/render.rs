@@ -39,7 +39,7 @@ fn render(name: &str, ctx: &Context) -> Result<String> {
 
 fn context(rec: &LbRecord) -> Context {
     let mut c = Context::new();
-    c.insert("name", &rec.name);
+    c.insert("name", rec.name());
     c.insert("mode", &rec.mode);
     c.insert("url", &rec.url);
     c.insert("backends", &rec.backends);

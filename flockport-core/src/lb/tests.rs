@@ -6,10 +6,15 @@ use crate::plan::Action;
 
 fn rec(kind: LbKind) -> LbRecord {
     LbRecord {
-        name: if kind == LbKind::Haproxy { "ha1".into() } else { "nginxlb-10".into() },
+        container: ServiceContainer {
+            family: Family::Lb,
+            name: if kind == LbKind::Haproxy { "ha1".into() } else { "nginxlb-10".into() },
+            server: "s1".into(),
+            address: Ipv4Addr::new(10, 0, 4, 100),
+            image: "fp-img-haproxy-00000000".into(),
+            published: vec![],
+        },
         kind,
-        server: "s1".into(),
-        address: Ipv4Addr::new(10, 0, 4, 100),
         mode: kind.default_mode().into(),
         url: if kind == LbKind::Nginx { Some("mywordpress.org".into()) } else { None },
         backends: match kind {
@@ -25,7 +30,6 @@ fn rec(kind: LbKind) -> LbRecord {
         tls: None,
         workers: None,
         resolvers: vec![],
-        published: vec![],
     }
 }
 
@@ -172,20 +176,6 @@ fn tls_keys_are_secret_in_plans() {
     assert!(TlsFiles::load(&c, &k2).unwrap_err().to_string().contains("does not match"));
     assert!(TlsFiles::load(&dir.path().join("nope.pem"), &k).unwrap_err().to_string().contains("nope.pem"));
     assert!(TlsFiles::load(&k, &k).unwrap_err().to_string().contains("not a PEM certificate"));
-}
-
-#[test]
-fn forwards_are_tagged_and_symmetric() {
-    let r = rec(LbKind::Haproxy);
-    let add = forward_argvs(&r, 80, "-A");
-    let del = forward_argvs(&r, 80, "-D");
-    assert_eq!(add.len(), 2);
-    assert!(add[0].contains(&"flockport:ha1:80".to_string()) && add[0].contains(&"10.0.4.100:80".to_string()));
-    for (a, d) in add.iter().zip(&del) {
-        let a: Vec<&String> = a.iter().filter(|x| *x != "-A").collect();
-        let d: Vec<&String> = d.iter().filter(|x| *x != "-D").collect();
-        assert_eq!(a, d);
-    }
 }
 
 #[test]

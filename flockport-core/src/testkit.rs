@@ -1,0 +1,179 @@
+//! A scripted fake [`Transport`] for tests of exact command sequences: it
+//! records every step a plan sends (a batch script is split back into its
+//! steps, each with its own standard input), counts round trips, and answers
+//! from rules (first match wins; default: success with no output), producing
+//! a batch's markers as the real shell would. It asserts what flockport
+//! sends, never that a feature works: the lab tests do that.
+
+use crate::error::Result;
+use crate::transport::{display_argv, Output, Transport};
+use std::sync::{Arc, Mutex};
+
+/// One command the fake received (a step of a batch, or a plain command).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Which round trip (exec call) carried it, from 0.
+    pub round_trip: usize,
+    /// The argv.
+    pub argv: Vec<String>,
+    /// Its standard input.
+    pub stdin: Option<Vec<u8>>,
+}
+
+impl Call {
+    /// The command line as people read it.
+    pub fn line(&self) -> String {
+        display_argv(&self.argv)
+    }
+}
+
+type Rule = (String, Box<dyn Fn(&Call) -> Output + Send + Sync>);
+
+/// The fake. Cheap to clone (shared log and rules).
+#[derive(Clone)]
+pub struct FakeTransport {
+    server: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    round_trips: usize,
+    rules: Vec<Rule>,
+}
+
+impl std::fmt::Debug for FakeTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FakeTransport({})", self.server)
+    }
+}
+
+impl FakeTransport {
+    /// A fake for `server`.
+    pub fn new(server: &str) -> Self {
+        FakeTransport { server: server.into(), inner: Arc::new(Mutex::new(Inner::default())) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answers commands whose line contains `needle` with `out`.
+    pub fn on(&self, needle: &str, out: Output) -> &Self {
+        self.lock().rules.push((needle.to_string(), Box::new(move |_| out.clone())));
+        self
+    }
+
+    /// Answers commands whose line contains `needle` by `f`.
+    pub fn on_with(&self, needle: &str, f: impl Fn(&Call) -> Output + Send + Sync + 'static) -> &Self {
+        self.lock().rules.push((needle.to_string(), Box::new(f)));
+        self
+    }
+
+    /// Every command received, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Every command line received, in order.
+    pub fn lines(&self) -> Vec<String> {
+        self.calls().iter().map(Call::line).collect()
+    }
+
+    /// How many exec calls (round trips) were made.
+    pub fn round_trips(&self) -> usize {
+        self.lock().round_trips
+    }
+
+    /// Forgets what was received (the rules stay).
+    pub fn clear(&self) {
+        let mut g = self.lock();
+        g.calls.clear();
+        g.round_trips = 0;
+    }
+
+    fn answer(&self, call: &Call) -> Output {
+        let line = call.line();
+        let g = self.lock();
+        for (needle, f) in &g.rules {
+            if line.contains(needle.as_str()) {
+                return f(call);
+            }
+        }
+        Output::ok("")
+    }
+}
+
+/// Splits a batch script made by [`crate::plan::batch_script`] back into
+/// its steps' argvs and stdin byte counts.
+pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
+    if !script.starts_with("m() {") {
+        return None;
+    }
+    let mut steps = Vec::new();
+    let mut lines = script.lines();
+    while let Some(l) = lines.next() {
+        if !l.starts_with("m ") {
+            continue;
+        }
+        let cmd = lines.next()?;
+        if let Some(rest) = cmd.strip_prefix("dd bs=") {
+            let (n, rest) = rest.split_once(' ')?;
+            let line = rest.split_once(" | ")?.1;
+            steps.push((shlex::split(line)?, n.parse().ok()?));
+        } else {
+            let line = cmd.strip_suffix(" </dev/null")?;
+            steps.push((shlex::split(line)?, 0));
+        }
+    }
+    Some(steps)
+}
+
+#[async_trait::async_trait]
+impl Transport for FakeTransport {
+    fn server(&self) -> &str {
+        &self.server
+    }
+
+    async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output> {
+        let round_trip = {
+            let mut g = self.lock();
+            g.round_trips += 1;
+            g.round_trips - 1
+        };
+        let batch = match argv.as_slice() {
+            [sh, c, script] if sh == "sh" && c == "-c" => split_batch(script),
+            _ => None,
+        };
+        let Some(steps) = batch else {
+            let call = Call { round_trip, argv, stdin };
+            self.lock().calls.push(call.clone());
+            return Ok(self.answer(&call));
+        };
+        let input = stdin.unwrap_or_default();
+        let mut at = 0;
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        for (i, (argv, n)) in steps.into_iter().enumerate() {
+            let bytes = input.get(at..at + n).map(<[u8]>::to_vec);
+            at += n;
+            let call = Call { round_trip, argv, stdin: if n == 0 { None } else { bytes } };
+            self.lock().calls.push(call.clone());
+            let out = self.answer(&call);
+            for (buf, part) in [(&mut stdout, &out.stdout), (&mut stderr, &out.stderr)] {
+                buf.extend_from_slice(format!("\n\u{1}flockport-step {i}\n").as_bytes());
+                buf.extend_from_slice(part);
+            }
+            if out.status != 0 {
+                stderr.extend_from_slice(format!("\n\u{1}flockport-step failed {i} {}\n", out.status).as_bytes());
+                return Ok(Output { status: out.status, stdout, stderr });
+            }
+        }
+        Ok(Output { status: 0, stdout, stderr })
+    }
+}
+
+/// Output of a failed command.
+pub fn fail(status: i32, stderr: &str) -> Output {
+    Output { status, stdout: Vec::new(), stderr: stderr.as_bytes().to_vec() }
+}
