@@ -318,7 +318,9 @@ async fn interrupts() {
         }
         seen = true;
         flockport_core::interrupt::request();
-        eprintln!("flockport: interrupted: finishing the running step, then rolling back (again to exit at once)");
+        eprintln!(
+            "flockport: interrupted: finishing the round trip under way, then rolling back (again to exit at once)"
+        );
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use fs4::fs_std::FileExt;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -16,12 +16,27 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
-    /// Blocks until the exclusive lock on `path` (created 0600 if missing) is held.
+    /// Blocks until the exclusive lock on `path` (created 0600 if missing) is
+    /// held. While another process holds it, says once (a warning) who that
+    /// is and since when, as the holder wrote it in the lock file; an
+    /// interrupt ([`crate::interrupt`]) ends the wait with
+    /// [`Error::Interrupted`]. The holder's line is then replaced by ours.
     pub fn acquire(path: &Path) -> Result<Self> {
+        Self::acquire_unless(path, &|| {
+            let asked = crate::interrupt::requested();
+            if asked {
+                crate::interrupt::clear();
+            }
+            asked
+        })
+    }
+
+    /// [`LockGuard::acquire`], the wait ended when `interrupted` says so.
+    pub fn acquire_unless(path: &Path, interrupted: &dyn Fn() -> bool) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
         }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
@@ -29,13 +44,51 @@ impl LockGuard {
             .mode(0o600)
             .open(path)
             .map_err(|e| Error::io("opening lock file", path, e))?;
-        FileExt::lock_exclusive(&file).map_err(|e| Error::io("locking", path, e))?;
+        let mut announced = false;
+        while !FileExt::try_lock_exclusive(&file).map_err(|e| Error::io("locking", path, e))? {
+            if !announced {
+                let holder = std::fs::read_to_string(path).unwrap_or_default();
+                tracing::warn!("waiting for the lock {} held by {}", path.display(), describe_holder(&holder));
+                announced = true;
+            }
+            if interrupted() {
+                return Err(Error::Interrupted {
+                    operation: format!("waiting for the lock {}", path.display()),
+                    rolled_back: Vec::new(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Who holds it, for a process that has to wait (no arguments: they may hold secrets).
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let verb = std::env::args().nth(1).filter(|a| !a.starts_with('-')).unwrap_or_default();
+        let program = std::env::args().next().unwrap_or_default();
+        let program = Path::new(&program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let line = format!("pid {} ({program} {verb}) since unix time {since}\n", std::process::id());
+        if file.set_len(0).is_ok() && file.rewind().is_ok() {
+            let _ = file.write_all(line.as_bytes());
+        }
         Ok(LockGuard { file, path: path.to_path_buf() })
     }
 
     /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// A lock file's holder line for people: `pid 12 (flockport addlb) for 3 s`.
+pub fn describe_holder(line: &str) -> String {
+    let line = line.trim();
+    if line.is_empty() {
+        return "another flockport process".into();
+    }
+    match line.rsplit_once(" since unix time ").map(|(who, t)| (who, t.parse::<u64>())) {
+        Some((who, Ok(t))) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            format!("{who} for {} s", now.saturating_sub(t))
+        }
+        _ => line.to_string(),
     }
 }
 
@@ -73,4 +126,34 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiter_is_told_who_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json.lock");
+        let held = LockGuard::acquire(&p).unwrap();
+        let line = std::fs::read_to_string(&p).unwrap();
+        assert!(line.starts_with(&format!("pid {} (", std::process::id())), "{line}");
+        let shown = describe_holder(&line);
+        assert!(shown.ends_with(" for 0 s") || shown.ends_with(" for 1 s"), "{shown}");
+        // A second acquirer waits; an interrupt ends the wait.
+        let p2 = p.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let waiter = std::thread::spawn(move || {
+            LockGuard::acquire_unless(&p2, &|| stop2.load(std::sync::atomic::Ordering::SeqCst)).map(|_| ())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!waiter.is_finished(), "it waits while the lock is held");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let r = waiter.join().unwrap();
+        assert!(matches!(r, Err(Error::Interrupted { .. })), "{r:?}");
+        drop(held);
+        assert!(LockGuard::acquire(&p).is_ok());
+    }
 }

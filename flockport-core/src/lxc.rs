@@ -255,12 +255,19 @@ pub fn stop_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
     )]
 }
 
-/// Steps that destroy a container (stopping it first if it runs).
+/// Destroys container `$2` of lxcpath `$1` (stopping it first if it runs);
+/// one that is already gone counts as destroyed, so a retry, a rollback of
+/// a clone that never happened, or removing a service whose container was
+/// lost all succeed.
+pub const DESTROY_SCRIPT: &str = r#"[ -e "$1/$2/config" ] || exit 0; exec lxc-destroy -P "$1" -n "$2" -f"#;
+
+/// Steps that destroy a container (stopping it first if it runs; nothing to
+/// do when it is gone).
 pub fn destroy_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
     vec![Step::run(
         &server.name,
         format!("destroy {name}"),
-        vec![s("lxc-destroy"), s("-P"), server.lxcpath.clone(), s("-n"), s(name), s("-f")],
+        vec![s("sh"), s("-c"), s(DESTROY_SCRIPT), s("sh"), server.lxcpath.clone(), s(name)],
     )]
 }
 

@@ -32,6 +32,12 @@ fn run_plan(plan: &Plan, fakes: &[&FakeTransport], progress: &dyn Progress) -> R
 
 const HOOK: &str = "/var/lib/flockport/hooks/start-host";
 
+/// The line of `destroy_steps` for `name`.
+fn destroy(name: &str) -> String {
+    let s = server("s1", "10.0.4.0/24");
+    crate::transport::display_argv(&lxc::destroy_steps(&s, name)[0].command().0)
+}
+
 #[test]
 fn lifecycle_runs_exact_commands_in_one_round_trip() {
     let s = server("s1", "10.0.4.0/24");
@@ -54,7 +60,7 @@ fn lifecycle_runs_exact_commands_in_one_round_trip() {
             "lxc-start -P /var/lib/lxc -n web1",
             "lxc-wait -P /var/lib/lxc -n web1 -s RUNNING -t 30",
             "lxc-stop -P /var/lib/lxc -n web1 -t 15",
-            "lxc-destroy -P /var/lib/lxc -n web1 -f",
+            destroy("web1").as_str(),
         ]
     );
     let calls = t.calls();
@@ -89,7 +95,7 @@ fn failed_step_stops_the_plan_and_rolls_back() {
     t.on("lxc-start", fail(1, "lxc-start: web1: No such container\n"));
     let e = run_plan(&plan, &[&t], &NoProgress).unwrap_err();
     // lxc-wait must NOT run; the rollback must.
-    assert_eq!(t.lines(), ["lxc-start -P /var/lib/lxc -n web1", "lxc-destroy -P /var/lib/lxc -n web1 -f"]);
+    assert_eq!(t.lines(), ["lxc-start -P /var/lib/lxc -n web1".to_string(), destroy("web1")]);
     match e {
         Error::RemoteCommand { server, status, stderr_tail, command } => {
             assert_eq!(server, "s1");
@@ -176,7 +182,7 @@ fn an_interrupt_stops_before_the_next_round_trip_and_rolls_back() {
     assert!(matches!(&e, Error::Interrupted { rolled_back, .. } if rolled_back == &["s1"]), "{e}");
     assert_eq!(e.kind(), crate::ErrorKind::Interrupted);
     assert!(e.to_string().contains("run it again"), "{e}");
-    assert_eq!(t.lines(), ["lxc-create", "lxc-copy", "lxc-destroy -P /var/lib/lxc -n web1 -f"]);
+    assert_eq!(t.lines(), ["lxc-create".to_string(), "lxc-copy".into(), destroy("web1")]);
     assert!(p.honoured.load(Ordering::SeqCst));
     // Interrupted before anything ran: nothing to roll back.
     let t = FakeTransport::new("s1");
@@ -307,9 +313,9 @@ async fn a_complete_image_is_reused_a_missing_one_built_a_half_built_one_rebuilt
     assert_eq!(missing.iter().filter(|l| l.starts_with("lxc-create") && l.contains(&img)).count(), 1, "{missing:#?}");
     assert!(missing.iter().any(|l| l.contains("flockport-image-complete")), "the build marks it complete");
     let half = plan_for(format!("version\t5\noverlay\tyes\nc\t{img}\tSTOPPED\t\t\t-\n")).await;
-    let destroy = half.iter().position(|l| l == &format!("lxc-destroy -P /var/lib/lxc -n {img} -f"));
+    let gone = half.iter().position(|l| l == &destroy(&img));
     let create = half.iter().position(|l| l.starts_with("lxc-create"));
-    assert!(matches!((destroy, create), (Some(d), Some(c)) if d < c), "half-built: destroyed, rebuilt: {half:#?}");
+    assert!(matches!((gone, create), (Some(d), Some(c)) if d < c), "half-built: destroyed, rebuilt: {half:#?}");
 }
 
 #[tokio::test]
@@ -360,7 +366,7 @@ async fn failed_apply_leaves_state_unchanged_and_rolls_back() {
     let e = c.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap_err();
     assert!(e.to_string().contains("disk full"), "{e}");
     let lines = s1.lines();
-    assert_eq!(lines.last().map(String::as_str), Some("lxc-destroy -P /var/lib/lxc -n web1 -f"), "{lines:#?}");
+    assert_eq!(lines.last(), Some(&destroy("web1")), "{lines:#?}");
     assert!(!lines.iter().any(|l| l.starts_with("lxc-start")), "nothing after the failed clone: {lines:#?}");
     assert!(!dir.path().join("flockport-state.json").exists(), "state untouched after a failed apply");
 }

@@ -103,7 +103,7 @@ fn haproxy_seed_walkthrough() {
     assert!(cfg.contains("server web1 10.0.4.20:80") && !cfg.contains("web2"), "{cfg}");
 
     cli_ok(inv, &["pub", "s1:ha1", "80"]);
-    assert_eq!(lb_json(inv, "ha1")["published"], serde_json::json!([80]));
+    assert_eq!(lb_json(inv, "ha1")["published"], serde_json::json!([{"host_port": 80, "port": 80}]));
     let body = netns_curl("s2", "http://192.168.122.11:80/");
     assert!(body == "c1" || body == "c5", "via s1's host address from s2: {body}");
     let out = cli(inv, &["pub", "s1:ha1", "80"]);
