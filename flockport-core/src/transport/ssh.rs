@@ -40,24 +40,111 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PERSIST_IDLE_SECS: usize = 60;
 
 /// The directory recording persisted masters: `$TMPDIR/flockport-ssh-UID`,
-/// created 0700; `None` when persistence is off or the directory is not
-/// private to this user (then every process connects afresh).
+/// created 0700; `None` when persistence is off or that path is not a
+/// directory private to this user (then every process connects afresh).
 pub fn persist_dir() -> Option<PathBuf> {
-    if std::env::var("FLOCKPORT_SSH_PERSIST").is_ok_and(|v| v == "0") {
-        return None;
-    }
-    private_dir()
+    persistence_on().then(shared_dir).flatten()
 }
 
-/// `$TMPDIR/flockport-ssh-UID`, created 0700; `None` unless it is a
-/// directory of this user's that nobody else can enter.
-fn private_dir() -> Option<PathBuf> {
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
-    let dir = std::env::temp_dir().join(format!("flockport-ssh-{uid}"));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    let meta = std::fs::symlink_metadata(&dir).ok()?;
-    let private = meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o077 == 0;
-    private.then_some(dir)
+/// Whether masters persist (`FLOCKPORT_SSH_PERSIST=0` turns it off).
+fn persistence_on() -> bool {
+    std::env::var("FLOCKPORT_SSH_PERSIST").map_or(true, |v| v != "0")
+}
+
+/// This process's user id (the owner of `/proc/self`).
+fn uid() -> Option<u32> {
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+/// `$TMPDIR/flockport-ssh-UID` if it is usable (see [`private_dir_in`]); a
+/// warning, once per process, says why not.
+fn shared_dir() -> Option<PathBuf> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let uid = uid()?;
+    match private_dir_in(&std::env::temp_dir(), uid) {
+        Ok(dir) => Some(dir),
+        Err(why) => {
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    reason = %why,
+                    "ssh masters are not persisted; the ssh_config wrapper goes to a fresh private directory"
+                );
+            }
+            None
+        }
+    }
+}
+
+/// `base/flockport-ssh-UID`, created 0700 if absent. Refused (with the
+/// reason) unless it is a directory itself, not a symlink, owned by `uid`,
+/// with mode 0700: whoever else created that path first (another user, a
+/// symlink to elsewhere, a plain file) is never followed or written into.
+fn private_dir_in(base: &Path, uid: u32) -> std::result::Result<PathBuf, String> {
+    let dir = base.join(format!("flockport-ssh-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+    }
+    // lstat: a symlink is judged as a symlink, never by what it points to.
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("cannot inspect {}: {e}", dir.display()))?;
+    let shown = dir.display();
+    if meta.file_type().is_symlink() {
+        Err(format!("{shown} is a symlink"))
+    } else if !meta.is_dir() {
+        Err(format!("{shown} is not a directory"))
+    } else if meta.uid() != uid {
+        Err(format!("{shown} belongs to uid {}, not {uid}", meta.uid()))
+    } else if meta.permissions().mode() & 0o777 != 0o700 {
+        Err(format!("{shown} has mode {:04o}, not 0700", meta.permissions().mode() & 0o777))
+    } else {
+        Ok(dir)
+    }
+}
+
+/// Where one connection's ssh files go.
+#[derive(Debug)]
+enum WorkDir {
+    /// The shared private directory: ssh_config wrappers and persisted masters.
+    Shared(PathBuf),
+    /// A fresh private directory (mkdtemp, 0700) used while connecting, when
+    /// the shared one is unusable; removed when dropped, no persistence.
+    Own(tempfile::TempDir),
+}
+
+impl WorkDir {
+    /// The shared directory if usable, else a fresh one in `$TMPDIR`.
+    fn get() -> Result<WorkDir> {
+        match shared_dir() {
+            Some(dir) => Ok(WorkDir::Shared(dir)),
+            None => Self::own_in(&std::env::temp_dir()),
+        }
+    }
+
+    /// A fresh private directory in `base`.
+    fn own_in(base: &Path) -> Result<WorkDir> {
+        tempfile::Builder::new()
+            .prefix(&format!("flockport-ssh-{}-", uid().unwrap_or_default()))
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(base)
+            .map(WorkDir::Own)
+            .map_err(|e| Error::io("creating a private directory in", base, e))
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            WorkDir::Shared(p) => p,
+            WorkDir::Own(t) => t.path(),
+        }
+    }
+
+    /// Where masters persist: the shared directory, unless persistence is off.
+    fn persist(&self) -> Option<&Path> {
+        match self {
+            WorkDir::Shared(p) if persistence_on() => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// Runs commands on a server over SSH.
@@ -94,9 +181,10 @@ impl SshTransport {
                 ));
             }
         }
+        let work = WorkDir::get()?;
         // Read before anything connects: a missing or unreadable file is named.
         let wrapper = match &c.ssh_config {
-            Some(file) => Some(config_wrapper(c, file)?),
+            Some(file) => Some(config_wrapper(c, file, work.path())?),
             None => None,
         };
         let mut b = SessionBuilder::default();
@@ -115,7 +203,7 @@ impl SshTransport {
         if let Some((path, _)) = &wrapper {
             b.config_file(path);
         }
-        let Some(dir) = persist_dir() else {
+        let Some(dir) = work.persist() else {
             return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
         };
         let record = dir.join(format!("{}.ctl", self.persist_key(wrapper.as_ref().map(|(_, d)| d.as_str()))));
@@ -123,7 +211,7 @@ impl SshTransport {
             tracing::debug!(server = %c.name, "reusing a persisted ssh master");
             return Ok(s);
         }
-        b.control_directory(&dir).control_persist(ControlPersist::IdleFor(
+        b.control_directory(dir).control_persist(ControlPersist::IdleFor(
             std::num::NonZeroUsize::MIN.saturating_add(PERSIST_IDLE_SECS - 1),
         ));
         let session = b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e))?;
@@ -287,17 +375,10 @@ impl Transport for SshTransport {
 
 /// The wrapper ssh reads for a server with an `ssh_config` file: flockport's
 /// host-key settings first, then `Include` of the file. Returns the
-/// wrapper's path (in the private directory, mode 0600, named by its digest)
+/// wrapper's path (in `dir`, private, mode 0600, named by its digest)
 /// and that digest, which also covers the included file's contents.
-fn config_wrapper(c: &ServerConfig, file: &Path) -> Result<(PathBuf, String)> {
+fn config_wrapper(c: &ServerConfig, file: &Path, dir: &Path) -> Result<(PathBuf, String)> {
     let (text, digest) = wrapper_text(c, file)?;
-    let dir = private_dir().ok_or_else(|| {
-        Error::invalid(
-            "ssh_config file",
-            file.display().to_string(),
-            "no private directory for its wrapper in TMPDIR (flockport-ssh-UID must be this user's, mode 0700)",
-        )
-    })?;
     let path = dir.join(format!("ssh_config-{}", &digest[..20]));
     if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
         crate::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
@@ -384,7 +465,7 @@ mod tests {
         )
         .unwrap();
         let c = server(&kh, &file);
-        let (wrapper, _) = config_wrapper(&c, &file).unwrap();
+        let (wrapper, _) = config_wrapper(&c, &file, dir.path()).unwrap();
         assert_eq!(std::fs::metadata(&wrapper).unwrap().permissions().mode() & 0o777, 0o600);
         let opts = resolved(&wrapper, "10.9.9.9");
         for want in [
@@ -399,7 +480,7 @@ mod tests {
         }
         // An edit of the file is a different wrapper (and a different master).
         std::fs::write(&file, "KexAlgorithms sntrup761x25519-sha512@openssh.com\n").unwrap();
-        assert_ne!(config_wrapper(&c, &file).unwrap().0, wrapper);
+        assert_ne!(config_wrapper(&c, &file, dir.path()).unwrap().0, wrapper);
     }
 
     #[test]
@@ -415,5 +496,45 @@ mod tests {
         }
         let e = wrapper_text(&server(&kh, &dir.path().join("none")), &dir.path().join("none")).unwrap_err();
         assert!(e.to_string().contains("no such readable file"), "{e}");
+    }
+
+    #[test]
+    fn a_control_directory_someone_else_made_is_never_used() {
+        let me = uid().unwrap();
+        let base = tempfile::tempdir().unwrap();
+        let path = base.path().join(format!("flockport-ssh-{me}"));
+        // Absent: created, 0700, and used.
+        assert_eq!(private_dir_in(base.path(), me).unwrap(), path);
+        assert_eq!(std::fs::symlink_metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::remove_dir(&path).unwrap();
+
+        // A symlink to a directory that is ours and 0700: still refused.
+        let elsewhere = base.path().join("elsewhere");
+        std::fs::DirBuilder::new().mode(0o700).create(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let why = private_dir_in(base.path(), me).unwrap_err();
+        assert!(why.contains("symlink"), "{why}");
+        std::fs::remove_file(&path).unwrap();
+        // A plain file.
+        std::fs::write(&path, "").unwrap();
+        assert!(private_dir_in(base.path(), me).unwrap_err().contains("not a directory"));
+        std::fs::remove_file(&path).unwrap();
+        // A directory others can enter.
+        std::fs::DirBuilder::new().mode(0o700).create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(private_dir_in(base.path(), me).unwrap_err().contains("0755"));
+        // Another user's (root can hand it over; others skip this case).
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        if std::process::Command::new("chown").arg("65534").arg(&path).status().is_ok_and(|s| s.success()) {
+            assert!(private_dir_in(base.path(), me).unwrap_err().contains("65534"));
+        }
+
+        // The fallback: a fresh private directory of ours, no persistence.
+        let own = WorkDir::own_in(base.path()).unwrap();
+        let meta = std::fs::symlink_metadata(own.path()).unwrap();
+        assert!(meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o777 == 0o700);
+        assert_ne!(own.path(), path);
+        assert!(own.persist().is_none());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing went through the symlink");
     }
 }
