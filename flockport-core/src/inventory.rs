@@ -169,9 +169,9 @@ impl ServerConfig {
                 }
             }
         }
-        if let Some(p) = &self.ssh_config {
-            // The path goes into the wrapper ssh reads: refused here if it cannot.
-            crate::transport::ssh_config_wrapper_text(self, p)?;
+        if self.transport == TransportKind::Ssh {
+            // The paths go into the wrapper ssh reads: refused here if it cannot.
+            crate::transport::ssh_config_wrapper_text(self)?;
         }
         Ok(())
     }

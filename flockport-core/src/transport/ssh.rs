@@ -14,12 +14,17 @@
 //! directory of the user's ([`persist_dir`]), and a later process resumes it
 //! after a liveness check. `FLOCKPORT_SSH_PERSIST=0` turns this off.
 //!
-//! A server's `ssh_config` file is never given to ssh directly: ssh reads a
-//! wrapper (`config_wrapper`) that first fixes host-key checking (strict,
-//! against the inventory's known_hosts, batch mode, no key updates, no DNS or
-//! command lookups) and then `Include`s the file. The first value ssh obtains
-//! wins, so the file cannot loosen these, and a ProxyJump hop (which ssh
-//! starts with only `-F`) gets them too.
+//! ssh always reads a wrapper (`config_wrapper`, given with `-F`) that first
+//! fixes host-key checking (strict, against the inventory's known_hosts,
+//! batch mode, no key updates, no DNS or command lookups) and then
+//! `Include`s the server's `ssh_config` file, or `~/.ssh/config` and
+//! `/etc/ssh/ssh_config` (what ssh reads without `-F`) when it has none. The
+//! first value ssh obtains wins, so no included file can loosen these, and a
+//! ProxyJump hop (which ssh starts with only `-F`) gets them too, in every
+//! configuration: without the wrapper, ssh's default `UpdateHostKeys yes`
+//! (for the default known_hosts files) would let a server add keys to
+//! `~/.ssh/known_hosts`, and a hop from `~/.ssh/config` would be checked
+//! with ssh's defaults only.
 
 use super::{Output, Transport};
 use crate::error::{Error, Result};
@@ -183,10 +188,7 @@ impl SshTransport {
         }
         let work = WorkDir::get()?;
         // Read before anything connects: a missing or unreadable file is named.
-        let wrapper = match &c.ssh_config {
-            Some(file) => Some(config_wrapper(c, file, work.path())?),
-            None => None,
-        };
+        let (wrapper, config_digest) = config_wrapper(c, work.path())?;
         let mut b = SessionBuilder::default();
         b.user(c.user.clone())
             .port(c.port)
@@ -200,13 +202,11 @@ impl SshTransport {
         if let Some(kh) = &c.known_hosts {
             b.user_known_hosts_file(kh);
         }
-        if let Some((path, _)) = &wrapper {
-            b.config_file(path);
-        }
+        b.config_file(&wrapper);
         let Some(dir) = work.persist() else {
             return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
         };
-        let record = dir.join(format!("{}.ctl", self.persist_key(wrapper.as_ref().map(|(_, d)| d.as_str()))));
+        let record = dir.join(format!("{}.ctl", self.persist_key(&config_digest)));
         if let Some(s) = resume(&record).await {
             tracing::debug!(server = %c.name, "reusing a persisted ssh master");
             return Ok(s);
@@ -228,15 +228,14 @@ impl SshTransport {
 impl SshTransport {
     /// The file recording this server's persisted master, when persistence is on.
     pub fn persist_record(&self) -> Option<PathBuf> {
-        let c = &self.config;
-        let digest = c.ssh_config.as_ref().and_then(|f| wrapper_text(c, f).ok()).map(|(_, d)| d);
-        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key(digest.as_deref()))))
+        let (_, digest) = wrapper_text(&self.config).ok()?;
+        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key(&digest))))
     }
 
     /// What identifies a reusable master: user, host, port, key, known_hosts,
     /// ssh_config (path and contents).
-    /// `config_digest`: the ssh_config wrapper's digest, when there is one.
-    fn persist_key(&self, config_digest: Option<&str>) -> String {
+    /// `config_digest`: the ssh_config wrapper's digest.
+    fn persist_key(&self, config_digest: &str) -> String {
         let c = &self.config;
         let mut h = Sha256::new();
         for part in [
@@ -246,7 +245,7 @@ impl SshTransport {
             &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             // The file's contents too: after an edit, a new master.
-            config_digest.unwrap_or_default(),
+            config_digest,
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -373,12 +372,14 @@ impl Transport for SshTransport {
     }
 }
 
-/// The wrapper ssh reads for a server with an `ssh_config` file: flockport's
-/// host-key settings first, then `Include` of the file. Returns the
-/// wrapper's path (in `dir`, private, mode 0600, named by its digest)
-/// and that digest, which also covers the included file's contents.
-fn config_wrapper(c: &ServerConfig, file: &Path, dir: &Path) -> Result<(PathBuf, String)> {
-    let (text, digest) = wrapper_text(c, file)?;
+/// The wrapper ssh reads (`-F`) for every server: flockport's host-key
+/// settings first, then `Include` of the server's `ssh_config` file, or of
+/// `~/.ssh/config` and `/etc/ssh/ssh_config` (what ssh reads without `-F`)
+/// when it has none. Returns the wrapper's path (in `dir`, private, mode
+/// 0600, named by its digest) and that digest, which also covers the
+/// included files' contents.
+fn config_wrapper(c: &ServerConfig, dir: &Path) -> Result<(PathBuf, String)> {
+    let (text, digest) = wrapper_text(c)?;
     let path = dir.join(format!("ssh_config-{}", &digest[..20]));
     if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
         crate::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
@@ -386,30 +387,45 @@ fn config_wrapper(c: &ServerConfig, file: &Path, dir: &Path) -> Result<(PathBuf,
     Ok((path, digest))
 }
 
-/// The wrapper's text and its digest (over the text and the included file's
+/// The wrapper's text and its digest (over the text and the included files'
 /// contents). Refuses a path ssh_config could read otherwise than as one file.
-pub(crate) fn wrapper_text(c: &ServerConfig, file: &Path) -> Result<(String, String)> {
-    let bad = |why: &str| Error::invalid("ssh_config file", file.display().to_string(), why.to_string());
-    let abs = std::path::absolute(file).map_err(|e| Error::io("reading ssh_config", file, e))?;
-    let shown = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?;
-    if shown.chars().any(|ch| matches!(ch, '"' | '*' | '?' | '[' | '%' | '\\') || ch.is_control()) {
-        return Err(bad("give a path without quotes, wildcards, '%', backslashes or control characters"));
-    }
-    let contents = std::fs::read(&abs).map_err(|_| bad("no such readable file; fix `ssh_config` in the inventory"))?;
+pub(crate) fn wrapper_text(c: &ServerConfig) -> Result<(String, String)> {
+    let (include, contents) = match &c.ssh_config {
+        Some(file) => {
+            let bad = |why: &str| Error::invalid("ssh_config file", file.display().to_string(), why.to_string());
+            let abs = std::path::absolute(file).map_err(|e| Error::io("reading ssh_config", file, e))?;
+            let shown = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?;
+            if shown.chars().any(|ch| matches!(ch, '"' | '*' | '?' | '[' | '%' | '\\') || ch.is_control()) {
+                return Err(bad("give a path without quotes, wildcards, '%', backslashes or control characters"));
+            }
+            let contents =
+                std::fs::read(&abs).map_err(|_| bad("no such readable file; fix `ssh_config` in the inventory"))?;
+            (format!("Include \"{shown}\"\n"), contents)
+        }
+        None => {
+            // What ssh reads without -F, as they are now (for the digest).
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let mut contents = std::fs::read(home.join(".ssh/config")).unwrap_or_default();
+            contents.push(0);
+            contents.extend(std::fs::read("/etc/ssh/ssh_config").unwrap_or_default());
+            ("Include ~/.ssh/config\nInclude /etc/ssh/ssh_config\n".to_string(), contents)
+        }
+    };
     let known_hosts = match &c.known_hosts {
         Some(kh) => {
-            let kh = std::path::absolute(kh).map_err(|e| Error::io("reading known_hosts", kh, e))?;
-            let kh = kh.to_str().ok_or_else(|| bad("the known_hosts path is not UTF-8"))?.to_string();
-            if kh.contains('"') || kh.chars().any(char::is_control) {
-                return Err(bad("the known_hosts path has quotes or control characters"));
+            let bad = |why: &str| Error::invalid("known_hosts file", kh.display().to_string(), why.to_string());
+            let abs = std::path::absolute(kh).map_err(|e| Error::io("reading known_hosts", kh, e))?;
+            let abs = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?.to_string();
+            if abs.contains('"') || abs.chars().any(char::is_control) {
+                return Err(bad("give a path without quotes or control characters"));
             }
-            format!("\"{kh}\"")
+            format!("\"{abs}\"")
         }
         None => "~/.ssh/known_hosts ~/.ssh/known_hosts2".to_string(),
     };
     let text = format!(
         "# Written by flockport for server {name}: its host-key settings first (ssh keeps the\n\
-         # first value it obtains, so the included file cannot loosen them), then the file.\n\
+         # first value it obtains, so the included files cannot loosen them), then the files.\n\
          StrictHostKeyChecking yes\n\
          BatchMode yes\n\
          UpdateHostKeys no\n\
@@ -417,7 +433,7 @@ pub(crate) fn wrapper_text(c: &ServerConfig, file: &Path) -> Result<(String, Str
          KnownHostsCommand none\n\
          UserKnownHostsFile {known_hosts}\n\
          GlobalKnownHostsFile /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2\n\
-         Include \"{shown}\"\n",
+         {include}",
         name = c.name,
     );
     let mut h = Sha256::new();
@@ -465,7 +481,7 @@ mod tests {
         )
         .unwrap();
         let c = server(&kh, &file);
-        let (wrapper, _) = config_wrapper(&c, &file, dir.path()).unwrap();
+        let (wrapper, _) = config_wrapper(&c, dir.path()).unwrap();
         assert_eq!(std::fs::metadata(&wrapper).unwrap().permissions().mode() & 0o777, 0o600);
         let opts = resolved(&wrapper, "10.9.9.9");
         for want in [
@@ -478,9 +494,37 @@ mod tests {
         ] {
             assert!(opts.lines().any(|l| l == want), "{want:?} not in:\n{opts}");
         }
+        // The hop, as ssh starts it (`ssh -F WRAPPER -W ... jumphost`), is held the same way.
+        let hop = resolved(&wrapper, "jumphost");
+        for want in [
+            "stricthostkeychecking true".to_string(),
+            "updatehostkeys false".into(),
+            format!("userknownhostsfile {}", kh.display()),
+        ] {
+            assert!(hop.lines().any(|l| l == want), "{want:?} not in the hop's:\n{hop}");
+        }
         // An edit of the file is a different wrapper (and a different master).
         std::fs::write(&file, "KexAlgorithms sntrup761x25519-sha512@openssh.com\n").unwrap();
-        assert_ne!(config_wrapper(&c, &file, dir.path()).unwrap().0, wrapper);
+        assert_ne!(config_wrapper(&c, dir.path()).unwrap().0, wrapper);
+    }
+
+    #[test]
+    fn without_an_ssh_config_file_the_wrapper_still_comes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        // Neither ssh_config nor known_hosts: ssh alone would default to
+        // `UpdateHostKeys yes` (it does for its default known_hosts files).
+        let c: ServerConfig = toml::from_str("name = \"s1\"\nhost = \"10.9.9.9\"\nsubnet = \"10.0.4.0/24\"\n").unwrap();
+        let (wrapper, _) = config_wrapper(&c, dir.path()).unwrap();
+        let text = std::fs::read_to_string(&wrapper).unwrap();
+        assert!(text.ends_with("Include ~/.ssh/config\nInclude /etc/ssh/ssh_config\n"), "{text}");
+        for host in ["10.9.9.9", "some-hop"] {
+            let opts = resolved(&wrapper, host);
+            for want in
+                ["stricthostkeychecking true", "batchmode yes", "updatehostkeys false", "verifyhostkeydns false"]
+            {
+                assert!(opts.lines().any(|l| l == want), "{host}: {want:?} not in:\n{opts}");
+            }
+        }
     }
 
     #[test]
@@ -491,10 +535,10 @@ mod tests {
         for name in ["a\"b", "a*b", "a%h"] {
             let file = dir.path().join(name);
             std::fs::write(&file, "").unwrap();
-            let e = wrapper_text(&server(&kh, &file), &file).unwrap_err();
+            let e = wrapper_text(&server(&kh, &file)).unwrap_err();
             assert!(matches!(&e, Error::InvalidInput { value, .. } if value.ends_with(name)), "{e}");
         }
-        let e = wrapper_text(&server(&kh, &dir.path().join("none")), &dir.path().join("none")).unwrap_err();
+        let e = wrapper_text(&server(&kh, &dir.path().join("none"))).unwrap_err();
         assert!(e.to_string().contains("no such readable file"), "{e}");
     }
 

@@ -7,3 +7,4 @@ mod bad_input;
 mod lab;
 mod lb;
 mod lifecycle;
+mod ssh_hardening;
