@@ -232,9 +232,10 @@ impl SshTransport {
         persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key(&digest))))
     }
 
-    /// What identifies a reusable master: user, host, port, key, known_hosts,
-    /// ssh_config (path and contents).
-    /// `config_digest`: the ssh_config wrapper's digest.
+    /// What identifies a reusable master: user, host, port, key, and the
+    /// contents of what ssh read (`config_digest`, from [`wrapper_text`]: the
+    /// wrapper, the included ssh_config files, the known_hosts files). A
+    /// master made before known_hosts was edited (a key removed) is not reused.
     fn persist_key(&self, config_digest: &str) -> String {
         let c = &self.config;
         let mut h = Sha256::new();
@@ -243,8 +244,7 @@ impl SshTransport {
             self.host.as_str(),
             &c.port.to_string(),
             &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            // The file's contents too: after an edit, a new master.
+            // The files' contents: after an edit, a new master.
             config_digest,
         ] {
             h.update(part.as_bytes());
@@ -376,20 +376,24 @@ impl Transport for SshTransport {
 /// settings first, then `Include` of the server's `ssh_config` file, or of
 /// `~/.ssh/config` and `/etc/ssh/ssh_config` (what ssh reads without `-F`)
 /// when it has none. Returns the wrapper's path (in `dir`, private, mode
-/// 0600, named by its digest) and that digest, which also covers the
-/// included files' contents.
+/// 0600, named by the digest of its text) and the digest of everything ssh
+/// reads (see [`wrapper_text`]).
 fn config_wrapper(c: &ServerConfig, dir: &Path) -> Result<(PathBuf, String)> {
     let (text, digest) = wrapper_text(c)?;
-    let path = dir.join(format!("ssh_config-{}", &digest[..20]));
+    let path = dir.join(format!("ssh_config-{}", &hex::encode(Sha256::digest(text.as_bytes()))[..20]));
     if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
         crate::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
     }
     Ok((path, digest))
 }
 
-/// The wrapper's text and its digest (over the text and the included files'
-/// contents). Refuses a path ssh_config could read otherwise than as one file.
+/// The wrapper's text and the digest of everything ssh reads through it: the
+/// text, the included files' contents and the known_hosts files' contents
+/// (so a persisted master made before an edit of any of them is not reused).
+/// Refuses a path ssh_config could read otherwise than as one file.
 pub(crate) fn wrapper_text(c: &ServerConfig) -> Result<(String, String)> {
+    // `~` as ssh expands it (for the digest only: the text keeps `~`).
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
     let (include, contents) = match &c.ssh_config {
         Some(file) => {
             let bad = |why: &str| Error::invalid("ssh_config file", file.display().to_string(), why.to_string());
@@ -404,12 +408,15 @@ pub(crate) fn wrapper_text(c: &ServerConfig) -> Result<(String, String)> {
         }
         None => {
             // What ssh reads without -F, as they are now (for the digest).
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
             let mut contents = std::fs::read(home.join(".ssh/config")).unwrap_or_default();
             contents.push(0);
             contents.extend(std::fs::read("/etc/ssh/ssh_config").unwrap_or_default());
             ("Include ~/.ssh/config\nInclude /etc/ssh/ssh_config\n".to_string(), contents)
         }
+    };
+    let known_hosts_files = match &c.known_hosts {
+        Some(kh) => vec![kh.clone()],
+        None => vec![home.join(".ssh/known_hosts"), home.join(".ssh/known_hosts2")],
     };
     let known_hosts = match &c.known_hosts {
         Some(kh) => {
@@ -439,6 +446,13 @@ pub(crate) fn wrapper_text(c: &ServerConfig) -> Result<(String, String)> {
     let mut h = Sha256::new();
     h.update(text.as_bytes());
     h.update(&contents);
+    let global = [PathBuf::from("/etc/ssh/ssh_known_hosts"), PathBuf::from("/etc/ssh/ssh_known_hosts2")];
+    for f in known_hosts_files.iter().chain(&global) {
+        // A missing file and an empty one differ.
+        let bytes = std::fs::read(f).ok();
+        h.update([u8::from(bytes.is_some())]);
+        h.update(Sha256::digest(bytes.unwrap_or_default()));
+    }
     Ok((text, hex::encode(h.finalize())))
 }
 
@@ -503,9 +517,26 @@ mod tests {
         ] {
             assert!(hop.lines().any(|l| l == want), "{want:?} not in the hop's:\n{hop}");
         }
-        // An edit of the file is a different wrapper (and a different master).
+        // An edit of the file, or of known_hosts (a key removed), is a
+        // different master; the wrapper's text stays the same.
+        let t = SshTransport::new(c.clone()).unwrap();
+        let key = |c: &ServerConfig| t.persist_key(&wrapper_text(c).unwrap().1);
+        let first = key(&c);
+        assert_eq!(key(&c), first, "nothing changed, the same master");
         std::fs::write(&file, "KexAlgorithms sntrup761x25519-sha512@openssh.com\n").unwrap();
-        assert_ne!(config_wrapper(&c, dir.path()).unwrap().0, wrapper);
+        let edited = key(&c);
+        assert_ne!(edited, first);
+        std::fs::write(
+            &kh,
+            "[10.9.9.9]:22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEudilsYhdFBG93B1xh00Htbc5fjrKKVZLIbWw+rsvH7\n",
+        )
+        .unwrap();
+        let with_key = key(&c);
+        assert_ne!(with_key, edited, "known_hosts edited at the same path");
+        std::fs::write(&kh, "").unwrap();
+        assert_ne!(key(&c), with_key, "the key removed again");
+        assert_eq!(key(&c), edited, "by contents, not by time");
+        assert_eq!(config_wrapper(&c, dir.path()).unwrap().0, wrapper);
     }
 
     #[test]

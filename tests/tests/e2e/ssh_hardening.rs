@@ -4,7 +4,8 @@
 //! connections to a loopback sshd (known_hosts never modified, a known_hosts
 //! edit honoured by the next process, a hostile control directory never used).
 
-use flockport_core::Cluster;
+use flockport_core::transport::SshTransport;
+use flockport_core::{Cluster, Error};
 use flockport_tests::{flockport_bin, free_port, write_inventory, Sshd};
 use std::path::Path;
 use std::process::Command;
@@ -155,5 +156,28 @@ fn a_control_directory_planted_by_someone_else_is_never_used() {
     let status = listservers(&inv, &[("TMPDIR", &tmp)]);
     assert_eq!(status[0]["reachable"], true, "{status}");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "something was written through the symlink");
+    drop(sshd);
+}
+
+#[tokio::test]
+async fn a_known_hosts_edit_is_honoured_by_the_next_process() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let kh = dir.path().join("known_hosts");
+    std::fs::copy(sshd.known_hosts(), &kh).unwrap();
+    let inv = write_inventory(dir.path(), &sshd.server_toml(&kh, ""));
+    let cluster = Cluster::open(Some(&inv)).unwrap();
+    cluster.probe("lo").await.unwrap();
+    let Some(record) = SshTransport::new(cluster.server("lo").unwrap().clone()).unwrap().persist_record() else {
+        println!("SKIP: ssh masters are not persisted here");
+        return;
+    };
+    assert!(record.exists(), "the master is persisted");
+    drop(cluster);
+    // The key is removed from the same file: a later process must not resume
+    // the master made while it was trusted.
+    std::fs::write(&kh, "").unwrap();
+    let e = Cluster::open(Some(&inv)).unwrap().probe("lo").await.unwrap_err();
+    assert!(matches!(e, Error::HostKeyNotTrusted { .. }), "{e:?}");
     drop(sshd);
 }
