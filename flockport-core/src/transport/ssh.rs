@@ -26,7 +26,7 @@
 //! `~/.ssh/known_hosts`, and a hop from `~/.ssh/config` would be checked
 //! with ssh's defaults only.
 
-use super::{Output, Transport};
+use super::{within, Output, Transport};
 use crate::error::{Error, Result};
 use crate::inventory::ServerConfig;
 use crate::quote::quote_argv;
@@ -342,12 +342,22 @@ impl Transport for SshTransport {
     async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output> {
         let line = quote_argv(&argv)?;
         let session = self.session().await?;
+        // Past the limit the command's future is dropped: its channel is
+        // closed (the mux protocol cannot signal the remote process, which
+        // sees its standard streams close).
+        within(self.config.command_timeout(), &self.config.name, &argv, self.run(session, &line, stdin)).await
+    }
+}
+
+impl SshTransport {
+    /// Runs the command line `line` on `session`.
+    async fn run(&self, session: &Session, line: &str, stdin: Option<Vec<u8>>) -> Result<Output> {
         let ssh_err = |context: &str, source: openssh::Error| Error::Ssh {
             server: self.config.name.clone(),
             context: context.to_string(),
             source,
         };
-        let mut cmd = session.raw_command(&line);
+        let mut cmd = session.raw_command(line);
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -215,3 +215,25 @@ async fn unknown_host_key_is_refused_with_the_fix() {
     );
     assert!(Path::new(&empty_kh).metadata().unwrap().len() == 0, "known_hosts must not be modified");
 }
+
+/// A transport to the loopback sshd `lo` of inventory `inv`.
+fn loopback_transport(inv: &Path) -> flockport_core::transport::SshTransport {
+    let server = Cluster::open(Some(inv)).unwrap().server("lo").unwrap().clone();
+    flockport_core::transport::SshTransport::new(server).unwrap()
+}
+
+#[tokio::test]
+async fn ssh_command_past_its_limit_is_stopped_and_the_connection_goes_on() {
+    use flockport_core::transport::TransportExt;
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(dir.path(), &sshd.server_toml(&sshd.known_hosts(), "command_timeout_secs = 1\n"));
+    let t = loopback_transport(&inv);
+    assert_eq!(t.run(&["echo", "up"]).await.unwrap().stdout_str(), "up\n");
+    let started = std::time::Instant::now();
+    let e = t.run(&["sleep", "5"]).await.unwrap_err();
+    assert!(matches!(&e, Error::Timeout { secs: 1, command, .. } if command == "sleep 5"), "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+    assert_eq!(t.run(&["echo", "ok"]).await.unwrap().stdout_str(), "ok\n");
+    drop(sshd);
+}
