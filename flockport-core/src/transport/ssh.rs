@@ -1,5 +1,6 @@
 //! [`SshTransport`]: the `openssh` crate with one multiplexed master per
-//! server, opened on first use and reused by every operation of the process.
+//! server, opened on first use and reused by every operation of the process
+//! (checked before each command, and replaced once if it went away).
 //!
 //! Strict host-key checking is the default; an unknown or changed key is
 //! [`Error::HostKeyNotTrusted`] with the command that trusts it. Command lines
@@ -34,9 +35,10 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 /// How long to wait for a TCP connection and handshake.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -153,11 +155,18 @@ impl WorkDir {
 }
 
 /// Runs commands on a server over SSH.
+///
+/// The master is opened on first use and kept; before each command its
+/// liveness is checked locally (the mux alive check, no round trip to the
+/// server), and a master that went away (ControlPersist expired while the
+/// process idled, killed, its connection lost) is replaced by one new
+/// connection, once, before anything of the command was sent: a command is
+/// never run twice. A command whose master dies while it runs fails.
 #[derive(Debug)]
 pub struct SshTransport {
     config: ServerConfig,
     host: String,
-    session: OnceCell<Session>,
+    session: Mutex<Option<Arc<Session>>>,
 }
 
 impl SshTransport {
@@ -167,11 +176,24 @@ impl SshTransport {
             .host
             .clone()
             .ok_or_else(|| Error::invalid("host", "", format!("server {} uses ssh and needs a host", config.name)))?;
-        Ok(SshTransport { config, host, session: OnceCell::new() })
+        Ok(SshTransport { config, host, session: Mutex::new(None) })
     }
 
-    async fn session(&self) -> Result<&Session> {
-        self.session.get_or_try_init(|| self.connect()).await
+    /// The master, checked alive; connected (or reconnected) if need be.
+    async fn session(&self) -> Result<Arc<Session>> {
+        let mut slot = self.session.lock().await;
+        if let Some(s) = slot.as_ref() {
+            match s.check().await {
+                Ok(()) => return Ok(s.clone()),
+                Err(e) => {
+                    tracing::info!(server = %self.config.name, error = %e, "the ssh master is gone; reconnecting")
+                }
+            }
+        }
+        *slot = None;
+        let s = Arc::new(self.connect().await?);
+        *slot = Some(s.clone());
+        Ok(s)
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(server = %self.config.name))]
@@ -345,7 +367,7 @@ impl Transport for SshTransport {
         // Past the limit the command's future is dropped: its channel is
         // closed (the mux protocol cannot signal the remote process, which
         // sees its standard streams close).
-        within(self.config.command_timeout(), &self.config.name, &argv, self.run(session, &line, stdin)).await
+        within(self.config.command_timeout(), &self.config.name, &argv, self.run(&session, &line, stdin)).await
     }
 }
 
