@@ -86,8 +86,9 @@ impl TlsFiles {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{rec, server};
     use super::*;
-    use crate::lb::{config_steps, Activate, Backend, LbKind, LbRecord};
+    use crate::lb::{config_steps, Activate, LbKind};
 
     #[test]
     fn a_key_inside_the_certificate_file_is_dropped_and_never_shown() {
@@ -113,27 +114,9 @@ mod tests {
         assert_eq!(tls.fingerprint, TlsFiles::load(&clean, &k).unwrap().fingerprint, "fingerprint of the certificates");
 
         // The plan of an Nginx LB with it shows no key material anywhere.
-        let server = crate::inventory::Inventory::parse(
-            Path::new("t"),
-            "[[server]]\nname = \"s1\"\nhost = \"192.0.2.1\"\nsubnet = \"10.0.4.0/24\"\n",
-        )
-        .unwrap()
-        .servers
-        .remove(0);
-        let rec = LbRecord {
-            name: "nginxlb-1".into(),
-            kind: LbKind::Nginx,
-            server: "s1".into(),
-            address: std::net::Ipv4Addr::new(10, 0, 4, 100),
-            mode: "default".into(),
-            url: Some("x.org".into()),
-            backends: vec![Backend::parse(LbKind::Nginx, "10.0.4.20:80").unwrap()],
-            tls: Some(tls.fingerprint.clone()),
-            workers: None,
-            resolvers: vec![],
-            published: vec![],
-        };
-        let steps = config_steps(&server, &rec, Some(&tls), Activate::Reload).unwrap();
+        let mut rec = rec(LbKind::Nginx);
+        rec.tls = Some(tls.fingerprint.clone());
+        let steps = config_steps(&server(), &rec, Some(&tls), Activate::Reload).unwrap();
         let shown = format!(
             "{}\n{}",
             serde_json::to_string(&steps).unwrap(),
