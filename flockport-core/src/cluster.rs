@@ -283,6 +283,7 @@ impl Cluster {
             transport,
             lxcpath: "/var/lib/lxc".into(),
             image: Default::default(),
+            command_timeout_secs: None,
         };
         config.validate()?;
         config.check_files()?;

@@ -139,6 +139,22 @@ pub enum Error {
         stderr_tail: String,
     },
 
+    /// A command on a server did not finish within its limit and was stopped
+    /// (the server's `command_timeout_secs`; kind [`ErrorKind::RemoteCommandFailed`]:
+    /// the server was reached, the command did not complete).
+    #[error(
+        "server {server}: `{command}` did not finish within {secs} s and was stopped (raise \
+         command_timeout_secs of the server in the inventory; 0 means no limit)"
+    )]
+    Timeout {
+        /// Server name.
+        server: String,
+        /// The command line (quoted argv).
+        command: String,
+        /// The limit, in seconds.
+        secs: u64,
+    },
+
     /// A service's own checker refused a configuration; the old one keeps running.
     #[error("server {server}: {service} refused the new configuration: {detail}")]
     ConfigRejected {
@@ -298,7 +314,7 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } => ErrorKind::Unreachable,
-            Error::RemoteCommand { .. } | Error::Parse { .. } => ErrorKind::RemoteCommandFailed,
+            Error::RemoteCommand { .. } | Error::Timeout { .. } | Error::Parse { .. } => ErrorKind::RemoteCommandFailed,
             Error::ConfigRejected { .. } => ErrorKind::ConfigRejected,
             Error::Io { .. }
             | Error::Inventory { .. }

@@ -96,6 +96,13 @@ pub struct ServerConfig {
     /// How images are built there.
     #[serde(default)]
     pub image: ImageConfig,
+    /// Longest one command on this server may run, in seconds: default
+    /// [`crate::transport::DEFAULT_COMMAND_TIMEOUT`] (900 s), `0` for no limit.
+    /// A command past it is stopped (the local process killed, the SSH
+    /// channel closed) and fails with [`Error::Timeout`]. Connecting has its
+    /// own limit, [`crate::transport::CONNECT_TIMEOUT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_timeout_secs: Option<u64>,
 }
 
 fn default_port() -> u16 {
@@ -112,6 +119,15 @@ fn default_lxcpath() -> String {
 }
 
 impl ServerConfig {
+    /// The limit of one command ([`ServerConfig::command_timeout_secs`]); `None`: no limit.
+    pub fn command_timeout(&self) -> Option<std::time::Duration> {
+        match self.command_timeout_secs {
+            Some(0) => None,
+            Some(s) => Some(std::time::Duration::from_secs(s)),
+            None => Some(crate::transport::DEFAULT_COMMAND_TIMEOUT),
+        }
+    }
+
     /// The gateway address of the container subnet.
     pub fn gateway(&self) -> Ipv4Addr {
         self.gateway.unwrap_or_else(|| {
@@ -169,9 +185,9 @@ impl ServerConfig {
                 }
             }
         }
-        if let Some(p) = &self.ssh_config {
-            // The path goes into the wrapper ssh reads: refused here if it cannot.
-            crate::transport::ssh_config_wrapper_text(self, p)?;
+        if self.transport == TransportKind::Ssh {
+            // The paths go into the wrapper ssh reads: refused here if it cannot.
+            crate::transport::ssh_config_wrapper_text(self)?;
         }
         Ok(())
     }

@@ -165,6 +165,12 @@ fn details(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
             d.set_named_property("stderrTail", stderr_tail.as_str())?;
             "RemoteCommand"
         }
+        CoreError::Timeout { server, command, secs } => {
+            d.set_named_property("server", server.as_str())?;
+            d.set_named_property("command", command.as_str())?;
+            d.set_named_property("secs", *secs as f64)?;
+            "Timeout"
+        }
         CoreError::ConfigRejected { server, service, detail } => {
             d.set_named_property("server", server.as_str())?;
             d.set_named_property("service", service.as_str())?;

@@ -161,6 +161,12 @@ fn details<'py>(py: Python<'py>, err: &CoreError) -> PyResult<Bound<'py, PyDict>
             d.set_item("stderr_tail", stderr_tail)?;
             "RemoteCommand"
         }
+        CoreError::Timeout { server, command, secs } => {
+            d.set_item("server", server)?;
+            d.set_item("command", command)?;
+            d.set_item("secs", secs)?;
+            "Timeout"
+        }
         CoreError::ConfigRejected { server, service, detail } => {
             d.set_item("server", server)?;
             d.set_item("service", service)?;

@@ -161,8 +161,26 @@ impl Sshd {
         self.dir.path().join("known_hosts")
     }
 
+    /// An inventory `[[server]]` block `lo` for this sshd with its client
+    /// key, `known_hosts` as given, and `extra` lines (e.g. `ssh_config = ...`).
+    pub fn server_toml(&self, known_hosts: &Path, extra: &str) -> String {
+        format!(
+            "[[server]]\nname = \"lo\"\nhost = \"127.0.0.1\"\nport = {}\nidentity = \"{}\"\nknown_hosts = \"{}\"\nsubnet = \"10.0.3.0/24\"\n{extra}",
+            self.port,
+            self.client_key().display(),
+            known_hosts.display()
+        )
+    }
+
     /// Starts sshd; returns None (skipping) when not root or no sshd.
     pub fn start() -> Option<Sshd> {
+        Sshd::start_offering(&[])
+    }
+
+    /// Like [`Sshd::start`], and the server also has host keys of the
+    /// `extra` types (`ssh-keygen -t`), which it offers after authentication
+    /// (OpenSSH's hostkeys-00 extension) but which are not in `known_hosts`.
+    pub fn start_offering(extra: &[&str]) -> Option<Sshd> {
         if !Path::new("/usr/sbin/sshd").exists() {
             skip("no /usr/sbin/sshd (apt-get install openssh-server)");
             return None;
@@ -183,10 +201,16 @@ impl Sshd {
         let mut parts = host_pub.split_whitespace();
         let kh = format!("[127.0.0.1]:{port} {} {}\n", parts.next().unwrap(), parts.next().unwrap());
         std::fs::write(d.join("known_hosts"), kh).unwrap();
+        let mut host_keys = format!("HostKey {}\n", d.join("host_ed25519").display());
+        for t in extra {
+            let name = d.join(format!("host_{t}"));
+            let st = Command::new("ssh-keygen").args(["-q", "-t", t, "-N", "", "-f"]).arg(&name).status().unwrap();
+            assert!(st.success());
+            host_keys.push_str(&format!("HostKey {}\n", name.display()));
+        }
         std::fs::create_dir_all("/run/sshd").ok();
         let conf = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAuthorizedKeysFile {ak}\nPidFile {pid}\nSubsystem sftp internal-sftp\n",
-            hk = d.join("host_ed25519").display(),
+            "Port {port}\nListenAddress 127.0.0.1\n{host_keys}PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAuthorizedKeysFile {ak}\nPidFile {pid}\nSubsystem sftp internal-sftp\n",
             ak = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),
         );

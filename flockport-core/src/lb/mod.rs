@@ -131,16 +131,23 @@ fn parse_port(whole: &str, p: &str) -> Result<u16> {
     }
 }
 
-fn check_dns_name(whole: &str, h: &str) -> Result<()> {
-    let ok = !h.is_empty()
+/// A DNS host name: at most 253 bytes of dot-separated labels of letters,
+/// digits and '-', none empty, longer than 63, or starting or ending with
+/// '-' (a leading one would read as an option in a config: "-i -x").
+fn is_dns_name(h: &str) -> bool {
+    !h.is_empty()
         && h.len() <= 253
         && h.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
+                && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if ok {
+        })
+}
+
+fn check_dns_name(whole: &str, h: &str) -> Result<()> {
+    if is_dns_name(h) {
         Ok(())
     } else {
         Err(Error::invalid("backend", whole, format!("{h:?} is neither an IPv4 address nor a DNS name")))
@@ -343,15 +350,14 @@ pub fn check_url(url: &str) -> Result<()> {
     if host != url {
         return Err(Error::invalid("url", url, "give the host name only, e.g. mywordpress.org"));
     }
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-    if ok {
+    if is_dns_name(host) {
         Ok(())
     } else {
-        Err(Error::invalid("url", url, "a host name uses letters, digits, '-' and dots, e.g. mywordpress.org"))
+        Err(Error::invalid(
+            "url",
+            url,
+            "a host name uses letters, digits, '-' (not first or last in a label) and dots, e.g. mywordpress.org",
+        ))
     }
 }
 

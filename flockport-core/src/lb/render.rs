@@ -73,3 +73,108 @@ pub fn render_nginx(rec: &LbRecord, root: &str) -> Result<(String, String)> {
     c.insert("tls_key", &key);
     Ok((render("nginx.conf", &c)?, render("nginx-lb.conf", &c)?))
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::super::tests::rec;
+    use super::*;
+    use crate::lb::{check_url, Backend};
+    use proptest::prelude::*;
+
+    /// Nothing HAProxy or Nginx would read as syntax (an end of directive, a
+    /// block, a comment, a quote, an escape, a variable or sample fetch,
+    /// another word, or, leading, an option).
+    fn token_safe(v: &str) -> bool {
+        !v.is_empty()
+            && !v.starts_with('-')
+            && !v.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, ';' | '{' | '}' | '#' | '"' | '\'' | '\\' | '$' | '%' | '`' | '(' | ')' | ',')
+            })
+    }
+
+    /// Any text, and text near the edge: name-like, with syntax mixed in.
+    fn edgy() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[-a-zA-Z0-9._]{0,12}",
+            "[-a-z0-9]{0,6}(\\.[-a-z0-9]{0,6}){0,3}",
+            "[-a-z0-9._;{}#\"' \t\n$%\\\\]{0,12}",
+        ]
+    }
+
+    /// `render` of a record holding `value`, and of the same record holding
+    /// `placeholder`: the value must stand exactly where the placeholder
+    /// stood (`count` times) and nowhere else, the rest unchanged.
+    fn lands_as_placeholder(
+        value: &str,
+        placeholder: &str,
+        count: usize,
+        render: impl Fn(&str) -> String,
+    ) -> std::result::Result<(), TestCaseError> {
+        let base = render(placeholder);
+        prop_assert_eq!(base.matches(placeholder).count(), count, "{}", base);
+        prop_assert_eq!(render(value), base.replace(placeholder, value));
+        Ok(())
+    }
+
+    #[test]
+    fn the_holes_the_proptest_found_stay_closed() {
+        for url in ["-", "-x.org", "x.-org", "x-.org"] {
+            assert!(check_url(url).is_err(), "{url}");
+        }
+        assert!(Backend::parse(LbKind::Nginx, "wordpress-.consul:80").is_err());
+        assert!(check_url("my-wordpress.org").is_ok());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_url_is_refused_or_rendered_as_one_safe_token(url in edgy()) {
+            if check_url(&url).is_err() {
+                return Ok(());
+            }
+            prop_assert!(token_safe(&url), "check_url accepted {:?}", url);
+            let placeholder = "placeholder.flockport.invalid";
+            lands_as_placeholder(&url, placeholder, 1, |u| {
+                let mut r = rec(LbKind::Haproxy);
+                r.url = Some(u.to_string());
+                render_haproxy(&r).unwrap()
+            })?;
+            lands_as_placeholder(&url, placeholder, 1, |u| {
+                let mut r = rec(LbKind::Nginx);
+                r.url = Some(u.to_string());
+                render_nginx(&r, "/etc/nginx/flockport").unwrap().1
+            })?;
+        }
+
+        #[test]
+        fn a_haproxy_backend_name_is_refused_or_rendered_as_one_safe_token(name in edgy(), port in 1u16..) {
+            let Ok(b) = Backend::parse(LbKind::Haproxy, &format!("{name}:10.0.4.20:{port}")) else {
+                return Ok(());
+            };
+            prop_assert_eq!(b.name.as_deref(), Some(name.as_str()));
+            prop_assert!(token_safe(&name), "accepted {:?}", name);
+            // One server line in each mode's backend.
+            lands_as_placeholder(&name, "fpplaceholder", LbKind::Haproxy.modes().len(), |n| {
+                let mut r = rec(LbKind::Haproxy);
+                r.backends = vec![Backend { name: Some(n.to_string()), ..b.clone() }];
+                render_haproxy(&r).unwrap()
+            })?;
+        }
+
+        #[test]
+        fn an_nginx_backend_host_is_refused_or_rendered_as_one_safe_token(host in edgy(), port in 1u16..) {
+            let Ok(b) = Backend::parse(LbKind::Nginx, &format!("{host}:{port}")) else { return Ok(()) };
+            prop_assert_eq!(&b.host, &host);
+            prop_assert!(token_safe(&host), "accepted {:?}", host);
+            lands_as_placeholder(&host, "placeholder.flockport.invalid", 1, |h| {
+                let mut r = rec(LbKind::Nginx);
+                r.backends = vec![Backend { host: h.to_string(), ..b.clone() }];
+                render_nginx(&r, "/etc/nginx/flockport").unwrap().1
+            })?;
+        }
+    }
+}

@@ -1,21 +1,41 @@
 //! [`LocalTransport`]: runs commands on this machine, no SSH.
 
-use super::{Output, Transport};
+use super::{within, Output, Transport, DEFAULT_COMMAND_TIMEOUT};
 use crate::error::{Error, Result};
 use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Runs commands on the local host.
 #[derive(Debug, Clone)]
 pub struct LocalTransport {
     server: String,
+    timeout: Option<Duration>,
 }
 
 impl LocalTransport {
-    /// A local transport acting as server `server`.
+    /// A local transport acting as server `server`; each command may run for
+    /// [`DEFAULT_COMMAND_TIMEOUT`].
     pub fn new(server: &str) -> Self {
-        LocalTransport { server: server.to_string() }
+        LocalTransport { server: server.to_string(), timeout: Some(DEFAULT_COMMAND_TIMEOUT) }
     }
+
+    /// The same with another limit per command (`None`: no limit). A command
+    /// past it is killed (SIGKILL to the process it started) and fails with
+    /// [`Error::Timeout`].
+    pub fn with_command_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.timeout = limit;
+        self
+    }
+}
+
+/// Everything `pipe` yields until its end (nothing when there is no pipe).
+async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    if let Some(mut p) = pipe {
+        p.read_to_end(&mut out).await?;
+    }
+    Ok(out)
 }
 
 #[async_trait::async_trait]
@@ -48,9 +68,26 @@ impl Transport for LocalTransport {
             }
             Ok(())
         };
-        let (fed, out) = tokio::join!(feed, child.wait_with_output());
-        fed.map_err(|e| Error::io("writing stdin of", prog.as_str(), e))?;
-        let out = out.map_err(|e| Error::io("waiting for", prog.as_str(), e))?;
-        Ok(Output { status: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let run = async {
+            let (fed, stdout, stderr, status) = tokio::join!(feed, read_all(stdout), read_all(stderr), child.wait());
+            fed.map_err(|e| Error::io("writing stdin of", prog.as_str(), e))?;
+            let status = status.map_err(|e| Error::io("waiting for", prog.as_str(), e))?;
+            let read = |e| Error::io("reading the output of", prog.as_str(), e);
+            Ok(Output {
+                status: status.code().unwrap_or(-1),
+                stdout: stdout.map_err(read)?,
+                stderr: stderr.map_err(read)?,
+            })
+        };
+        let out = within(self.timeout, &self.server, &argv, run).await;
+        if let Err(Error::Timeout { .. }) = &out {
+            // Killed and reaped before the error is returned (an error here:
+            // it had exited, its output still held open by a process it started).
+            if let Err(e) = child.kill().await {
+                tracing::debug!(error = %e, command = %prog, "killing a command past its time limit");
+            }
+        }
+        out
     }
 }

@@ -12,12 +12,33 @@ mod ssh;
 
 pub use local::LocalTransport;
 pub(crate) use ssh::wrapper_text as ssh_config_wrapper_text;
-pub use ssh::SshTransport;
+pub use ssh::{SshTransport, CONNECT_TIMEOUT};
 
 use crate::error::{tail, Error, Result};
 use crate::inventory::{ServerConfig, TransportKind};
 use crate::quote::quote_argv;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one command may run unless the server's `command_timeout_secs`
+/// says otherwise: long enough for an image build (`lxc-create` and package
+/// installs), short enough that a hung command does not hold the state lock
+/// forever.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Runs `command` (the future running `argv`) within `limit`; past it, the
+/// future is dropped and the result is [`Error::Timeout`].
+pub(crate) async fn within<T>(
+    limit: Option<Duration>,
+    server: &str,
+    argv: &[String],
+    command: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(limit) = limit else { return command.await };
+    tokio::time::timeout(limit, command).await.unwrap_or_else(|_| {
+        Err(Error::Timeout { server: server.to_string(), command: display_argv(argv), secs: limit.as_secs() })
+    })
+}
 
 /// What a command produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -141,7 +162,9 @@ impl TransportFactory for DefaultTransportFactory {
     fn connect(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
         Ok(match server.transport {
             TransportKind::Ssh => Arc::new(SshTransport::new(server.clone())?),
-            TransportKind::Local => Arc::new(LocalTransport::new(&server.name)),
+            TransportKind::Local => {
+                Arc::new(LocalTransport::new(&server.name).with_command_timeout(server.command_timeout()))
+            }
         })
     }
 }
@@ -149,6 +172,7 @@ impl TransportFactory for DefaultTransportFactory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn check_maps_non_zero_exit() {
@@ -180,5 +204,42 @@ mod tests {
         assert!(matches!(e, Error::RemoteCommand { status: 1, .. }), "{e}");
         let o = t.run_script(r#"printf '%s|' "$@""#, &["a b", "$(x)"]).await.unwrap();
         assert_eq!(o.stdout_str(), "a b|$(x)|");
+    }
+
+    #[tokio::test]
+    async fn a_command_past_its_limit_is_killed_and_fails_with_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let t = LocalTransport::new("here").with_command_timeout(Some(Duration::from_secs(1)));
+        let started = std::time::Instant::now();
+        let e = t.exec(vec!["sleep".into(), "5".into()], None).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        match &e {
+            Error::Timeout { server, command, secs } => {
+                assert_eq!((server.as_str(), command.as_str(), *secs), ("here", "sleep 5", 1));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.kind(), crate::ErrorKind::RemoteCommandFailed);
+        assert!(e.to_string().contains("command_timeout_secs"), "{e}");
+        // The process itself is gone (killed and reaped), not left running.
+        let script = r#"echo $$ > "$1"; exec sleep 5"#;
+        let e = t.run_script(script, &[pidfile.to_str().unwrap()]).await.unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        assert!(!Path::new(&format!("/proc/{}", pid.trim())).exists(), "process {pid} still exists");
+        // Within the limit nothing changes.
+        assert_eq!(t.run(&["echo", "ok"]).await.unwrap().stdout_str(), "ok\n");
+    }
+
+    #[test]
+    fn the_command_limit_comes_from_the_inventory() {
+        let server = |extra: &str| -> ServerConfig {
+            toml::from_str(&format!("name = \"s1\"\nhost = \"h\"\nsubnet = \"10.0.4.0/24\"\n{extra}")).unwrap()
+        };
+        assert_eq!(server("").command_timeout(), Some(DEFAULT_COMMAND_TIMEOUT));
+        assert_eq!(DEFAULT_COMMAND_TIMEOUT, Duration::from_secs(900));
+        assert_eq!(server("command_timeout_secs = 30").command_timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(server("command_timeout_secs = 0").command_timeout(), None);
     }
 }

@@ -1,5 +1,6 @@
 //! [`SshTransport`]: the `openssh` crate with one multiplexed master per
-//! server, opened on first use and reused by every operation of the process.
+//! server, opened on first use and reused by every operation of the process
+//! (checked before each command, and replaced once if it went away).
 //!
 //! Strict host-key checking is the default; an unknown or changed key is
 //! [`Error::HostKeyNotTrusted`] with the command that trusts it. Command lines
@@ -14,14 +15,19 @@
 //! directory of the user's ([`persist_dir`]), and a later process resumes it
 //! after a liveness check. `FLOCKPORT_SSH_PERSIST=0` turns this off.
 //!
-//! A server's `ssh_config` file is never given to ssh directly: ssh reads a
-//! wrapper (`config_wrapper`) that first fixes host-key checking (strict,
-//! against the inventory's known_hosts, batch mode, no key updates, no DNS or
-//! command lookups) and then `Include`s the file. The first value ssh obtains
-//! wins, so the file cannot loosen these, and a ProxyJump hop (which ssh
-//! starts with only `-F`) gets them too.
+//! ssh always reads a wrapper (`config_wrapper`, given with `-F`) that first
+//! fixes host-key checking (strict, against the inventory's known_hosts,
+//! batch mode, no key updates, no DNS or command lookups) and then
+//! `Include`s the server's `ssh_config` file, or `~/.ssh/config` and
+//! `/etc/ssh/ssh_config` (what ssh reads without `-F`) when it has none. The
+//! first value ssh obtains wins, so no included file can loosen these, and a
+//! ProxyJump hop (which ssh starts with only `-F`) gets them too, in every
+//! configuration: without the wrapper, ssh's default `UpdateHostKeys yes`
+//! (for the default known_hosts files) would let a server add keys to
+//! `~/.ssh/known_hosts`, and a hop from `~/.ssh/config` would be checked
+//! with ssh's defaults only.
 
-use super::{Output, Transport};
+use super::{within, Output, Transport};
 use crate::error::{Error, Result};
 use crate::inventory::ServerConfig;
 use crate::quote::quote_argv;
@@ -29,9 +35,10 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 /// How long to wait for a TCP connection and handshake.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,32 +47,126 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PERSIST_IDLE_SECS: usize = 60;
 
 /// The directory recording persisted masters: `$TMPDIR/flockport-ssh-UID`,
-/// created 0700; `None` when persistence is off or the directory is not
-/// private to this user (then every process connects afresh).
+/// created 0700; `None` when persistence is off or that path is not a
+/// directory private to this user (then every process connects afresh).
 pub fn persist_dir() -> Option<PathBuf> {
-    if std::env::var("FLOCKPORT_SSH_PERSIST").is_ok_and(|v| v == "0") {
-        return None;
-    }
-    private_dir()
+    persistence_on().then(shared_dir).flatten()
 }
 
-/// `$TMPDIR/flockport-ssh-UID`, created 0700; `None` unless it is a
-/// directory of this user's that nobody else can enter.
-fn private_dir() -> Option<PathBuf> {
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
-    let dir = std::env::temp_dir().join(format!("flockport-ssh-{uid}"));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    let meta = std::fs::symlink_metadata(&dir).ok()?;
-    let private = meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o077 == 0;
-    private.then_some(dir)
+/// Whether masters persist (`FLOCKPORT_SSH_PERSIST=0` turns it off).
+fn persistence_on() -> bool {
+    std::env::var("FLOCKPORT_SSH_PERSIST").map_or(true, |v| v != "0")
+}
+
+/// This process's user id (the owner of `/proc/self`).
+fn uid() -> Option<u32> {
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+/// `$TMPDIR/flockport-ssh-UID` if it is usable (see [`private_dir_in`]); a
+/// warning, once per process, says why not.
+fn shared_dir() -> Option<PathBuf> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let uid = uid()?;
+    match private_dir_in(&std::env::temp_dir(), uid) {
+        Ok(dir) => Some(dir),
+        Err(why) => {
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    reason = %why,
+                    "ssh masters are not persisted; the ssh_config wrapper goes to a fresh private directory"
+                );
+            }
+            None
+        }
+    }
+}
+
+/// `base/flockport-ssh-UID`, created 0700 if absent. Refused (with the
+/// reason) unless it is a directory itself, not a symlink, owned by `uid`,
+/// with mode 0700: whoever else created that path first (another user, a
+/// symlink to elsewhere, a plain file) is never followed or written into.
+fn private_dir_in(base: &Path, uid: u32) -> std::result::Result<PathBuf, String> {
+    let dir = base.join(format!("flockport-ssh-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+    }
+    // lstat: a symlink is judged as a symlink, never by what it points to.
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("cannot inspect {}: {e}", dir.display()))?;
+    let shown = dir.display();
+    if meta.file_type().is_symlink() {
+        Err(format!("{shown} is a symlink"))
+    } else if !meta.is_dir() {
+        Err(format!("{shown} is not a directory"))
+    } else if meta.uid() != uid {
+        Err(format!("{shown} belongs to uid {}, not {uid}", meta.uid()))
+    } else if meta.permissions().mode() & 0o777 != 0o700 {
+        Err(format!("{shown} has mode {:04o}, not 0700", meta.permissions().mode() & 0o777))
+    } else {
+        Ok(dir)
+    }
+}
+
+/// Where one connection's ssh files go.
+#[derive(Debug)]
+enum WorkDir {
+    /// The shared private directory: ssh_config wrappers and persisted masters.
+    Shared(PathBuf),
+    /// A fresh private directory (mkdtemp, 0700) used while connecting, when
+    /// the shared one is unusable; removed when dropped, no persistence.
+    Own(tempfile::TempDir),
+}
+
+impl WorkDir {
+    /// The shared directory if usable, else a fresh one in `$TMPDIR`.
+    fn get() -> Result<WorkDir> {
+        match shared_dir() {
+            Some(dir) => Ok(WorkDir::Shared(dir)),
+            None => Self::own_in(&std::env::temp_dir()),
+        }
+    }
+
+    /// A fresh private directory in `base`.
+    fn own_in(base: &Path) -> Result<WorkDir> {
+        tempfile::Builder::new()
+            .prefix(&format!("flockport-ssh-{}-", uid().unwrap_or_default()))
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(base)
+            .map(WorkDir::Own)
+            .map_err(|e| Error::io("creating a private directory in", base, e))
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            WorkDir::Shared(p) => p,
+            WorkDir::Own(t) => t.path(),
+        }
+    }
+
+    /// Where masters persist: the shared directory, unless persistence is off.
+    fn persist(&self) -> Option<&Path> {
+        match self {
+            WorkDir::Shared(p) if persistence_on() => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// Runs commands on a server over SSH.
+///
+/// The master is opened on first use and kept; before each command its
+/// liveness is checked locally (the mux alive check, no round trip to the
+/// server), and a master that went away (ControlPersist expired while the
+/// process idled, killed, its connection lost) is replaced by one new
+/// connection, once, before anything of the command was sent: a command is
+/// never run twice. A command whose master dies while it runs fails.
 #[derive(Debug)]
 pub struct SshTransport {
     config: ServerConfig,
     host: String,
-    session: OnceCell<Session>,
+    session: Mutex<Option<Arc<Session>>>,
 }
 
 impl SshTransport {
@@ -75,11 +176,24 @@ impl SshTransport {
             .host
             .clone()
             .ok_or_else(|| Error::invalid("host", "", format!("server {} uses ssh and needs a host", config.name)))?;
-        Ok(SshTransport { config, host, session: OnceCell::new() })
+        Ok(SshTransport { config, host, session: Mutex::new(None) })
     }
 
-    async fn session(&self) -> Result<&Session> {
-        self.session.get_or_try_init(|| self.connect()).await
+    /// The master, checked alive; connected (or reconnected) if need be.
+    async fn session(&self) -> Result<Arc<Session>> {
+        let mut slot = self.session.lock().await;
+        if let Some(s) = slot.as_ref() {
+            match s.check().await {
+                Ok(()) => return Ok(s.clone()),
+                Err(e) => {
+                    tracing::info!(server = %self.config.name, error = %e, "the ssh master is gone; reconnecting")
+                }
+            }
+        }
+        *slot = None;
+        let s = Arc::new(self.connect().await?);
+        *slot = Some(s.clone());
+        Ok(s)
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(server = %self.config.name))]
@@ -94,11 +208,9 @@ impl SshTransport {
                 ));
             }
         }
+        let work = WorkDir::get()?;
         // Read before anything connects: a missing or unreadable file is named.
-        let wrapper = match &c.ssh_config {
-            Some(file) => Some(config_wrapper(c, file)?),
-            None => None,
-        };
+        let (wrapper, config_digest) = config_wrapper(c, work.path())?;
         let mut b = SessionBuilder::default();
         b.user(c.user.clone())
             .port(c.port)
@@ -112,18 +224,16 @@ impl SshTransport {
         if let Some(kh) = &c.known_hosts {
             b.user_known_hosts_file(kh);
         }
-        if let Some((path, _)) = &wrapper {
-            b.config_file(path);
-        }
-        let Some(dir) = persist_dir() else {
+        b.config_file(&wrapper);
+        let Some(dir) = work.persist() else {
             return b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e));
         };
-        let record = dir.join(format!("{}.ctl", self.persist_key(wrapper.as_ref().map(|(_, d)| d.as_str()))));
+        let record = dir.join(format!("{}.ctl", self.persist_key(&config_digest)));
         if let Some(s) = resume(&record).await {
             tracing::debug!(server = %c.name, "reusing a persisted ssh master");
             return Ok(s);
         }
-        b.control_directory(&dir).control_persist(ControlPersist::IdleFor(
+        b.control_directory(dir).control_persist(ControlPersist::IdleFor(
             std::num::NonZeroUsize::MIN.saturating_add(PERSIST_IDLE_SECS - 1),
         ));
         let session = b.connect_mux(&self.host).await.map_err(|e| classify(c, &self.host, e))?;
@@ -140,15 +250,15 @@ impl SshTransport {
 impl SshTransport {
     /// The file recording this server's persisted master, when persistence is on.
     pub fn persist_record(&self) -> Option<PathBuf> {
-        let c = &self.config;
-        let digest = c.ssh_config.as_ref().and_then(|f| wrapper_text(c, f).ok()).map(|(_, d)| d);
-        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key(digest.as_deref()))))
+        let (_, digest) = wrapper_text(&self.config).ok()?;
+        persist_dir().map(|d| d.join(format!("{}.ctl", self.persist_key(&digest))))
     }
 
-    /// What identifies a reusable master: user, host, port, key, known_hosts,
-    /// ssh_config (path and contents).
-    /// `config_digest`: the ssh_config wrapper's digest, when there is one.
-    fn persist_key(&self, config_digest: Option<&str>) -> String {
+    /// What identifies a reusable master: user, host, port, key, and the
+    /// contents of what ssh read (`config_digest`, from [`wrapper_text`]: the
+    /// wrapper, the included ssh_config files, the known_hosts files). A
+    /// master made before known_hosts was edited (a key removed) is not reused.
+    fn persist_key(&self, config_digest: &str) -> String {
         let c = &self.config;
         let mut h = Sha256::new();
         for part in [
@@ -156,9 +266,8 @@ impl SshTransport {
             self.host.as_str(),
             &c.port.to_string(),
             &c.identity.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            &c.known_hosts.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            // The file's contents too: after an edit, a new master.
-            config_digest.unwrap_or_default(),
+            // The files' contents: after an edit, a new master.
+            config_digest,
         ] {
             h.update(part.as_bytes());
             h.update(b"\0");
@@ -255,12 +364,22 @@ impl Transport for SshTransport {
     async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output> {
         let line = quote_argv(&argv)?;
         let session = self.session().await?;
+        // Past the limit the command's future is dropped: its channel is
+        // closed (the mux protocol cannot signal the remote process, which
+        // sees its standard streams close).
+        within(self.config.command_timeout(), &self.config.name, &argv, self.run(&session, &line, stdin)).await
+    }
+}
+
+impl SshTransport {
+    /// Runs the command line `line` on `session`.
+    async fn run(&self, session: &Session, line: &str, stdin: Option<Vec<u8>>) -> Result<Output> {
         let ssh_err = |context: &str, source: openssh::Error| Error::Ssh {
             server: self.config.name.clone(),
             context: context.to_string(),
             source,
         };
-        let mut cmd = session.raw_command(&line);
+        let mut cmd = session.raw_command(line);
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -285,50 +404,67 @@ impl Transport for SshTransport {
     }
 }
 
-/// The wrapper ssh reads for a server with an `ssh_config` file: flockport's
-/// host-key settings first, then `Include` of the file. Returns the
-/// wrapper's path (in the private directory, mode 0600, named by its digest)
-/// and that digest, which also covers the included file's contents.
-fn config_wrapper(c: &ServerConfig, file: &Path) -> Result<(PathBuf, String)> {
-    let (text, digest) = wrapper_text(c, file)?;
-    let dir = private_dir().ok_or_else(|| {
-        Error::invalid(
-            "ssh_config file",
-            file.display().to_string(),
-            "no private directory for its wrapper in TMPDIR (flockport-ssh-UID must be this user's, mode 0700)",
-        )
-    })?;
-    let path = dir.join(format!("ssh_config-{}", &digest[..20]));
+/// The wrapper ssh reads (`-F`) for every server: flockport's host-key
+/// settings first, then `Include` of the server's `ssh_config` file, or of
+/// `~/.ssh/config` and `/etc/ssh/ssh_config` (what ssh reads without `-F`)
+/// when it has none. Returns the wrapper's path (in `dir`, private, mode
+/// 0600, named by the digest of its text) and the digest of everything ssh
+/// reads (see [`wrapper_text`]).
+fn config_wrapper(c: &ServerConfig, dir: &Path) -> Result<(PathBuf, String)> {
+    let (text, digest) = wrapper_text(c)?;
+    let path = dir.join(format!("ssh_config-{}", &hex::encode(Sha256::digest(text.as_bytes()))[..20]));
     if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
         crate::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
     }
     Ok((path, digest))
 }
 
-/// The wrapper's text and its digest (over the text and the included file's
-/// contents). Refuses a path ssh_config could read otherwise than as one file.
-pub(crate) fn wrapper_text(c: &ServerConfig, file: &Path) -> Result<(String, String)> {
-    let bad = |why: &str| Error::invalid("ssh_config file", file.display().to_string(), why.to_string());
-    let abs = std::path::absolute(file).map_err(|e| Error::io("reading ssh_config", file, e))?;
-    let shown = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?;
-    if shown.chars().any(|ch| matches!(ch, '"' | '*' | '?' | '[' | '%' | '\\') || ch.is_control()) {
-        return Err(bad("give a path without quotes, wildcards, '%', backslashes or control characters"));
-    }
-    let contents = std::fs::read(&abs).map_err(|_| bad("no such readable file; fix `ssh_config` in the inventory"))?;
+/// The wrapper's text and the digest of everything ssh reads through it: the
+/// text, the included files' contents and the known_hosts files' contents
+/// (so a persisted master made before an edit of any of them is not reused).
+/// Refuses a path ssh_config could read otherwise than as one file.
+pub(crate) fn wrapper_text(c: &ServerConfig) -> Result<(String, String)> {
+    // `~` as ssh expands it (for the digest only: the text keeps `~`).
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let (include, contents) = match &c.ssh_config {
+        Some(file) => {
+            let bad = |why: &str| Error::invalid("ssh_config file", file.display().to_string(), why.to_string());
+            let abs = std::path::absolute(file).map_err(|e| Error::io("reading ssh_config", file, e))?;
+            let shown = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?;
+            if shown.chars().any(|ch| matches!(ch, '"' | '*' | '?' | '[' | '%' | '\\') || ch.is_control()) {
+                return Err(bad("give a path without quotes, wildcards, '%', backslashes or control characters"));
+            }
+            let contents =
+                std::fs::read(&abs).map_err(|_| bad("no such readable file; fix `ssh_config` in the inventory"))?;
+            (format!("Include \"{shown}\"\n"), contents)
+        }
+        None => {
+            // What ssh reads without -F, as they are now (for the digest).
+            let mut contents = std::fs::read(home.join(".ssh/config")).unwrap_or_default();
+            contents.push(0);
+            contents.extend(std::fs::read("/etc/ssh/ssh_config").unwrap_or_default());
+            ("Include ~/.ssh/config\nInclude /etc/ssh/ssh_config\n".to_string(), contents)
+        }
+    };
+    let known_hosts_files = match &c.known_hosts {
+        Some(kh) => vec![kh.clone()],
+        None => vec![home.join(".ssh/known_hosts"), home.join(".ssh/known_hosts2")],
+    };
     let known_hosts = match &c.known_hosts {
         Some(kh) => {
-            let kh = std::path::absolute(kh).map_err(|e| Error::io("reading known_hosts", kh, e))?;
-            let kh = kh.to_str().ok_or_else(|| bad("the known_hosts path is not UTF-8"))?.to_string();
-            if kh.contains('"') || kh.chars().any(char::is_control) {
-                return Err(bad("the known_hosts path has quotes or control characters"));
+            let bad = |why: &str| Error::invalid("known_hosts file", kh.display().to_string(), why.to_string());
+            let abs = std::path::absolute(kh).map_err(|e| Error::io("reading known_hosts", kh, e))?;
+            let abs = abs.to_str().ok_or_else(|| bad("give a path in UTF-8"))?.to_string();
+            if abs.contains('"') || abs.chars().any(char::is_control) {
+                return Err(bad("give a path without quotes or control characters"));
             }
-            format!("\"{kh}\"")
+            format!("\"{abs}\"")
         }
         None => "~/.ssh/known_hosts ~/.ssh/known_hosts2".to_string(),
     };
     let text = format!(
         "# Written by flockport for server {name}: its host-key settings first (ssh keeps the\n\
-         # first value it obtains, so the included file cannot loosen them), then the file.\n\
+         # first value it obtains, so the included files cannot loosen them), then the files.\n\
          StrictHostKeyChecking yes\n\
          BatchMode yes\n\
          UpdateHostKeys no\n\
@@ -336,12 +472,19 @@ pub(crate) fn wrapper_text(c: &ServerConfig, file: &Path) -> Result<(String, Str
          KnownHostsCommand none\n\
          UserKnownHostsFile {known_hosts}\n\
          GlobalKnownHostsFile /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2\n\
-         Include \"{shown}\"\n",
+         {include}",
         name = c.name,
     );
     let mut h = Sha256::new();
     h.update(text.as_bytes());
     h.update(&contents);
+    let global = [PathBuf::from("/etc/ssh/ssh_known_hosts"), PathBuf::from("/etc/ssh/ssh_known_hosts2")];
+    for f in known_hosts_files.iter().chain(&global) {
+        // A missing file and an empty one differ.
+        let bytes = std::fs::read(f).ok();
+        h.update([u8::from(bytes.is_some())]);
+        h.update(Sha256::digest(bytes.unwrap_or_default()));
+    }
     Ok((text, hex::encode(h.finalize())))
 }
 
@@ -384,7 +527,7 @@ mod tests {
         )
         .unwrap();
         let c = server(&kh, &file);
-        let (wrapper, _) = config_wrapper(&c, &file).unwrap();
+        let (wrapper, _) = config_wrapper(&c, dir.path()).unwrap();
         assert_eq!(std::fs::metadata(&wrapper).unwrap().permissions().mode() & 0o777, 0o600);
         let opts = resolved(&wrapper, "10.9.9.9");
         for want in [
@@ -397,9 +540,54 @@ mod tests {
         ] {
             assert!(opts.lines().any(|l| l == want), "{want:?} not in:\n{opts}");
         }
-        // An edit of the file is a different wrapper (and a different master).
+        // The hop, as ssh starts it (`ssh -F WRAPPER -W ... jumphost`), is held the same way.
+        let hop = resolved(&wrapper, "jumphost");
+        for want in [
+            "stricthostkeychecking true".to_string(),
+            "updatehostkeys false".into(),
+            format!("userknownhostsfile {}", kh.display()),
+        ] {
+            assert!(hop.lines().any(|l| l == want), "{want:?} not in the hop's:\n{hop}");
+        }
+        // An edit of the file, or of known_hosts (a key removed), is a
+        // different master; the wrapper's text stays the same.
+        let t = SshTransport::new(c.clone()).unwrap();
+        let key = |c: &ServerConfig| t.persist_key(&wrapper_text(c).unwrap().1);
+        let first = key(&c);
+        assert_eq!(key(&c), first, "nothing changed, the same master");
         std::fs::write(&file, "KexAlgorithms sntrup761x25519-sha512@openssh.com\n").unwrap();
-        assert_ne!(config_wrapper(&c, &file).unwrap().0, wrapper);
+        let edited = key(&c);
+        assert_ne!(edited, first);
+        std::fs::write(
+            &kh,
+            "[10.9.9.9]:22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEudilsYhdFBG93B1xh00Htbc5fjrKKVZLIbWw+rsvH7\n",
+        )
+        .unwrap();
+        let with_key = key(&c);
+        assert_ne!(with_key, edited, "known_hosts edited at the same path");
+        std::fs::write(&kh, "").unwrap();
+        assert_ne!(key(&c), with_key, "the key removed again");
+        assert_eq!(key(&c), edited, "by contents, not by time");
+        assert_eq!(config_wrapper(&c, dir.path()).unwrap().0, wrapper);
+    }
+
+    #[test]
+    fn without_an_ssh_config_file_the_wrapper_still_comes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        // Neither ssh_config nor known_hosts: ssh alone would default to
+        // `UpdateHostKeys yes` (it does for its default known_hosts files).
+        let c: ServerConfig = toml::from_str("name = \"s1\"\nhost = \"10.9.9.9\"\nsubnet = \"10.0.4.0/24\"\n").unwrap();
+        let (wrapper, _) = config_wrapper(&c, dir.path()).unwrap();
+        let text = std::fs::read_to_string(&wrapper).unwrap();
+        assert!(text.ends_with("Include ~/.ssh/config\nInclude /etc/ssh/ssh_config\n"), "{text}");
+        for host in ["10.9.9.9", "some-hop"] {
+            let opts = resolved(&wrapper, host);
+            for want in
+                ["stricthostkeychecking true", "batchmode yes", "updatehostkeys false", "verifyhostkeydns false"]
+            {
+                assert!(opts.lines().any(|l| l == want), "{host}: {want:?} not in:\n{opts}");
+            }
+        }
     }
 
     #[test]
@@ -410,10 +598,50 @@ mod tests {
         for name in ["a\"b", "a*b", "a%h"] {
             let file = dir.path().join(name);
             std::fs::write(&file, "").unwrap();
-            let e = wrapper_text(&server(&kh, &file), &file).unwrap_err();
+            let e = wrapper_text(&server(&kh, &file)).unwrap_err();
             assert!(matches!(&e, Error::InvalidInput { value, .. } if value.ends_with(name)), "{e}");
         }
-        let e = wrapper_text(&server(&kh, &dir.path().join("none")), &dir.path().join("none")).unwrap_err();
+        let e = wrapper_text(&server(&kh, &dir.path().join("none"))).unwrap_err();
         assert!(e.to_string().contains("no such readable file"), "{e}");
+    }
+
+    #[test]
+    fn a_control_directory_someone_else_made_is_never_used() {
+        let me = uid().unwrap();
+        let base = tempfile::tempdir().unwrap();
+        let path = base.path().join(format!("flockport-ssh-{me}"));
+        // Absent: created, 0700, and used.
+        assert_eq!(private_dir_in(base.path(), me).unwrap(), path);
+        assert_eq!(std::fs::symlink_metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::remove_dir(&path).unwrap();
+
+        // A symlink to a directory that is ours and 0700: still refused.
+        let elsewhere = base.path().join("elsewhere");
+        std::fs::DirBuilder::new().mode(0o700).create(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let why = private_dir_in(base.path(), me).unwrap_err();
+        assert!(why.contains("symlink"), "{why}");
+        std::fs::remove_file(&path).unwrap();
+        // A plain file.
+        std::fs::write(&path, "").unwrap();
+        assert!(private_dir_in(base.path(), me).unwrap_err().contains("not a directory"));
+        std::fs::remove_file(&path).unwrap();
+        // A directory others can enter.
+        std::fs::DirBuilder::new().mode(0o700).create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(private_dir_in(base.path(), me).unwrap_err().contains("0755"));
+        // Another user's (root can hand it over; others skip this case).
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        if std::process::Command::new("chown").arg("65534").arg(&path).status().is_ok_and(|s| s.success()) {
+            assert!(private_dir_in(base.path(), me).unwrap_err().contains("65534"));
+        }
+
+        // The fallback: a fresh private directory of ours, no persistence.
+        let own = WorkDir::own_in(base.path()).unwrap();
+        let meta = std::fs::symlink_metadata(own.path()).unwrap();
+        assert!(meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o777 == 0o700);
+        assert_ne!(own.path(), path);
+        assert!(own.persist().is_none());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing went through the symlink");
     }
 }

@@ -3,6 +3,7 @@
 
 use flockport_core::cluster::{ApplyOptions, ContainerSpec};
 use flockport_core::plan::NoProgress;
+use flockport_core::transport::{SshTransport, TransportExt};
 use flockport_core::{Cluster, ContainerState, Error};
 use flockport_tests::{local_lxc_ready, write_inventory, Sshd};
 use std::path::Path;
@@ -214,4 +215,65 @@ async fn unknown_host_key_is_refused_with_the_fix() {
         "{msg}"
     );
     assert!(Path::new(&empty_kh).metadata().unwrap().len() == 0, "known_hosts must not be modified");
+}
+
+/// A transport to `sshd` as server `lo` with `extra` inventory lines (the inventory in `dir`).
+fn loopback_transport(sshd: &Sshd, dir: &Path, extra: &str) -> SshTransport {
+    let inv = write_inventory(dir, &sshd.server_toml(&sshd.known_hosts(), extra));
+    SshTransport::new(Cluster::open(Some(&inv)).unwrap().server("lo").unwrap().clone()).unwrap()
+}
+
+#[tokio::test]
+async fn ssh_command_past_its_limit_is_stopped_and_the_connection_goes_on() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let t = loopback_transport(&sshd, dir.path(), "command_timeout_secs = 1\n");
+    assert_eq!(t.run(&["echo", "up"]).await.unwrap().stdout_str(), "up\n");
+    let started = std::time::Instant::now();
+    let e = t.run(&["sleep", "5"]).await.unwrap_err();
+    assert!(matches!(&e, Error::Timeout { secs: 1, command, .. } if command == "sleep 5"), "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+    assert_eq!(t.run(&["echo", "ok"]).await.unwrap().stdout_str(), "ok\n");
+    drop(sshd);
+}
+
+#[tokio::test]
+async fn ssh_master_that_died_is_replaced_once_on_the_next_command() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let t = loopback_transport(&sshd, dir.path(), "");
+    assert_eq!(t.run(&["echo", "one"]).await.unwrap().stdout_str(), "one\n");
+    let Some(record) = t.persist_record() else {
+        println!("SKIP: ssh masters are not persisted here, so the master's socket is not known");
+        return;
+    };
+    let first = std::fs::read_to_string(&record).unwrap();
+    // A remote failure, even exit 255, is the command's own: run once, no new master.
+    let marks = dir.path().join("marks");
+    let e = t.run_script(r#"echo x >> "$1"; exit 255"#, &[marks.to_str().unwrap()]).await.unwrap_err();
+    assert!(matches!(e, Error::RemoteCommand { status: 255, .. }), "{e:?}");
+    assert_eq!(std::fs::read_to_string(&marks).unwrap(), "x\n");
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), first);
+    // The master's pid from its control socket; that process alone is killed.
+    let ctl = first.lines().next().unwrap();
+    let check = std::process::Command::new("ssh").args(["-O", "check", "-S", ctl, "lo"]).output().unwrap();
+    let said = String::from_utf8_lossy(&check.stderr).into_owned();
+    let pid: u32 = said
+        .split("pid=")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {said:?}"));
+    assert!(std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    for _ in 0..100 {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The same transport goes on, through a new master.
+    assert_eq!(t.run(&["echo", "two"]).await.unwrap().stdout_str(), "two\n");
+    assert_ne!(std::fs::read_to_string(&record).unwrap(), first, "a new master was recorded");
+    assert_eq!(t.run(&["echo", "three"]).await.unwrap().stdout_str(), "three\n");
+    drop(sshd);
 }

@@ -8,3 +8,4 @@ mod lab;
 mod lb;
 mod lifecycle;
 mod platform;
+mod ssh_hardening;
