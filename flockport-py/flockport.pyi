@@ -39,11 +39,18 @@ __all__ = [
     "Step",
     "Transport",
     "Unreachable",
+    "ServiceContainer",
     "__version__",
+    "interrupt",
 ]
 
 _Path = str | PathLike[str]
 _Progress = Callable[[int, int, Step], object]
+
+def interrupt() -> None:
+    """Asks the change under way in this process to stop starting steps and
+    roll back what it did; it then raises ``Interrupted``. What Ctrl-C does
+    during a blocking call."""
 
 class FlockportError(Exception):
     """Root of every flockport error.
@@ -306,6 +313,26 @@ class LbRecord:
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
+class ServiceContainer:
+    """A service container (a load balancer's today), as ``publish`` and
+    ``unpublish`` return it."""
+
+    @property
+    def family(self) -> Literal["lb"]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def server(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def image(self) -> str: ...
+    @property
+    def forwards(self) -> list[tuple[int, int]]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
 class BackendHealth:
     """A backend's health as the LB sees it."""
 
@@ -323,6 +350,8 @@ class LbInfo:
     def record(self) -> LbRecord: ...
     @property
     def health(self) -> list[BackendHealth]: ...
+    @property
+    def error(self) -> str | None: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, value: object, /) -> bool: ...
 
@@ -332,7 +361,8 @@ class Applied:
 
     ``record`` is the image name for ``build_image``, a ``ContainerRecord``
     for ``add_container``/``del_container``, a ``ContainerInfo`` for
-    ``set_running`` and an ``LbRecord`` for the load-balancer operations.
+    ``set_running``, an ``LbRecord`` for the load-balancer operations and a
+    ``ServiceContainer`` for ``publish``/``unpublish``.
     """
 
     @property
@@ -340,7 +370,7 @@ class Applied:
     @property
     def executed(self) -> bool: ...
     @property
-    def record(self) -> str | ContainerRecord | ContainerInfo | LbRecord: ...
+    def record(self) -> str | ContainerRecord | ContainerInfo | LbRecord | ServiceContainer: ...
 
 @final
 class Output:
@@ -523,8 +553,10 @@ class Cluster:
         *,
         dry_run: bool = False,
     ) -> Awaitable[Applied]: ...
-    def publish(self, target: str, port: int, *, dry_run: bool = False) -> Applied: ...
-    def publish_async(self, target: str, port: int, *, dry_run: bool = False) -> Awaitable[Applied]: ...
+    def publish(self, target: str, port: int, to_port: int | None = None, *, dry_run: bool = False) -> Applied: ...
+    def publish_async(
+        self, target: str, port: int, to_port: int | None = None, *, dry_run: bool = False
+    ) -> Awaitable[Applied]: ...
     def unpublish(self, target: str, port: int, *, dry_run: bool = False) -> Applied: ...
     def unpublish_async(
         self, target: str, port: int, *, dry_run: bool = False

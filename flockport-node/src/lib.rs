@@ -16,3 +16,11 @@ mod plan;
 mod promise;
 mod state;
 mod transport;
+
+/// Asks the change under way in this process to stop starting steps and roll
+/// back what it did; its Promise then rejects with code `Interrupted`. Wire it
+/// to `process.on('SIGINT', ...)` for Ctrl-C.
+#[napi_derive::napi]
+pub fn interrupt() {
+    flockport_core::interrupt::request();
+}

@@ -20,10 +20,19 @@ mod transport;
 
 use pyo3::prelude::*;
 
+/// Asks the change under way in this process (blocking or async, any
+/// thread) to stop starting steps and roll back what it did: it then raises
+/// `flockport.Interrupted`. What Ctrl-C does during a blocking call.
+#[pyfunction]
+fn interrupt() {
+    flockport_core::interrupt::request();
+}
+
 /// Flockport: managed services on clusters of LXC hosts, from Python.
 #[pymodule]
 fn flockport(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(interrupt, m)?)?;
     m.add_class::<cluster::Cluster>()?;
     m.add_class::<cluster::ServerStatus>()?;
     m.add_class::<cluster::ProbeResult>()?;

@@ -2,12 +2,14 @@
 //!
 //! * [`block_on`]: the blocking methods. The future is polled on the calling
 //!   thread with the GIL released; every [`SIGNAL_POLL`] the thread takes the
-//!   GIL back for a moment to let Ctrl-C (`KeyboardInterrupt`) cancel (drop)
-//!   the operation.
+//!   GIL back for a moment to look for Ctrl-C (`KeyboardInterrupt`): a change
+//!   then stops starting steps, rolls back what it did and raises
+//!   `flockport.Interrupted` (a second Ctrl-C drops it at once).
 //! * [`awaitable`]: the `*_async` methods. The future runs as one task on the
 //!   runtime and completes an `asyncio.Future` of the caller's running loop
-//!   through `loop.call_soon_threadsafe`; cancelling that future aborts the
-//!   task. [`awaitable_blocking`] does the same for a local file read, run on
+//!   through `loop.call_soon_threadsafe`; cancelling that future asks the
+//!   change to stop and roll back ([`flockport_core::interrupt`]), and the
+//!   task runs to that end. [`awaitable_blocking`] does the same for a local file read, run on
 //!   the blocking pool (`state_async`).
 //!   This is what `pyo3-async-runtimes` does, written out here so that the
 //!   runtime stays ours and can be replaced after `fork()`.
@@ -78,14 +80,36 @@ where
     // back: the call costs what the core's own `block_on` costs); the
     // runtime's workers still run what it spawns (blocking file I/O, SSH).
     let mut fut = std::pin::pin!(fut);
+    let mut interrupted: Option<PyErr> = None;
     loop {
         // The timeout is made inside the runtime's context (it needs its timer).
         let waited = py.allow_threads(|| rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, fut.as_mut()).await }));
         match waited {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(e)) => return Err(error::to_py(py, e)),
-            // Returning drops the future: Ctrl-C cancels the operation.
-            Err(_elapsed) => py.check_signals()?,
+            Ok(result) => {
+                if interrupted.is_some() {
+                    // The request is ours: do not leave it to the next call.
+                    flockport_core::interrupt::clear();
+                }
+                return match (result, interrupted) {
+                    (Ok(value), None) => Ok(value),
+                    // It finished before it saw the interrupt: the change is done; Ctrl-C goes on.
+                    (Ok(_), Some(keyboard)) => Err(keyboard),
+                    (Err(e), _) => Err(error::to_py(py, e)),
+                };
+            }
+            Err(_elapsed) => {
+                if let Err(e) = py.check_signals() {
+                    if interrupted.is_some() {
+                        // A second Ctrl-C: drop the operation at once.
+                        flockport_core::interrupt::clear();
+                        return Err(e);
+                    }
+                    // Ctrl-C: the change stops starting steps and rolls
+                    // back (raising flockport.Interrupted); wait for that.
+                    flockport_core::interrupt::request();
+                    interrupted = Some(e);
+                }
+            }
         }
     }
 }
@@ -139,15 +163,19 @@ fn loop_future<'py>(py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, 
     Ok((event_loop, future))
 }
 
-/// Cancelling `future` aborts the task behind it.
-fn abort_on_cancel(py: Python<'_>, future: &Bound<'_, PyAny>, abort: AbortHandle) -> PyResult<()> {
+/// Cancelling `future` stops the task behind it: `abort` drops it (a local
+/// read), or, without one, the change it runs is asked to stop and roll back.
+fn on_cancel(py: Python<'_>, future: &Bound<'_, PyAny>, abort: Option<AbortHandle>) -> PyResult<()> {
     let on_done = PyCFunction::new_closure(
         py,
         None,
         None,
         move |args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>| -> PyResult<()> {
             if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
-                abort.abort();
+                match &abort {
+                    Some(a) => a.abort(),
+                    None => flockport_core::interrupt::request(),
+                }
             }
             Ok(())
         },
@@ -167,11 +195,19 @@ where
     let (event_loop, future) = loop_future(py)?;
     let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
     // The panic is caught in the task itself: no second task to watch it.
-    let task = runtime()?.spawn(async move {
+    let cancelled = future_ref.clone_ref(py);
+    runtime()?.spawn(async move {
         let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+        // A cancelled call's interrupt request was for this task: it ends here.
+        let was_cancelled = Python::with_gil(|py| {
+            cancelled.call_method0(py, "cancelled").and_then(|c| c.is_truthy(py)).unwrap_or(false)
+        });
+        if was_cancelled {
+            flockport_core::interrupt::clear();
+        }
         deliver(loop_ref, future_ref, outcome);
     });
-    abort_on_cancel(py, &future, task.abort_handle())?;
+    on_cancel(py, &future, None)?;
     Ok(future)
 }
 
@@ -191,6 +227,6 @@ where
     });
     // A blocking task cannot be stopped once it runs; cancelling still
     // abandons its result (complete_future skips a done future).
-    abort_on_cancel(py, &future, task.abort_handle())?;
+    on_cancel(py, &future, Some(task.abort_handle()))?;
     Ok(future)
 }
