@@ -59,7 +59,7 @@ impl FakeTransport {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Answers commands whose line contains `needle` with `out`.
+    /// Answers commands whose argv, joined by spaces, contains `needle` with `out`.
     pub fn on(&self, needle: &str, out: Output) -> &Self {
         self.lock().rules.push((needle.to_string(), Box::new(move |_| out.clone())));
         self
@@ -76,9 +76,14 @@ impl FakeTransport {
         self.lock().calls.clone()
     }
 
-    /// Every command line received, in order.
+    /// Every command line received, in order (long arguments shortened).
     pub fn lines(&self) -> Vec<String> {
         self.calls().iter().map(Call::line).collect()
+    }
+
+    /// Every command received as its whole argv joined by spaces, in order.
+    pub fn full_lines(&self) -> Vec<String> {
+        self.calls().iter().map(|c| c.argv.join(" ")).collect()
     }
 
     /// How many exec calls (round trips) were made.
@@ -94,7 +99,8 @@ impl FakeTransport {
     }
 
     fn answer(&self, call: &Call) -> Output {
-        let line = call.line();
+        // Matched against the whole argv (a display line shortens long scripts).
+        let line = call.argv.join(" ");
         let g = self.lock();
         for (needle, f) in &g.rules {
             if line.contains(needle.as_str()) {
@@ -106,26 +112,29 @@ impl FakeTransport {
 }
 
 /// Splits a batch script made by [`crate::plan::batch_script`] back into
-/// its steps' argvs and stdin byte counts.
+/// its steps' argvs and stdin byte counts (a step's command line may span
+/// several lines: quoted scripts keep their newlines).
 pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
     if !script.starts_with("m() {") {
         return None;
     }
     let mut steps = Vec::new();
-    let mut lines = script.lines();
-    while let Some(l) = lines.next() {
-        if !l.starts_with("m ") {
-            continue;
-        }
-        let cmd = lines.next()?;
-        if let Some(rest) = cmd.strip_prefix("dd bs=") {
-            let (n, rest) = rest.split_once(' ')?;
-            let line = rest.split_once(" | ")?.1;
+    let mut rest = script;
+    for i in 0.. {
+        let open = format!("\nm {i}\n");
+        let Some(at) = rest.find(&open) else { break };
+        let body = &rest[at + open.len()..];
+        let close = format!("\nr=$?; if [ \"$r\" -ne 0 ]; then printf '\\n\\001flockport-step failed {i} ");
+        let end = body.find(&close)?;
+        let cmd = &body[..end];
+        if let Some(dd) = cmd.strip_prefix("dd bs=") {
+            let (n, tail) = dd.split_once(' ')?;
+            let line = tail.split_once(" | ")?.1;
             steps.push((shlex::split(line)?, n.parse().ok()?));
         } else {
-            let line = cmd.strip_suffix(" </dev/null")?;
-            steps.push((shlex::split(line)?, 0));
+            steps.push((shlex::split(cmd.strip_suffix(" </dev/null")?)?, 0));
         }
+        rest = &body[end..];
     }
     Some(steps)
 }

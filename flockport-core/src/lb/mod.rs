@@ -972,3 +972,5 @@ fn check_unique_backends(backends: &[Backend]) -> Result<()> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verb_tests;

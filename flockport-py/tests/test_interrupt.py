@@ -1,0 +1,70 @@
+"""Interrupting a change from Python (lab): it stops starting steps, rolls
+back what it did on the server, records nothing, raises
+``flockport.Interrupted``, and the same call then succeeds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+import flockport
+
+
+def _names(c: flockport.Cluster, server: str) -> set[str]:
+    return {i.name for i in c.containers(server)}
+
+
+def test_lab_interrupt_rolls_back_and_a_retry_succeeds(lab: flockport.Cluster) -> None:
+    name = f"pyint{os.getpid() % 10000}"
+
+    def progress(index: int, total: int, step: flockport.Step) -> None:
+        if "create container" in step.description:
+            flockport.interrupt()
+
+    with pytest.raises(flockport.Interrupted, match="run it again") as info:
+        lab.add_lb("haproxy", "s3", name=name, progress=progress)
+    assert info.value.kind == "Interrupted"
+    assert name not in lab.state().lbs
+    assert name not in _names(lab, "s3"), "the container was rolled back"
+    try:
+        applied = lab.add_lb("haproxy", "s3", name=name)
+        assert applied.executed and name in lab.state().lbs
+    finally:
+        lab.del_lb(name)
+    assert name not in lab.state().lbs
+
+
+def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster) -> None:
+    name = f"pysig{os.getpid() % 10000}"
+    sent = []
+
+    def progress(index: int, total: int, step: flockport.Step) -> None:
+        if "create container" in step.description and not sent:
+            # What Ctrl-C does: SIGINT to this process while the call blocks.
+            os.kill(os.getpid(), signal.SIGINT)
+            sent.append(step.description)
+
+    with pytest.raises(flockport.Interrupted):
+        lab.add_lb("haproxy", "s3", name=name, progress=progress)
+    assert sent
+    assert name not in lab.state().lbs
+    assert name not in _names(lab, "s3")
+
+
+def test_lab_interrupting_an_async_change(lab: flockport.Cluster) -> None:
+    name = f"pyaint{os.getpid() % 10000}"
+
+    def progress(index: int, total: int, step: flockport.Step) -> None:
+        if "create container" in step.description:
+            flockport.interrupt()
+
+    async def run() -> None:
+        with pytest.raises(flockport.Interrupted):
+            await lab.add_lb_async("haproxy", "s3", name=name, progress=progress)
+
+    asyncio.run(run())
+    assert name not in lab.state().lbs
+    assert name not in _names(lab, "s3")
