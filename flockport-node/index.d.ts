@@ -204,8 +204,42 @@ export interface LbRecord {
   workers?: number
   /** DNS resolvers. */
   resolvers: Array<string>
-  /** Ports forwarded from the server's host address. */
+  /**
+   * Host ports forwarded from the server's host addresses (see
+   * `ServiceContainer.forwards` for where each goes).
+   */
   published: Array<number>
+}
+/** A port forward made by `pub`: `hostPort` on the server to `port` of the container. */
+export interface Forward {
+  /** The port on the server. */
+  hostPort: number
+  /** The container's port. */
+  port: number
+}
+/** A service container (a load balancer's today): what `publish`/`unpublish` return. */
+export interface ServiceContainer {
+  /** The family that owns it (`lb`). */
+  family: 'lb'
+  /** Its name. */
+  name: string
+  /** The server it runs on. */
+  server: string
+  /** Its address. */
+  address: string
+  /** The image it was cloned from. */
+  image: string
+  /** Its forwards. */
+  forwards: Array<Forward>
+}
+/** What `publish`/`unpublish` did (or, with `dryRun`, would do). */
+export interface AppliedServiceContainer {
+  /** The plan. */
+  plan: Plan
+  /** Whether it was executed. */
+  executed: boolean
+  /** The service container. */
+  record: ServiceContainer
 }
 /** A backend's health as the LB sees it. */
 export interface BackendHealth {
@@ -220,6 +254,11 @@ export interface LbInfo {
   record: LbRecord
   /** Health per backend. */
   health: Array<BackendHealth>
+  /**
+   * Why its health could not be read (server unreachable, container
+   * stopped, ...); absent when it was.
+   */
+  error?: string
 }
 /** What `addlb` takes. */
 export interface LbSpec {
@@ -336,6 +375,12 @@ export interface Output {
   /** Standard error. */
   stderr: Buffer
 }
+/**
+ * Asks the change under way in this process to stop starting steps and roll
+ * back what it did; its Promise then rejects with code `Interrupted`. Wire it
+ * to `process.on('SIGINT', ...)` for Ctrl-C.
+ */
+export declare function interrupt(): void
 /** A cluster: an inventory of servers and a state store. */
 export declare class Cluster {
   /**
@@ -439,10 +484,13 @@ export declare class Cluster {
    * cert, key), `workers` or `resolvers`.
    */
   setLb(lb: string, setting: 'mode' | 'url' | 'ssl' | 'workers' | 'resolvers', values: Array<string>, options?: ApplyOptions | undefined | null): Promise<AppliedLbRecord>
-  /** `pub [SERVER:]LB PORT`: forwards `port` on the LB's server to the LB. */
-  publish(target: string, port: number, options?: ApplyOptions | undefined | null): Promise<AppliedLbRecord>
-  /** `unpub [SERVER:]LB PORT`: removes a forward. */
-  unpublish(target: string, port: number, options?: ApplyOptions | undefined | null): Promise<AppliedLbRecord>
+  /**
+   * `pub [SERVER:]NAME PORT[:TOPORT]`: forwards `port` on the service
+   * container's server to its `toPort` (default the same port).
+   */
+  publish(target: string, port: number, toPort?: number | undefined | null, options?: ApplyOptions | undefined | null): Promise<AppliedServiceContainer>
+  /** `unpub [SERVER:]NAME PORT`: removes the forward of host port `port`. */
+  unpublish(target: string, port: number, options?: ApplyOptions | undefined | null): Promise<AppliedServiceContainer>
   /** `dellb`: removes the forwards, the container and the state. */
   delLb(lb: string, options?: ApplyOptions | undefined | null): Promise<AppliedLbRecord>
 }

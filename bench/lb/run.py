@@ -10,7 +10,11 @@ Two arms on the lab's server s1, one HAProxy container each run:
 Measured:
   1. the time from the change command returning to the first request served
      by the new backend (median, p90 of R changes), and the command's own time;
-  2. wrk's latency p99 and errors over a run with 100 changes, and without.
+  2. wrk's latency p99 and errors over a run with 100 changes, and without;
+  3. round trips: `flockport addbackends` / `delbackends` (the whole CLI
+     command) against the floor: the same commands (taken from the verb's own
+     --dry-run --json plan) sent by hand in one `ssh` round trip over an
+     already open multiplexed master.
 Writes bench/results/lb.md and bench/results/lb.json.
 Usage (as root, lab up): bench/lb/run.py [--changes 10] [--wrk-changes 100]
 """
@@ -97,10 +101,89 @@ def wrk_parse(p):
     }
 
 
+def floor_script(plan):
+    """The plan's steps as one shell script, each command quoted, input fed
+    on its stdin (what a person would send in one ssh round trip)."""
+    import shlex
+    lines = ["set -e"]
+    for st in plan["steps"]:
+        if st["kind"] == "run":
+            cmd = " ".join(shlex.quote(a) for a in st["argv"])
+            if "stdin" in st:
+                cmd = f"printf %s {shlex.quote(st['stdin'])} | {cmd}"
+            lines.append(cmd)
+        else:
+            p, m = shlex.quote(st["path"]), st["mode"]
+            lines.append(f"printf %s {shlex.quote(st['content'])} > {p}.tmp && chmod {m} {p}.tmp && mv -f {p}.tmp {p}")
+    return "\n".join(lines) + "\n"
+
+
+class Master:
+    """An ssh ControlMaster to a lab server, opened once (the floor's channel)."""
+
+    def __init__(self, host, key, known_hosts, tmp):
+        self.sock = os.path.join(tmp, "floor.sock")
+        self.base = ["ssh", "-i", key, "-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                     "-o", "BatchMode=yes", "-o", f"ControlPath={self.sock}", f"root@{host}"]
+        subprocess.run(["ssh", "-M", "-N", "-f", "-o", "ControlPersist=120", *self.base[1:]], check=True)
+
+    def run(self, script):
+        t0 = time.perf_counter()
+        r = subprocess.run([*self.base, "sh", "-s"], input=script, capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        if r.returncode != 0:
+            sys.exit(f"floor script failed: {r.stderr}")
+        return dt
+
+    def close(self):
+        subprocess.run([*self.base[:-1], "-O", "exit", self.base[-1]], capture_output=True)
+
+
+def haproxy_api(lb, cmds):
+    """lxc-attach argv running HAProxy runtime API commands in the LB (for the floor's own set-up)."""
+    import shlex
+    inner = "; ".join(f"printf '%s\\n' {shlex.quote(c)} | socat -t 5 stdio unix-connect:/run/haproxy/admin.sock >/dev/null" for c in cmds)
+    return f"lxc-attach -n {lb} -- sh -c {shlex.quote(inner)}\n"
+
+
+def round_trips(inv, lb, tmp, n):
+    """flockport addbackends/delbackends against the floor, n times each."""
+    text = open(inv).read()
+    block = text.split("[[server]]")[1]
+    val = lambda k: re.search(rf'^{k}\s*=\s*"([^"]*)"', block, re.M).group(1)
+    m = Master(val("host"), val("identity"), val("known_hosts"), tmp)
+    modes = ["roundrobin", "leastconn", "source"]
+    out = {"fp_add": [], "floor_add": [], "fp_del": [], "floor_del": []}
+    try:
+        for i in range(n):
+            # addbackends: the floor sends the verb's own plan for a_i by hand ...
+            plan = json.loads(fp(inv, "addbackends", lb, f"a{i}:10.0.5.21:9000", "--dry-run", "--json"))["plan"]
+            out["floor_add"].append(m.run(floor_script(plan)) * 1000)
+            m.run(haproxy_api(lb, [f"del server be_{md}/a{i}" for md in modes for _ in [0]]
+                               if False else [c for md in modes for c in (f"set server be_{md}/a{i} state maint", f"del server be_{md}/a{i}")]))
+            # ... and flockport runs the same verb for b_i.
+            t0 = time.perf_counter()
+            fp(inv, "addbackends", lb, f"b{i}:10.0.5.21:9000")
+            out["fp_add"].append((time.perf_counter() - t0) * 1000)
+            # delbackends: the floor sends the plan of removing b_i, then b_i is put back by hand ...
+            plan = json.loads(fp(inv, "delbackends", lb, f"b{i}", "--dry-run", "--json"))["plan"]
+            out["floor_del"].append(m.run(floor_script(plan)) * 1000)
+            m.run(haproxy_api(lb, [c for md in modes for c in (f"add server be_{md}/b{i} 10.0.5.21:9000 check inter 2s",
+                                                                f"enable health be_{md}/b{i}", f"enable server be_{md}/b{i}")]))
+            # ... and flockport removes it.
+            t0 = time.perf_counter()
+            fp(inv, "delbackends", lb, f"b{i}")
+            out["fp_del"].append((time.perf_counter() - t0) * 1000)
+    finally:
+        m.close()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--changes", type=int, default=10, help="changes per arm for the time-to-first-request")
     ap.add_argument("--wrk-changes", type=int, default=100, help="changes during each wrk run")
+    ap.add_argument("--round-trips", type=int, default=20, help="changes per verb for the round-trip floor")
     a = ap.parse_args()
     if not lab_up():
         print("SKIP: the lab is not up: run tests/lab/lab up")
@@ -163,6 +246,8 @@ def main():
     res["reload"]["wrk"] = wrk_parse(w)
     w = wrk_start(url, 10)
     res["baseline_wrk"] = wrk_parse(w)
+    rt = round_trips(inv, lb, tmp, a.round_trips)
+    res["round_trips"] = rt
     fp(inv, "dellb", lb)
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -181,6 +266,7 @@ def main():
     with open(os.path.join(ROOT, "bench/results/lb.json"), "w") as f:
         json.dump(out, f, indent=2)
     ratio = lambda x, y: (y / x) if x else float("nan")
+    med = statistics.median
     rw, rl, b = res["runtime"]["wrk"], res["reload"]["wrk"], res["baseline_wrk"]
     md = f"""# Load balancer changes: runtime API against render-and-reload
 
@@ -199,9 +285,21 @@ container on s1, backends c1/c3/c5 are nginx answering with their names). {a.cha
 Baseline without changes: wrk p99 {b['p99_ms']:.1f} ms over {b['requests']} requests
 ({b['non2xx']} non-2xx, {b['socket_errors']} socket errors).
 
+## Round trips: the change command against the floor
+
+The floor is the same commands (the verb's own `--dry-run --json` plan) sent by hand as one
+script in one `ssh` round trip over a multiplexed master that is already open; flockport is the
+whole CLI command (process start, state lock and read, plan, the persisted master's liveness
+check, one round trip, state write). {a.round_trips} changes per verb; target: at most 1.5x.
+
+| verb | flockport, median (ms) | floor, median (ms) | flockport / floor |
+|---|---:|---:|---:|
+| addbackends | {med(rt['fp_add']):.1f} | {med(rt['floor_add']):.1f} | {med(rt['fp_add']) / med(rt['floor_add']):.2f}x |
+| delbackends | {med(rt['fp_del']):.1f} | {med(rt['floor_del']):.1f} | {med(rt['fp_del']) / med(rt['floor_del']):.2f}x |
+
 The reload arm's command time includes two flockport round trips (push, exec);
-the runtime arm's includes flockport's plan, three runtime API calls and the
-checked config rewrite. Both run on the same 2-core machine as the lab and wrk,
+the runtime arm's includes flockport's plan, the runtime API calls and the
+checked config rewrite, in one round trip. Both run on the same 2-core machine as the lab and wrk,
 so absolute numbers are noisy; the ratios are the point.
 """
     with open(os.path.join(ROOT, "bench/results/lb.md"), "w") as f:

@@ -86,6 +86,7 @@ pub struct Forward {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceContainer {
     /// The family that owns it (`lb`).
+    #[napi(ts_type = "'lb'")]
     pub family: String,
     /// Its name.
     pub name: String,
