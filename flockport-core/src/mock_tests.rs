@@ -192,8 +192,10 @@ async fn golden_plan_add_container_with_image_build() {
 #[tokio::test]
 async fn golden_plan_full_copy_on_server_without_overlay() {
     let dir = tempfile::tempdir().unwrap();
-    const S2_WITH_IMAGE: &str = "version\t5.0.2\noverlay\tno\nc\tfp-img-base-PLACEHOLDER\tSTOPPED\t\t\n";
-    let c = cluster_with(dir.path(), probe_mock("s1", S1_PROBE), probe_mock("s2", S2_WITH_IMAGE));
+    // s2 has the base image already: the plan clones it (full copy) and builds nothing.
+    let img = crate::image::ImageSpec::with_packages(vec![]).unwrap().template_name(&server("s2", "10.0.5.0/24"));
+    let s2_with_image = format!("version\t5.0.2\noverlay\tno\nc\t{img}\tSTOPPED\t\t\n");
+    let c = cluster_with(dir.path(), probe_mock("s1", S1_PROBE), probe_mock("s2", s2_with_image));
     let spec = ContainerSpec {
         server: "s2".into(),
         name: "db1".into(),
@@ -203,6 +205,73 @@ async fn golden_plan_full_copy_on_server_without_overlay() {
     };
     let a = c.add_container(spec, ApplyOptions { dry_run: true }, &NoProgress).await.unwrap();
     insta::assert_json_snapshot!("plan_add_container_s2_copy", a.plan);
+}
+
+/// A mock that answers the probe with `probe_output` and every other command
+/// with success, recording each command it is sent (the probe excepted).
+fn recording_mock(name: &str, probe_output: String, sent: Arc<Mutex<Vec<Vec<String>>>>) -> MockTransport {
+    let mut m = MockTransport::new();
+    m.expect_server().return_const(name.to_string());
+    m.expect_exec().returning(move |argv, _| {
+        if argv.len() >= 3 && argv[0] == "sh" && argv[2] == lxc::PROBE_SCRIPT {
+            return Ok(Output::ok(probe_output.clone()));
+        }
+        sent.lock().unwrap().push(argv);
+        Ok(Output::ok(""))
+    });
+    m
+}
+
+/// `addcontainer s1 web1 --packages nginx` run for real against mocks whose
+/// s1 probe reports the containers in `s1_containers`; every command sent to s1.
+async fn add_web1_sending(s1_containers: &[&str]) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut probe = "version\t5.0.2\noverlay\tyes\n".to_string();
+    for c in s1_containers {
+        probe.push_str(&format!("c\t{c}\tSTOPPED\t\t\n"));
+    }
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let c = cluster_with(dir.path(), recording_mock("s1", probe, sent.clone()), probe_mock("s2", S2_PROBE));
+    let spec = ContainerSpec {
+        server: "s1".into(),
+        name: "web1".into(),
+        packages: vec!["nginx".into()],
+        ..Default::default()
+    };
+    let a = c.add_container(spec, ApplyOptions::default(), &NoProgress).await.unwrap();
+    assert!(a.executed);
+    let sent = sent.lock().unwrap().clone();
+    sent
+}
+
+#[tokio::test]
+async fn an_existing_image_is_reused_and_a_missing_one_is_built_once() {
+    let s1 = server("s1", "10.0.4.0/24");
+    let nginx = crate::image::ImageSpec::with_packages(vec!["nginx".into()]).unwrap().template_name(&s1);
+    // Another image on the server (other packages) is not the one needed.
+    let base = crate::image::ImageSpec::with_packages(vec![]).unwrap().template_name(&s1);
+    let creates = |sent: &[Vec<String>]| sent.iter().filter(|a| a[0] == "lxc-create").cloned().collect::<Vec<_>>();
+    let clone_from = |sent: &[Vec<String>]| {
+        sent.iter()
+            .position(|a| a[0] == "lxc-copy" && a[4] == nginx)
+            .unwrap_or_else(|| panic!("no clone of {nginx} in {sent:#?}"))
+    };
+
+    // Present: no lxc-create at all, and the clone is from that image.
+    let sent = add_web1_sending(&[&base, &nginx, "c1"]).await;
+    assert_eq!(creates(&sent), Vec::<Vec<String>>::new(), "the existing image {nginx} was rebuilt");
+    clone_from(&sent);
+
+    // Absent: exactly one lxc-create, of that image, before the clone.
+    let sent = add_web1_sending(&[&base, "c1"]).await;
+    let want: Vec<String> =
+        ["lxc-create", "-P", "/var/lib/lxc", "-n", &nginx, "-t", "debian", "--", "-r", "bookworm", "--packages=nginx"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    assert_eq!(creates(&sent), vec![want], "the missing image {nginx} was not built once");
+    let built = sent.iter().position(|a| a[0] == "lxc-create").unwrap_or(usize::MAX);
+    assert!(built < clone_from(&sent), "the image is built before it is cloned: {sent:#?}");
 }
 
 #[tokio::test]
