@@ -230,6 +230,60 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
 }
 
+/// A TCP listener on 127.0.0.1 that counts every connection made to it and
+/// closes each at once. A server at 127.0.0.1 on its port makes any contact
+/// visible (`connections()`), and makes it fail fast as unreachable (exit 3):
+/// what bad-input tests use to show that no server was contacted. Stops when
+/// dropped.
+#[derive(Debug)]
+pub struct ConnectionCounter {
+    /// The port it listens on.
+    pub port: u16,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConnectionCounter {
+    /// Binds a free loopback port and starts counting.
+    pub fn start() -> ConnectionCounter {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = std::sync::Arc::new(AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (count2, stop2) = (count.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                // Counted before it is closed: a client that sees the close
+                // (and exits) has been counted.
+                count2.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        ConnectionCounter { port, count, stop, thread: Some(thread) }
+    }
+
+    /// How many connections were made so far.
+    pub fn connections(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for ConnectionCounter {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which sees `stop` and ends (not counted).
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Writes an inventory file into `dir` and returns its path.
 pub fn write_inventory(dir: &Path, toml: &str) -> PathBuf {
     let p = dir.join("flockport.toml");
