@@ -161,17 +161,31 @@ impl Sshd {
         self.dir.path().join("known_hosts")
     }
 
-    /// Starts sshd; returns None (skipping) when not root or no sshd.
+    /// Starts sshd with an ed25519 host key; returns None (skipping) when
+    /// there is no sshd.
     pub fn start() -> Option<Sshd> {
+        Sshd::start_with_host_keys(&["ed25519"])
+    }
+
+    /// Starts sshd with a host key of each of `types` (ssh-keygen's `-t`:
+    /// `ed25519`, `ecdsa`, `rsa`); [`Sshd::known_hosts`] lists only the
+    /// first, so a client that updates host keys (ssh's `UpdateHostKeys`)
+    /// would add the others. Returns None (skipping) when there is no sshd.
+    pub fn start_with_host_keys(types: &[&str]) -> Option<Sshd> {
         if !Path::new("/usr/sbin/sshd").exists() {
             skip("no /usr/sbin/sshd (apt-get install openssh-server)");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for (name, comment) in [("host_ed25519", "host"), ("id_ed25519", "client")] {
+        let keys: Vec<(String, &str, &str)> = types
+            .iter()
+            .map(|t| (format!("host_{t}"), *t, "host"))
+            .chain([("id_ed25519".to_string(), "ed25519", "client")])
+            .collect();
+        for (name, kind, comment) in &keys {
             let st = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+                .args(["-q", "-t", kind, "-N", "", "-C", comment, "-f"])
                 .arg(d.join(name))
                 .status()
                 .unwrap();
@@ -179,14 +193,15 @@ impl Sshd {
         }
         std::fs::copy(d.join("id_ed25519.pub"), d.join("authorized_keys")).unwrap();
         let port = free_port();
-        let host_pub = std::fs::read_to_string(d.join("host_ed25519.pub")).unwrap();
+        let host_pub = std::fs::read_to_string(d.join(format!("host_{}.pub", types[0]))).unwrap();
         let mut parts = host_pub.split_whitespace();
         let kh = format!("[127.0.0.1]:{port} {} {}\n", parts.next().unwrap(), parts.next().unwrap());
         std::fs::write(d.join("known_hosts"), kh).unwrap();
         std::fs::create_dir_all("/run/sshd").ok();
+        let host_keys: String =
+            types.iter().map(|t| format!("HostKey {}\n", d.join(format!("host_{t}")).display())).collect();
         let conf = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAuthorizedKeysFile {ak}\nPidFile {pid}\nSubsystem sftp internal-sftp\n",
-            hk = d.join("host_ed25519").display(),
+            "Port {port}\nListenAddress 127.0.0.1\n{host_keys}PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAuthorizedKeysFile {ak}\nPidFile {pid}\nSubsystem sftp internal-sftp\n",
             ak = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),
         );
