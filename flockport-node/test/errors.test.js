@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { Cluster, ErrorKind } = require('..')
-const { tmpdir, lxcOptions, ghostInventory } = require('./support.js')
+const { REPO, tmpdir, lxcOptions, ghostInventory } = require('./support.js')
 
 function fresh(t) {
   return Cluster.open(path.join(tmpdir(t), 'flockport.toml'))
@@ -144,10 +144,82 @@ test('a corrupt state file is Local', async (t) => {
   assert.throws(() => Cluster.open(inv), (e) => common(e, 'Local') && e.message.includes(inv))
 })
 
-test('ConfigRejected is a known code', () => {
-  // No core operation renders service configs that a checker refuses yet in
-  // a way a test can provoke here; the code is in place for when one does.
-  assert.equal(ErrorKind.ConfigRejected, 'ConfigRejected')
+// What the stand-in lxc-attach of `refusingLb` prints for the LB's config check.
+const REFUSAL = "[ALERT] (1) : config : parsing [/etc/haproxy/haproxy.cfg.next:12] : unknown keyword 'frobnicate'"
+
+// A directory whose lxc-attach is a test stand-in (see the script).
+const STANDIN = path.join(REPO, 'tests', 'standins', 'config-check-refused')
+
+/**
+ * A local server `g1` with an HAProxy load balancer `ha1` in the state, and
+ * an lxc-attach stand-in first on PATH (for this test) whose config check
+ * refuses: the core runs its real plan (local transport, real processes) and
+ * its check step fails. Returns the cluster, the state file and the log of
+ * the commands the stand-in was given.
+ */
+function refusingLb(t) {
+  const dir = tmpdir(t)
+  const log = path.join(dir, 'attach.log')
+  const saved = {}
+  const env = {
+    PATH: `${STANDIN}:${process.env.PATH || ''}`,
+    FLOCKPORT_TEST_ATTACH_LOG: log,
+    FLOCKPORT_TEST_REFUSAL: REFUSAL,
+  }
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k]
+    process.env[k] = v
+  }
+  t.after(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  })
+  const inv = path.join(dir, 'flockport.toml')
+  fs.writeFileSync(
+    inv,
+    `[[server]]\nname = "g1"\ntransport = "local"\nsubnet = "10.0.99.0/24"\nlxcpath = "${path.join(dir, 'lxc')}"\n`,
+  )
+  const state = path.join(dir, 'flockport-state.json')
+  fs.writeFileSync(
+    state,
+    JSON.stringify({
+      schema: 1,
+      containers: { ha1: { server: 'g1', address: '10.0.99.90', image: 'fp-img-haproxy-00000000', role: 'haproxy-lb' } },
+      counters: {},
+      lbs: {
+        ha1: {
+          name: 'ha1',
+          kind: 'haproxy',
+          server: 'g1',
+          address: '10.0.99.90',
+          mode: 'roundrobin',
+          backends: [{ name: 'web1', host: '10.0.99.20', port: 80 }],
+          published: [],
+        },
+      },
+    }),
+  )
+  return { cluster: Cluster.open(inv), state, log }
+}
+
+test('a config its checker refuses is ConfigRejected, and nothing is committed', async (t) => {
+  const { cluster, state, log } = refusingLb(t)
+  const before = fs.readFileSync(state)
+  await assert.rejects(cluster.setLb('ha1', 'workers', ['2']), (e) => {
+    common(e, ErrorKind.ConfigRejected)
+    assert.deepEqual(e.details, { variant: 'ConfigRejected', server: 'g1', service: 'haproxy', detail: REFUSAL })
+    assert.equal(e.message, `server g1: haproxy refused the new configuration: ${REFUSAL}`)
+    return true
+  })
+  assert.deepEqual(fs.readFileSync(state), before)
+  // Nothing ran after the refused check: the staged config was not
+  // installed, haproxy not reloaded.
+  const sent = fs.readFileSync(log, 'utf8').trim().split('\n')
+  assert.ok(sent.at(-1).endsWith('-- haproxy -c -q -f /etc/haproxy/haproxy.cfg.next'), sent.join('\n'))
+  assert.ok(!sent.some((l) => l.includes('mv -f') || l.includes('systemctl')), sent.join('\n'))
+  assert.equal((await cluster.state()).lbs.ha1.workers, undefined)
 })
 
 test('load-balancer input errors name the value', async (t) => {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
 import flockport
+from conftest import REPO
 
 KINDS = {
     "InvalidInput": flockport.InvalidInput,
@@ -134,11 +136,71 @@ def test_unparsable_inventory_is_local_error(inventory: Path) -> None:
         flockport.Cluster.open(inventory)
 
 
-def test_config_rejected_class() -> None:
-    # No core operation renders service configs yet, so nothing can make a
-    # checker refuse one for real; the class is in place for when one does.
-    e = flockport.ConfigRejected("x")
-    assert isinstance(e, flockport.FlockportError)
+# What the stand-in `lxc-attach` of `refusing_lb` prints for the LB's config check.
+REFUSAL = "[ALERT] (1) : config : parsing [/etc/haproxy/haproxy.cfg.next:12] : unknown keyword 'frobnicate'"
+
+# A directory whose `lxc-attach` is a test stand-in (see the script).
+STANDIN = REPO / "tests" / "standins" / "config-check-refused"
+
+
+@pytest.fixture
+def refusing_lb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[flockport.Cluster, Path, Path]:
+    """A local server `g1` with an HAProxy load balancer `ha1` in the state,
+    and an `lxc-attach` stand-in first on PATH whose config check refuses:
+    the core runs its real plan (local transport, real processes) and its
+    check step fails. Returns the cluster, the state file and the log of
+    the commands the stand-in was given."""
+    log = tmp_path / "attach.log"
+    monkeypatch.setenv("PATH", f"{STANDIN}:{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("FLOCKPORT_TEST_ATTACH_LOG", str(log))
+    monkeypatch.setenv("FLOCKPORT_TEST_REFUSAL", REFUSAL)
+    inv = tmp_path / "flockport.toml"
+    inv.write_text(
+        '[[server]]\nname = "g1"\ntransport = "local"\nsubnet = "10.0.99.0/24"\n'
+        f'lxcpath = "{tmp_path / "lxc"}"\n'
+    )
+    state = tmp_path / "flockport-state.json"
+    state.write_text(
+        '{"schema": 1, "containers": {"ha1": {"server": "g1", "address": "10.0.99.90", '
+        '"image": "fp-img-haproxy-00000000", "role": "haproxy-lb"}}, "counters": {}, '
+        '"lbs": {"ha1": {"name": "ha1", "kind": "haproxy", "server": "g1", "address": "10.0.99.90", '
+        '"mode": "roundrobin", "backends": [{"name": "web1", "host": "10.0.99.20", "port": 80}], '
+        '"published": []}}}\n'
+    )
+    return flockport.Cluster.open(inv), state, log
+
+
+def check_config_rejected(e: flockport.FlockportError, state: Path, before: bytes, log: Path) -> None:
+    check_common(e, "ConfigRejected")
+    assert e.details == {"variant": "ConfigRejected", "server": "g1", "service": "haproxy", "detail": REFUSAL}
+    assert str(e) == f"server g1: haproxy refused the new configuration: {REFUSAL}"
+    # Nothing committed, and nothing ran after the refused check: the staged
+    # config was not installed, haproxy not reloaded.
+    assert state.read_bytes() == before
+    sent = log.read_text().splitlines()
+    assert sent and sent[-1].endswith("-- haproxy -c -q -f /etc/haproxy/haproxy.cfg.next"), sent
+    assert not any("mv -f" in line or "systemctl" in line for line in sent), sent
+
+
+def test_refused_config_is_config_rejected(refusing_lb: tuple[flockport.Cluster, Path, Path]) -> None:
+    cluster, state, log = refusing_lb
+    before = state.read_bytes()
+    with pytest.raises(flockport.ConfigRejected) as info:
+        cluster.set_lb("ha1", "workers", "2")
+    check_config_rejected(info.value, state, before, log)
+    assert cluster.state().lbs["ha1"].workers is None
+
+
+def test_refused_config_is_config_rejected_async(refusing_lb: tuple[flockport.Cluster, Path, Path]) -> None:
+    cluster, state, log = refusing_lb
+    before = state.read_bytes()
+
+    async def set_workers() -> flockport.Applied:
+        return await cluster.set_lb_async("ha1", "workers", "2")
+
+    with pytest.raises(flockport.ConfigRejected) as info:
+        asyncio.run(set_workers())
+    check_config_rejected(info.value, state, before, log)
 
 
 def test_del_container_unknown_is_not_found(cluster: flockport.Cluster) -> None:

@@ -172,24 +172,39 @@ impl Sshd {
         )
     }
 
-    /// Starts sshd; returns None (skipping) when not root or no sshd.
+    /// Starts sshd with an ed25519 host key; returns None (skipping) when
+    /// there is no sshd.
     pub fn start() -> Option<Sshd> {
-        Sshd::start_offering(&[])
+        Sshd::start_with_host_keys(&["ed25519"])
     }
 
     /// Like [`Sshd::start`], and the server also has host keys of the
     /// `extra` types (`ssh-keygen -t`), which it offers after authentication
     /// (OpenSSH's hostkeys-00 extension) but which are not in `known_hosts`.
     pub fn start_offering(extra: &[&str]) -> Option<Sshd> {
+        let types: Vec<&str> = std::iter::once("ed25519").chain(extra.iter().copied()).collect();
+        Sshd::start_with_host_keys(&types)
+    }
+
+    /// Starts sshd with a host key of each of `types` (ssh-keygen's `-t`:
+    /// `ed25519`, `ecdsa`, `rsa`); [`Sshd::known_hosts`] lists only the
+    /// first, so a client that updates host keys (ssh's `UpdateHostKeys`)
+    /// would add the others. Returns None (skipping) when there is no sshd.
+    pub fn start_with_host_keys(types: &[&str]) -> Option<Sshd> {
         if !Path::new("/usr/sbin/sshd").exists() {
             skip("no /usr/sbin/sshd (apt-get install openssh-server)");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for (name, comment) in [("host_ed25519", "host"), ("id_ed25519", "client")] {
+        let keys: Vec<(String, &str, &str)> = types
+            .iter()
+            .map(|t| (format!("host_{t}"), *t, "host"))
+            .chain([("id_ed25519".to_string(), "ed25519", "client")])
+            .collect();
+        for (name, kind, comment) in &keys {
             let st = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+                .args(["-q", "-t", kind, "-N", "", "-C", comment, "-f"])
                 .arg(d.join(name))
                 .status()
                 .unwrap();
@@ -197,18 +212,13 @@ impl Sshd {
         }
         std::fs::copy(d.join("id_ed25519.pub"), d.join("authorized_keys")).unwrap();
         let port = free_port();
-        let host_pub = std::fs::read_to_string(d.join("host_ed25519.pub")).unwrap();
+        let host_pub = std::fs::read_to_string(d.join(format!("host_{}.pub", types[0]))).unwrap();
         let mut parts = host_pub.split_whitespace();
         let kh = format!("[127.0.0.1]:{port} {} {}\n", parts.next().unwrap(), parts.next().unwrap());
         std::fs::write(d.join("known_hosts"), kh).unwrap();
-        let mut host_keys = format!("HostKey {}\n", d.join("host_ed25519").display());
-        for t in extra {
-            let name = d.join(format!("host_{t}"));
-            let st = Command::new("ssh-keygen").args(["-q", "-t", t, "-N", "", "-f"]).arg(&name).status().unwrap();
-            assert!(st.success());
-            host_keys.push_str(&format!("HostKey {}\n", name.display()));
-        }
         std::fs::create_dir_all("/run/sshd").ok();
+        let host_keys: String =
+            types.iter().map(|t| format!("HostKey {}\n", d.join(format!("host_{t}")).display())).collect();
         let conf = format!(
             "Port {port}\nListenAddress 127.0.0.1\n{host_keys}PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAuthorizedKeysFile {ak}\nPidFile {pid}\nSubsystem sftp internal-sftp\n",
             ak = d.join("authorized_keys").display(),
@@ -252,6 +262,60 @@ impl Drop for Sshd {
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A TCP listener on 127.0.0.1 that counts every connection made to it and
+/// closes each at once. A server at 127.0.0.1 on its port makes any contact
+/// visible (`connections()`), and makes it fail fast as unreachable (exit 3):
+/// what bad-input tests use to show that no server was contacted. Stops when
+/// dropped.
+#[derive(Debug)]
+pub struct ConnectionCounter {
+    /// The port it listens on.
+    pub port: u16,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConnectionCounter {
+    /// Binds a free loopback port and starts counting.
+    pub fn start() -> ConnectionCounter {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = std::sync::Arc::new(AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (count2, stop2) = (count.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                // Counted before it is closed: a client that sees the close
+                // (and exits) has been counted.
+                count2.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        ConnectionCounter { port, count, stop, thread: Some(thread) }
+    }
+
+    /// How many connections were made so far.
+    pub fn connections(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for ConnectionCounter {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which sees `stop` and ends (not counted).
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Writes an inventory file into `dir` and returns its path.
