@@ -246,6 +246,26 @@ fn contents_bytes(contents: Either<Buffer, String>) -> Vec<u8> {
     }
 }
 
+/// A server a listing could not read, and why.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct UnreadServer {
+    /// The server.
+    pub server: String,
+    /// Why it could not be read.
+    pub error: String,
+}
+
+/// What `containersListing` returns.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ContainerListing {
+    /// The containers of the servers that answered.
+    pub items: Vec<ContainerInfo>,
+    /// The servers that could not be read.
+    pub unread: Vec<UnreadServer>,
+}
+
 #[napi]
 impl Cluster {
     /// Opens the inventory at `config` (or `$FLOCKPORT_CONFIG`, or
@@ -413,6 +433,24 @@ impl Cluster {
         let c = self.core();
         promise(&env, async move {
             c.containers(server.as_deref()).await.map(|v| v.iter().map(ContainerInfo::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// `listcontainers` as the CLI shows it: the containers of the servers
+    /// that answered, and each server that could not be read with why.
+    #[napi(ts_return_type = "Promise<ContainerListing>")]
+    pub fn containers_listing(&self, env: Env, server: Option<String>) -> napi::Result<JsObject> {
+        let c = self.core();
+        promise(&env, async move {
+            let l = c.containers_listing(server.as_deref()).await?;
+            Ok(ContainerListing {
+                items: l.items.iter().map(ContainerInfo::from).collect(),
+                unread: l
+                    .unread
+                    .iter()
+                    .map(|(s, e)| UnreadServer { server: s.clone(), error: e.to_string() })
+                    .collect(),
+            })
         })
     }
 

@@ -109,7 +109,8 @@ test('State, records and a dry-run delContainer from an explicit state file', as
   const c = Cluster.openWith(path.join(dir, 'flockport.toml'), state)
   const st = await c.state()
   assert.ok(st instanceof State)
-  assert.equal(st.schema, 1)
+  // A schema 1 file is read through the migration to the current schema.
+  assert.equal(st.schema, 2)
   assert.deepEqual(st.containers.web1, {
     server: 's1',
     address: '10.0.4.100',
@@ -241,10 +242,12 @@ test('buildImage runs for real and reports progress', lxcOptions(), async (t) =>
   assert.equal(applied.executed, true)
   assert.match(applied.record, /^fp-img-base-/)
   // Progress events reach the JS thread asynchronously (a queue of their own).
-  for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+  for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 10))
+  // lxc-create, the static network config, the mark that the build finished.
   assert.deepEqual(seen, [
-    [0, 2, 'run'],
-    [1, 2, 'write_file'],
+    [0, 3, 'run'],
+    [1, 3, 'write_file'],
+    [2, 3, 'write_file'],
   ])
   const facts = await c.probe('g1')
   const image = facts.containers.find((x) => x.name === applied.record)

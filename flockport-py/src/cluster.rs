@@ -190,6 +190,10 @@ impl<'py> IntoPyObject<'py> for Probed {
     }
 }
 
+/// What `containers_listing` returns: the containers read, and the servers
+/// that could not be read with why.
+type Listing = (Vec<ContainerInfo>, Vec<(String, String)>);
+
 /// The record an `Applied` carries.
 #[derive(Debug, Clone)]
 pub(crate) enum Record {
@@ -366,6 +370,12 @@ mod ops {
 
     pub async fn containers(c: Arc<CoreCluster>, server: Option<String>) -> CoreResult<Vec<ContainerInfo>> {
         c.containers(server.as_deref()).await.map(|v| v.into_iter().map(ContainerInfo::from).collect())
+    }
+
+    pub async fn containers_listing(c: Arc<CoreCluster>, server: Option<String>) -> CoreResult<Listing> {
+        let l = c.containers_listing(server.as_deref()).await?;
+        let unread = l.unread.into_iter().map(|(s, e)| (s, e.to_string())).collect();
+        Ok((l.items.into_iter().map(ContainerInfo::from).collect(), unread))
     }
 
     pub async fn locate(c: Arc<CoreCluster>, name: String) -> CoreResult<(ServerConfig, ContainerInfo)> {
@@ -599,6 +609,18 @@ impl Cluster {
     #[pyo3(signature = (server=None))]
     fn containers_async<'py>(&self, py: Python<'py>, server: Option<String>) -> Awaitable<'py> {
         awaitable(py, ops::containers(self.core(py)?, server))
+    }
+
+    /// `listcontainers` as the CLI shows it: the containers of the servers
+    /// that answered, and `(server, why)` for each that could not be read.
+    #[pyo3(signature = (server=None))]
+    fn containers_listing(&self, py: Python<'_>, server: Option<String>) -> PyResult<Listing> {
+        block_on(py, ops::containers_listing(self.core(py)?, server))
+    }
+    /// `containers_listing` for asyncio: returns an awaitable.
+    #[pyo3(signature = (server=None))]
+    fn containers_listing_async<'py>(&self, py: Python<'py>, server: Option<String>) -> Awaitable<'py> {
+        awaitable(py, ops::containers_listing(self.core(py)?, server))
     }
 
     /// Finds the server that holds container `name`.

@@ -73,10 +73,10 @@ def test_open_uses_flockport_config(inventory: Path, monkeypatch: pytest.MonkeyP
 def test_state_roundtrip(cluster: flockport.Cluster) -> None:
     st = cluster.state()
     assert isinstance(st, flockport.State)
-    assert st.schema == 1 and st.containers == {} and st.counters == {} and st.lbs == {}
+    assert st.schema == 2 and st.containers == {} and st.counters == {} and st.lbs == {}
     d = st.to_dict()
-    assert d["schema"] == 1 and d["containers"] == {} and d["counters"] == {}
-    assert repr(st) == "State(schema=1, containers=[], lbs=[])"
+    assert d["schema"] == 2 and d["containers"] == {} and d["counters"] == {}
+    assert repr(st) == "State(schema=2, containers=[], lbs=[])"
 
 
 def test_open_with_explicit_state(inventory: Path, tmp_path: Path) -> None:
@@ -160,7 +160,8 @@ def test_build_image_runs_with_progress(ghost: flockport.Cluster) -> None:
         "g1", [], progress=lambda i, total, step: seen.append((i, total, step.kind))
     )
     assert applied.executed is True
-    assert seen == [(0, 2, "run"), (1, 2, "write_file")]
+    # lxc-create, the static network config, the mark that the build finished.
+    assert seen == [(0, 3, "run"), (1, 3, "write_file"), (2, 3, "write_file")]
     image = applied.record
     assert isinstance(image, str) and image.startswith("fp-img-base-")
     info = ghost.probe("g1").container(image)

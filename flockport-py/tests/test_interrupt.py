@@ -39,7 +39,7 @@ def test_lab_interrupt_rolls_back_and_a_retry_succeeds(lab: flockport.Cluster) -
 
 def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster) -> None:
     name = f"pysig{os.getpid() % 10000}"
-    sent = []
+    sent: list[str] = []
 
     def progress(index: int, total: int, step: flockport.Step) -> None:
         if "create container" in step.description and not sent:

@@ -6,13 +6,14 @@ import asyncio
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Callable
 
 import pytest
 
 import flockport
 
-from conftest import REPO
+from conftest import LAB_INVENTORY, REPO
 
 pytestmark = pytest.mark.lab
 
@@ -40,6 +41,23 @@ def test_lab_containers(lab: flockport.Cluster) -> None:
         c = found[name]
         assert c.server == server and c.state == "running", c
         assert c.address == addr, c
+    items, unread = lab.containers_listing()
+    assert unread == [] and {c.name for c in items} >= set(APPS)
+
+
+def test_lab_containers_listing_names_a_server_it_could_not_read(
+    lab: flockport.Cluster, tmp_path: Path
+) -> None:
+    text = LAB_INVENTORY.read_text()
+    inv = tmp_path / "flockport.toml"
+    # s9: a loopback port nobody listens on (refused at once; no traffic leaves the machine).
+    inv.write_text(text + '\n[[server]]\nname = "s9"\ntransport = "ssh"\nhost = "127.0.0.1"\nport = 1\nsubnet = "10.0.9.0/24"\n')
+    c = flockport.Cluster.open(inv)
+    items, unread = c.containers_listing()
+    assert [s for s, _ in unread] == ["s9"], unread
+    assert {i.name for i in items} >= set(APPS)
+    with pytest.raises(flockport.Unreachable, match="s9"):
+        c.containers()
 
 
 def test_lab_async_and_locate(lab: flockport.Cluster) -> None:
