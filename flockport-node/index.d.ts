@@ -116,6 +116,20 @@ export interface AppliedContainerInfo {
   /** The container as it is now. */
   record: ContainerInfo
 }
+/** A server a listing could not read, and why. */
+export interface UnreadServer {
+  /** The server. */
+  server: string
+  /** Why it could not be read. */
+  error: string
+}
+/** What `containersListing` returns. */
+export interface ContainerListing {
+  /** The containers of the servers that answered. */
+  items: Array<ContainerInfo>
+  /** The servers that could not be read. */
+  unread: Array<UnreadServer>
+}
 /** The kinds of error: the `code` of every error flockport throws or rejects with. */
 export enum ErrorKind {
   /** A value given by the user is not acceptable; nothing was touched. */
@@ -445,6 +459,11 @@ export declare class Cluster {
    * in parallel.
    */
   containers(server?: string | undefined | null): Promise<ContainerInfo[]>
+  /**
+   * `listcontainers` as the CLI shows it: the containers of the servers
+   * that answered, and each server that could not be read with why.
+   */
+  containersListing(server?: string | undefined | null): Promise<ContainerListing>
   /** Finds the server that holds container `name`. */
   locate(name: string): Promise<Located>
   /** Runs `argv` inside a container; the output whatever the exit status. */
