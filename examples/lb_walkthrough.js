@@ -83,7 +83,7 @@ async function walkthrough(cluster, name) {
   const rec = (await cluster.publish(`s1:${name}`, 80)).record
   const host = cluster.server('s1').host
   counts = await tally(host, 80, 4)
-  console.log(`pub s1:${name} 80 -> published ${JSON.stringify(rec.published)}; 4 requests to ${host}:80:`, JSON.stringify(counts))
+  console.log(`pub s1:${name} 80 -> forwards ${JSON.stringify(rec.forwards)}; 4 requests to ${host}:80:`, JSON.stringify(counts))
   check(Object.keys(counts).length === 2, 'the published port reaches the backends')
 }
 

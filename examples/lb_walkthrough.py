@@ -73,11 +73,11 @@ def walkthrough(cluster: flockport.Cluster, name: str) -> None:
 
     # flockport pub s1:NAME 80: s1's host address answers for the balancer.
     rec = cluster.publish(f"s1:{name}", 80).record
-    assert isinstance(rec, flockport.LbRecord)
+    assert isinstance(rec, flockport.ServiceContainer)
     host = cluster.server("s1").host
     assert host is not None
     counts = tally(host, 80, 4)
-    print(f"pub s1:{name} 80 -> published {rec.published}; 4 requests to {host}:80: {counts}")
+    print(f"pub s1:{name} 80 -> forwards {rec.forwards}; 4 requests to {host}:80: {counts}")
     check(len(counts) == 2, "the published port reaches the backends")
 
 

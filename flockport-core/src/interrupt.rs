@@ -8,9 +8,35 @@
 //! the operation that happens to run, and at most one change per process holds
 //! the state lock at a time anyway.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Held while a plan runs on servers: what a front end asks before it
+/// decides between stopping a call at once (nothing is being changed: a
+/// listing, a probe, a change still planning) and waiting for a rollback.
+#[derive(Debug)]
+pub struct Running(());
+
+impl Running {
+    /// Marks a plan as running until dropped.
+    pub fn start() -> Self {
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        Running(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether a plan is running on servers in this process now.
+pub fn change_running() -> bool {
+    RUNNING.load(Ordering::SeqCst) > 0
+}
 
 /// Asks the running change (if any) to stop and roll back.
 pub fn request() {

@@ -306,6 +306,7 @@ impl Plan {
                 return Err(Error::not_found("server", server, "the plan names a server without a transport"));
             }
         }
+        let _running = crate::interrupt::Running::start();
         let stop = AtomicBool::new(false);
         let stop = &stop;
         let runs = by_server.iter().map(|(server, steps)| async move {

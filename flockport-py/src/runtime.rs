@@ -99,9 +99,12 @@ where
             }
             Err(_elapsed) => {
                 if let Err(e) = py.check_signals() {
-                    if interrupted.is_some() {
-                        // A second Ctrl-C: drop the operation at once.
-                        flockport_core::interrupt::clear();
+                    if interrupted.is_some() || !flockport_core::interrupt::change_running() {
+                        // Nothing is being changed (a listing, a probe, a change
+                        // still planning), or a second Ctrl-C: drop the call at once.
+                        if interrupted.is_some() {
+                            flockport_core::interrupt::clear();
+                        }
                         return Err(e);
                     }
                     // Ctrl-C: the change stops starting steps and rolls
@@ -163,18 +166,20 @@ fn loop_future<'py>(py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, 
     Ok((event_loop, future))
 }
 
-/// Cancelling `future` stops the task behind it: `abort` drops it (a local
-/// read), or, without one, the change it runs is asked to stop and roll back.
-fn on_cancel(py: Python<'_>, future: &Bound<'_, PyAny>, abort: Option<AbortHandle>) -> PyResult<()> {
+/// Cancelling `future` stops the task behind it: `abort` drops it when no
+/// change is running (a local read, a listing), else the change is asked to
+/// stop and roll back, and the task runs to that end.
+fn on_cancel(py: Python<'_>, future: &Bound<'_, PyAny>, abort: AbortHandle, changes: bool) -> PyResult<()> {
     let on_done = PyCFunction::new_closure(
         py,
         None,
         None,
         move |args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>| -> PyResult<()> {
             if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
-                match &abort {
-                    Some(a) => a.abort(),
-                    None => flockport_core::interrupt::request(),
+                if changes && flockport_core::interrupt::change_running() {
+                    flockport_core::interrupt::request();
+                } else {
+                    abort.abort();
                 }
             }
             Ok(())
@@ -196,7 +201,7 @@ where
     let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
     // The panic is caught in the task itself: no second task to watch it.
     let cancelled = future_ref.clone_ref(py);
-    runtime()?.spawn(async move {
+    let task = runtime()?.spawn(async move {
         let outcome = AssertUnwindSafe(fut).catch_unwind().await;
         // A cancelled call's interrupt request was for this task: it ends here.
         let was_cancelled = Python::with_gil(|py| {
@@ -207,7 +212,7 @@ where
         }
         deliver(loop_ref, future_ref, outcome);
     });
-    on_cancel(py, &future, None)?;
+    on_cancel(py, &future, task.abort_handle(), true)?;
     Ok(future)
 }
 
@@ -227,6 +232,6 @@ where
     });
     // A blocking task cannot be stopped once it runs; cancelling still
     // abandons its result (complete_future skips a done future).
-    on_cancel(py, &future, Some(task.abort_handle()))?;
+    on_cancel(py, &future, task.abort_handle(), false)?;
     Ok(future)
 }

@@ -5,8 +5,9 @@ back what it did on the server, records nothing, raises
 from __future__ import annotations
 
 import asyncio
+import _thread
 import os
-import signal
+import threading
 
 import pytest
 
@@ -43,8 +44,9 @@ def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster) ->
 
     def progress(index: int, total: int, step: flockport.Step) -> None:
         if "create container" in step.description and not sent:
-            # What Ctrl-C does: SIGINT to this process while the call blocks.
-            os.kill(os.getpid(), signal.SIGINT)
+            # What Ctrl-C does, a moment later, while the call blocks in the
+            # round trip: SIGINT to the main thread.
+            threading.Timer(0.3, _thread.interrupt_main).start()
             sent.append(step.description)
 
     with pytest.raises(flockport.Interrupted):

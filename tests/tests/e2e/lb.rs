@@ -210,6 +210,12 @@ fn nginx_seed_walkthrough_with_tls() {
     let resolve = format!("other.org:443:{ip}");
     let (code, _) = http_get("https://other.org/", &["--cacert", &cert2, "--resolve", &resolve]);
     assert_eq!(code, 200, "the new certificate is served for other.org");
+    // Only the current certificate's material stays in the container: the old key is gone.
+    let fp = lb_json(inv, "nginxlb-10")["tls"].as_str().unwrap().to_string();
+    let files = cli_ok(inv, &["exec", "nginxlb-10", "--", "ls", "/etc/nginx/ssl"]);
+    let mut files: Vec<&str> = files.split_whitespace().collect();
+    files.sort();
+    assert_eq!(files, [format!("{fp}.crt"), format!("{fp}.key")], "old TLS files left behind");
     // setlb workers: Nginx runs that many worker processes.
     cli_ok(inv, &["setlb", "nginxlb-10", "workers", "2"]);
     let conf = cli_ok(inv, &["exec", "nginxlb-10", "--", "cat", "/etc/nginx/nginx.conf"]);
@@ -386,6 +392,12 @@ fn nginx_dns_backend_through_resolvers() {
     assert!(err.contains("nosuch.lab"), "the error should name the backend: {err}");
     assert_eq!(snapshot(), before, "a refused config changed something");
     assert!(before.1.contains("nameserver 192.168.122.1"), "{}", before.1);
+    // Resolvers that cannot resolve the backends (none listens on the container's
+    // own loopback): refused, and the container keeps its previous resolv.conf.
+    let out = cli(inv, &["setlb", lb, "resolvers", "127.0.0.1"]);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the new configuration"));
+    assert_eq!(snapshot(), before, "a refused resolvers change changed something");
     let c = counts(&url, 10, &host);
     assert_eq!(c.keys().cloned().collect::<Vec<_>>(), ["c1", "c3"], "{c:?}");
 
