@@ -21,6 +21,16 @@ impl Drop for DelLb {
     }
 }
 
+/// `addlb haproxy SERVER -n PREFIX<pid>` (the server's test lock held while
+/// it picks an address); the guard removes it when the test ends.
+fn haproxy_lb(inv: &Path, server: &str, prefix: &str) -> (String, DelLb) {
+    let name = format!("{prefix}{}", std::process::id() % 10_000);
+    let lock = server_lock(server);
+    cli_ok(inv, &["addlb", "haproxy", server, "-n", &name]);
+    drop(lock);
+    (name.clone(), DelLb(inv.to_path_buf(), name))
+}
+
 fn state(inv: &Path) -> serde_json::Value {
     let c = Cluster::open(Some(inv)).unwrap();
     serde_json::to_value(c.state_blocking().unwrap()).unwrap()
@@ -64,11 +74,7 @@ fn eventually(what: &str, f: impl Fn() -> bool) {
 fn a_load_balancers_container_is_removed_only_through_its_lb() {
     let Some(lab) = lab() else { return };
     let (_dir, inv) = lab_inventory_copy(&lab);
-    let name = format!("fpt-own{}", std::process::id() % 10_000);
-    let lock = server_lock("s3");
-    cli_ok(&inv, &["addlb", "haproxy", "s3", "-n", &name]);
-    drop(lock);
-    let _g = DelLb(inv.clone(), name.clone());
+    let (name, _g) = haproxy_lb(&inv, "s3", "fpt-own");
     let address = lb(&inv, &name)["address"].as_str().unwrap().to_string();
     let before = state(&inv);
     let out = cli(&inv, &["delcontainer", &name]);
@@ -177,11 +183,7 @@ fn interrupting_addlb_rolls_back_and_a_retry_succeeds() {
 fn containers_and_forwards_come_back_after_a_reboot() {
     let Some(lab) = lab() else { return };
     let (_dir, inv) = lab_inventory_copy(&lab);
-    let name = format!("fpt-boot{}", std::process::id() % 10_000);
-    let lock = server_lock("s2");
-    cli_ok(&inv, &["addlb", "haproxy", "s2", "-n", &name]);
-    drop(lock);
-    let _g = DelLb(inv.clone(), name.clone());
+    let (name, _g) = haproxy_lb(&inv, "s2", "fpt-boot");
     cli_ok(&inv, &["addbackends", &name, "web1:10.0.4.20:80"]);
     // HOSTPORT:PORT: s2's 8081 to the balancer's 80.
     cli_ok(&inv, &["pub", &format!("s2:{name}"), "8081:80"]);
@@ -226,11 +228,7 @@ fn containers_and_forwards_come_back_after_a_reboot() {
 fn pub_refuses_a_port_the_server_listens_on() {
     let Some(lab) = lab() else { return };
     let (_dir, inv) = lab_inventory_copy(&lab);
-    let name = format!("fpt-pub{}", std::process::id() % 10_000);
-    let lock = server_lock("s3");
-    cli_ok(&inv, &["addlb", "haproxy", "s3", "-n", &name]);
-    drop(lock);
-    let _g = DelLb(inv.clone(), name.clone());
+    let (name, _g) = haproxy_lb(&inv, "s3", "fpt-pub");
     let before = state(&inv);
     for bad in ["22", "22:80"] {
         let out = cli(&inv, &["pub", &format!("s3:{name}"), bad]);
