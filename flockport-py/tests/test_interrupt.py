@@ -9,6 +9,8 @@ import _thread
 import os
 import threading
 
+from collections.abc import Iterator
+
 import pytest
 
 import flockport
@@ -18,8 +20,17 @@ def _names(c: flockport.Cluster, server: str) -> set[str]:
     return {i.name for i in c.containers(server)}
 
 
-def test_lab_interrupt_rolls_back_and_a_retry_succeeds(lab: flockport.Cluster) -> None:
-    name = f"pyint{os.getpid() % 10000}"
+@pytest.fixture
+def lb_name(lab: flockport.Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A name for a test LB on the lab; removed afterwards if the test left it."""
+    name = f"py{request.node.name[-6:]}{os.getpid() % 10000}".replace("_", "")
+    yield name
+    if name in lab.state().lbs:
+        lab.del_lb(name)
+
+
+def test_lab_interrupt_rolls_back_and_a_retry_succeeds(lab: flockport.Cluster, lb_name: str) -> None:
+    name = lb_name
 
     def progress(index: int, total: int, step: flockport.Step) -> None:
         if "create container" in step.description:
@@ -30,16 +41,14 @@ def test_lab_interrupt_rolls_back_and_a_retry_succeeds(lab: flockport.Cluster) -
     assert info.value.kind == "Interrupted"
     assert name not in lab.state().lbs
     assert name not in _names(lab, "s3"), "the container was rolled back"
-    try:
-        applied = lab.add_lb("haproxy", "s3", name=name)
-        assert applied.executed and name in lab.state().lbs
-    finally:
-        lab.del_lb(name)
+    applied = lab.add_lb("haproxy", "s3", name=name)
+    assert applied.executed and name in lab.state().lbs
+    lab.del_lb(name)
     assert name not in lab.state().lbs
 
 
-def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster) -> None:
-    name = f"pysig{os.getpid() % 10000}"
+def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster, lb_name: str) -> None:
+    name = lb_name
     sent: list[str] = []
 
     def progress(index: int, total: int, step: flockport.Step) -> None:
@@ -56,8 +65,8 @@ def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster) ->
     assert name not in _names(lab, "s3")
 
 
-def test_lab_interrupting_an_async_change(lab: flockport.Cluster) -> None:
-    name = f"pyaint{os.getpid() % 10000}"
+def test_lab_interrupting_an_async_change(lab: flockport.Cluster, lb_name: str) -> None:
+    name = lb_name
 
     def progress(index: int, total: int, step: flockport.Step) -> None:
         if "create container" in step.description:
