@@ -392,9 +392,10 @@ export interface Output {
 /**
  * Asks the change under way in this process to stop starting steps and roll
  * back what it did; its Promise then rejects with code `Interrupted`. Wire it
- * to `process.on('SIGINT', ...)` for Ctrl-C.
+ * to `process.on('SIGINT', ...)` for Ctrl-C. Returns whether a change was
+ * running (without one, nothing is left pending).
  */
-export declare function interrupt(): void
+export declare function interrupt(): boolean
 /** A cluster: an inventory of servers and a state store. */
 export declare class Cluster {
   /**

@@ -47,10 +47,11 @@ __all__ = [
 _Path = str | PathLike[str]
 _Progress = Callable[[int, int, Step], object]
 
-def interrupt() -> None:
+def interrupt() -> bool:
     """Asks the change under way in this process to stop starting steps and
     roll back what it did; it then raises ``Interrupted``. What Ctrl-C does
-    during a blocking call."""
+    during a blocking call. Returns whether a change was running (without
+    one, nothing is left pending)."""
 
 class FlockportError(Exception):
     """Root of every flockport error.

@@ -43,6 +43,18 @@ pub fn request() {
     REQUESTED.store(true, Ordering::SeqCst);
 }
 
+/// Asks the change under way to stop and roll back, only if a plan is
+/// running now (so a request made while nothing changes servers does not
+/// stay pending for the next change); whether one was running.
+pub fn request_if_running() -> bool {
+    if change_running() {
+        request();
+        true
+    } else {
+        false
+    }
+}
+
 /// Whether an interrupt is pending.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)

@@ -19,8 +19,9 @@ mod transport;
 
 /// Asks the change under way in this process to stop starting steps and roll
 /// back what it did; its Promise then rejects with code `Interrupted`. Wire it
-/// to `process.on('SIGINT', ...)` for Ctrl-C.
+/// to `process.on('SIGINT', ...)` for Ctrl-C. Returns whether a change was
+/// running (without one, nothing is left pending).
 #[napi_derive::napi]
-pub fn interrupt() {
-    flockport_core::interrupt::request();
+pub fn interrupt() -> bool {
+    flockport_core::interrupt::request_if_running()
 }

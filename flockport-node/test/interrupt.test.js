@@ -8,6 +8,10 @@ const assert = require('node:assert/strict')
 const { Cluster, interrupt } = require('..')
 const { labOptions, requireLab } = require('./support.js')
 
+test('interrupt() with no change running returns false', () => {
+  assert.equal(interrupt(), false)
+})
+
 test('lab: interrupt() rolls a change back and a retry succeeds', labOptions(), async () => {
   const c = Cluster.open(requireLab())
   const name = `jsint${process.pid % 10000}`

@@ -22,10 +22,11 @@ use pyo3::prelude::*;
 
 /// Asks the change under way in this process (blocking or async, any
 /// thread) to stop starting steps and roll back what it did: it then raises
-/// `flockport.Interrupted`. What Ctrl-C does during a blocking call.
+/// `flockport.Interrupted`. What Ctrl-C does during a blocking call. Returns
+/// whether a change was running (without one, nothing is left pending).
 #[pyfunction]
-fn interrupt() {
-    flockport_core::interrupt::request();
+fn interrupt() -> bool {
+    flockport_core::interrupt::request_if_running()
 }
 
 /// Flockport: managed services on clusters of LXC hosts, from Python.

@@ -29,6 +29,12 @@ def lb_name(lab: flockport.Cluster, request: pytest.FixtureRequest) -> Iterator[
         lab.del_lb(name)
 
 
+def test_interrupt_with_no_change_running_leaves_nothing_pending(ghost: flockport.Cluster) -> None:
+    assert flockport.interrupt() is False
+    # The next change is not interrupted by it.
+    assert ghost.build_image("g1", []).executed is True
+
+
 def test_lab_interrupt_rolls_back_and_a_retry_succeeds(lab: flockport.Cluster, lb_name: str) -> None:
     name = lb_name
 
