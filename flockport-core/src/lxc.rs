@@ -233,6 +233,18 @@ pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr
     ]
 }
 
+/// A step that makes container `name` start at boot and run flockport's
+/// start hook (for a container made before flockport set these, e.g. a load
+/// balancer from state schema 1); idempotent.
+pub fn autostart_hook_step(server: &ServerConfig, name: &str) -> Step {
+    let script = r#"c=$1; sed -i -e '/^[[:space:]]*lxc\.start\.auto/d' -e '/^[[:space:]]*lxc\.hook\.start-host/d' "$c" && printf 'lxc.start.auto = 1\nlxc.hook.start-host = %s\n' "$2" >> "$c""#;
+    Step::run(
+        &server.name,
+        format!("start {name} at boot, with flockport's start hook"),
+        vec![s("sh"), s("-c"), s(script), s("sh"), config_path(server, name), s(crate::service::START_HOOK)],
+    )
+}
+
 /// Steps that start a container and wait until it runs.
 pub fn start_steps(server: &ServerConfig, name: &str) -> Vec<Step> {
     let p = &server.lxcpath;

@@ -194,6 +194,19 @@ fn an_interrupt_stops_before_the_next_round_trip_and_rolls_back() {
 }
 
 #[test]
+fn an_interrupt_during_the_last_round_trip_lets_the_finished_change_stand() {
+    let s = server("s1", "10.0.4.0/24");
+    let mut plan = Plan::new("dellb ha1");
+    plan.steps.push(Step::run(&s.name, "remove the forward", vec!["fw".into()]));
+    plan.steps.push(Step::run(&s.name, "destroy ha1", vec!["destroy".into()]));
+    let t = FakeTransport::new("s1");
+    let p = InterruptAt::new("destroy");
+    run_plan(&plan, &[&t], &p).unwrap();
+    assert_eq!(t.lines(), ["fw", "destroy"], "nothing rolled back: the change is complete");
+    assert!(p.honoured.load(Ordering::SeqCst), "the request is consumed");
+}
+
+#[test]
 fn exec_and_push_argv() {
     let s = server("s1", "10.0.4.0/24");
     let a = lxc::attach_argv(&s, "c1", &["hostname".into()]);

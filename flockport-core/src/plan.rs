@@ -105,6 +105,10 @@ pub struct Step {
     /// so progress shows it as it starts and an interrupt is seen after it.
     #[serde(skip)]
     pub alone: bool,
+    /// The round trip ends after this step: a checkpoint where an interrupt
+    /// is seen (a container created and started, before it is configured).
+    #[serde(skip)]
+    pub break_after: bool,
 }
 
 impl Step {
@@ -116,6 +120,7 @@ impl Step {
             action: Action::Run { argv, stdin: None },
             checks_config_of: None,
             alone: false,
+            break_after: false,
         }
     }
     /// A run step with standard input.
@@ -126,6 +131,7 @@ impl Step {
             action: Action::Run { argv, stdin: Some(stdin) },
             checks_config_of: None,
             alone: false,
+            break_after: false,
         }
     }
     /// A write-file step.
@@ -142,12 +148,19 @@ impl Step {
             action: Action::WriteFile { path: path.into(), mode, content },
             checks_config_of: None,
             alone: false,
+            break_after: false,
         }
     }
 
     /// Marks this step as `service`'s config check.
     pub fn checks_config(mut self, service: &str) -> Self {
         self.checks_config_of = Some(service.to_string());
+        self
+    }
+
+    /// Ends the round trip after this step (an interrupt checkpoint).
+    pub fn then_break(mut self) -> Self {
+        self.break_after = true;
         self
     }
 
@@ -288,9 +301,10 @@ impl Plan {
 
     /// Runs the plan: servers in parallel, each server's steps in order, in
     /// as few round trips as possible. When a step fails anywhere, or
-    /// `progress` reports an interrupt, no server starts another round trip
-    /// and every server that ran anything rolls back; the error is the
-    /// failure (or [`Error::Interrupted`]).
+    /// `progress` reports an interrupt before a server's last round trip, no
+    /// server starts another round trip and every server that ran anything
+    /// rolls back; the error is the failure (or [`Error::Interrupted`]). A
+    /// plan whose every round trip ran is complete, interrupt or not.
     pub async fn execute(
         &self,
         transports: &BTreeMap<String, Arc<dyn Transport>>,
@@ -350,8 +364,17 @@ impl Plan {
                 }
             }
         }
-        if all_done && errors.is_empty() && !progress.interrupted() {
+        if all_done && errors.is_empty() {
+            // Every round trip ran: the change is complete and is committed; an
+            // interrupt only stops round trips that have not started.
+            if progress.interrupted() {
+                progress.honoured_interrupt();
+            }
             return Ok(());
+        }
+        if progress.interrupted() {
+            // Consumed here whether or not a step failed too, so it cannot reach the next change.
+            progress.honoured_interrupt();
         }
         let interrupted = errors.is_empty();
         let reason = match errors.first() {
@@ -380,7 +403,11 @@ impl Plan {
             progress.honoured_interrupt();
             return Err(Error::Interrupted {
                 operation: self.operation.clone(),
-                rolled_back: changed.iter().map(|s| s.to_string()).collect(),
+                rolled_back: changed
+                    .iter()
+                    .filter(|s| self.rollback.iter().any(|r| r.server == **s))
+                    .map(|s| s.to_string())
+                    .collect(),
             });
         }
         match errors.len() {
@@ -391,7 +418,8 @@ impl Plan {
 }
 
 /// Splits one server's steps into round trips: consecutive steps together,
-/// a step marked [`Step::alone`] by itself.
+/// a step marked [`Step::alone`] by itself, a round trip ending after a step
+/// marked [`Step::then_break`].
 fn batches<'a>(steps: &[(usize, &'a Step)]) -> Vec<Vec<(usize, &'a Step)>> {
     let mut out: Vec<Vec<(usize, &'a Step)>> = Vec::new();
     let mut cur = Vec::new();
@@ -403,6 +431,9 @@ fn batches<'a>(steps: &[(usize, &'a Step)]) -> Vec<Vec<(usize, &'a Step)>> {
             out.push(vec![(i, st)]);
         } else {
             cur.push((i, st));
+            if st.break_after {
+                out.push(std::mem::take(&mut cur));
+            }
         }
     }
     if !cur.is_empty() {
@@ -506,8 +537,9 @@ async fn run_batch(t: &dyn Transport, steps: &[&Step]) -> Result<()> {
             if out.status == 0 {
                 return Ok(());
             }
-            let (outs, failed) = split_marked(&out.stdout);
-            let (errs, _) = split_marked(&out.stderr);
+            let (outs, _) = split_marked(&out.stdout);
+            // The failure marker is printed on stderr only.
+            let (errs, failed) = split_marked(&out.stderr);
             // Without a failure marker the script itself broke: blame the last step that started.
             let (i, status) = failed.unwrap_or_else(|| (errs.keys().last().copied().unwrap_or(0), out.status));
             let Some(step) = steps.get(i) else {

@@ -61,7 +61,7 @@ def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster, lb
         if "create container" in step.description and not sent:
             # What Ctrl-C does, a moment later, while the call blocks in the
             # round trip: SIGINT to the main thread.
-            threading.Timer(0.3, _thread.interrupt_main).start()
+            threading.Timer(0.05, _thread.interrupt_main).start()
             sent.append(step.description)
 
     with pytest.raises(flockport.Interrupted):

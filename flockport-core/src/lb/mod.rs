@@ -637,8 +637,9 @@ pub fn config_steps(
 
 /// Removes every file in directory `$1` but those named `$2.*` (the current
 /// certificate's fingerprint): old keys do not stay behind in the container.
-pub const REMOVE_OLD_TLS: &str =
-    r#"cd "$1" || exit 0; for f in *; do case "$f" in "$2".*|'*') ;; *) rm -f -- "$f";; esac; done"#;
+/// Best effort: the new certificate is live by then, so a file that cannot be
+/// removed is reported, not a failure of the change.
+pub const REMOVE_OLD_TLS: &str = r#"cd "$1" || exit 0; for f in *; do case "$f" in "$2".*|'*') ;; *) rm -f -- "$f" || echo "could not remove $1/$f" >&2;; esac; done; exit 0"#;
 
 // ---- the Cluster operations ---------------------------------------------
 
@@ -714,6 +715,10 @@ impl Cluster {
         };
         let (mut plan, crec) = self.plan_container_with(&cspec, &state, &facts)?;
         plan.operation = format!("addlb {kind} {} -n {name}", server.name);
+        // A checkpoint: created and started in one round trip, configured in the next.
+        if let Some(last) = plan.steps.last_mut() {
+            last.break_after = true;
+        }
         let rec = LbRecord {
             container: ServiceContainer {
                 family: Family::Lb,

@@ -79,7 +79,7 @@ fn haproxy_lb(w: &World) {
 }
 
 #[test]
-fn addlb_sends_one_round_trip_after_the_probe_and_records_the_lb() {
+fn addlb_sends_two_round_trips_after_the_probe_and_records_the_lb() {
     let w = world(super::LbKind::Haproxy);
     let spec = LbSpec {
         kind: "haproxy".into(),
@@ -89,7 +89,7 @@ fn addlb_sends_one_round_trip_after_the_probe_and_records_the_lb() {
     };
     let a = run(w.c.add_lb(spec, ApplyOptions::default(), &NoProgress)).unwrap();
     assert_eq!(a.record.name(), "ha1", "generated name");
-    assert_eq!(w.s1.round_trips(), 2, "the probe, then everything in one round trip");
+    assert_eq!(w.s1.round_trips(), 3, "the probe, the container created and started, then configured");
     insta::assert_snapshot!("addlb_haproxy", transcript(&w.s1));
     let st = w.c.state_blocking().unwrap();
     let lb = &st.lbs["ha1"];

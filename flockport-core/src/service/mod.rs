@@ -135,7 +135,12 @@ for fw in "$@"; do
   hp=${fw%%:*}; port=${fw##*:}
   for chain in PREROUTING OUTPUT; do
     set -- "$chain" -p tcp --dport "$hp" -m addrtype --dst-type LOCAL -m comment --comment "flockport:$n:$hp" -j DNAT --to-destination "$addr:$port"
-    while iptables -w -t nat -C "$@" 2>/dev/null; do iptables -w -t nat -D "$@" || exit 1; done
+    while :; do
+      iptables -w -t nat -C "$@" 2>/dev/null; rc=$?
+      [ "$rc" -eq 0 ] || break
+      iptables -w -t nat -D "$@" || exit 1
+    done
+    [ "$rc" -eq 1 ] || { echo "iptables could not check the forward of port $hp to $n (exit $rc)" >&2; exit "$rc"; }
   done
 done"#;
 
@@ -161,6 +166,7 @@ pub fn hook_steps(server: &ServerConfig) -> Vec<Step> {
 pub fn apply_forwards_steps(server: &ServerConfig, sc: &ServiceContainer) -> Vec<Step> {
     let file = format!("{FORWARDS_DIR}/{}", sc.name);
     let mut steps = hook_steps(server);
+    steps.push(crate::lxc::autostart_hook_step(server, &sc.name));
     steps.push(Step::write_file(
         &server.name,
         format!("record the forwards of {}", sc.name),

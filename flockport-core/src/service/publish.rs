@@ -48,8 +48,10 @@ pub struct PortUser {
 /// listening sockets (`L` lines, from `ss`) and DNAT rules for it (`D` lines).
 pub const PORT_CHECK_SCRIPT: &str = r#"p=$1
 command -v ss >/dev/null 2>&1 || { echo "ss (iproute2) is not installed on the server; it is needed to check that port $p is free" >&2; exit 127; }
-ss -Hltnp "sport = :$p" | sed 's/^/L /'
-iptables -w -t nat -S PREROUTING | grep -e "--dport $p " | grep -e DNAT | sed 's/^/D /'
+l=$(ss -Hltnp "sport = :$p") || { echo "cannot list the listening sockets (ss -Hltnp) to check port $p" >&2; exit 1; }
+r=$(iptables -w -t nat -S PREROUTING && iptables -w -t nat -S OUTPUT) || { echo "cannot read the nat table to check port $p" >&2; exit 1; }
+[ -z "$l" ] || printf '%s\n' "$l" | sed 's/^/L /'
+printf '%s\n' "$r" | grep -e "--dport $p " | grep -e DNAT | sed 's/^/D /'
 exit 0"#;
 
 /// Parses [`PORT_CHECK_SCRIPT`]'s output: listeners, and DNAT rules.
@@ -145,9 +147,14 @@ impl Cluster {
         host_port: u16,
         opts: ApplyOptions,
     ) -> Result<Applied<ServiceContainer>> {
-        let (_, name) = split_target(target)?;
+        let (server_name, name) = split_target(target)?;
         let txn = self.store().begin().await?;
         let sc = find_service(txn.state(), name)?.clone();
+        if let Some(s) = server_name {
+            if s != sc.server {
+                return Err(Error::invalid("server", target, format!("{name} runs on {}, not {s}", sc.server)));
+            }
+        }
         let Some(fw) = sc.published.iter().find(|f| f.host_port == host_port).copied() else {
             let have: Vec<String> = sc.published.iter().map(|f| f.to_string()).collect();
             return Err(Error::not_found(
