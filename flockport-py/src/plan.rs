@@ -162,7 +162,9 @@ impl Plan {
 }
 
 /// Reports each step to a Python callable `progress(index, total, step)`.
-/// An exception in the callable is reported as unraisable; the plan goes on.
+/// An exception in the callable is reported as unraisable; the plan goes on,
+/// except for `KeyboardInterrupt` (Ctrl-C while the callable ran), which
+/// asks the change to stop and roll back as Ctrl-C does at any other moment.
 #[derive(Debug)]
 pub struct Progress(pub Option<Py<PyAny>>);
 
@@ -172,7 +174,11 @@ impl CoreProgress for Progress {
             Python::with_gil(|py| {
                 let step = Step::from(step.clone());
                 if let Err(e) = callback.call1(py, (index, total, step)) {
-                    e.write_unraisable(py, Some(callback.bind(py)));
+                    if e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                        flockport_core::interrupt::request_if_running();
+                    } else {
+                        e.write_unraisable(py, Some(callback.bind(py)));
+                    }
                 }
             });
         }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import _thread
 import os
-import threading
+import time
 
 from collections.abc import Iterator
 
@@ -59,10 +59,11 @@ def test_lab_ctrl_c_during_a_blocking_call_rolls_back(lab: flockport.Cluster, lb
 
     def progress(index: int, total: int, step: flockport.Step) -> None:
         if "create container" in step.description and not sent:
-            # What Ctrl-C does, a moment later, while the call blocks in the
-            # round trip: SIGINT to the main thread.
-            threading.Timer(0.05, _thread.interrupt_main).start()
             sent.append(step.description)
+            # What Ctrl-C does: SIGINT to the main thread, here while this
+            # callback runs on it (the KeyboardInterrupt surfaces in it).
+            _thread.interrupt_main()
+            time.sleep(1)
 
     with pytest.raises(flockport.Interrupted):
         lab.add_lb("haproxy", "s3", name=name, progress=progress)
