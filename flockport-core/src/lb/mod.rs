@@ -11,17 +11,20 @@
 //! master-worker with listeners handed over, `nginx -s reload` semantics).
 
 mod render;
-mod tls;
 
+pub use crate::names::check_url;
+pub use crate::service::container::REMOVE_OLD_TLS;
+pub use crate::service::container::{Activate, NGINX_CHECK_WITH_RESOLVERS, RELOAD_AND_WAIT, WAIT_BOOT};
+pub use crate::service::TlsFiles;
 pub use render::{render_haproxy, render_nginx};
-pub use tls::TlsFiles;
 
-use crate::cluster::{Applied, ApplyOptions, Cluster, ContainerSpec};
+use crate::cluster::{Applied, ApplyOptions, Cluster};
 use crate::error::{Error, Result};
 use crate::inventory::ServerConfig;
 use crate::lxc;
 use crate::names;
 use crate::plan::{Content, NoProgress, Plan, Progress, Step};
+use crate::service::container::{attach, push, tcp_health_argv, tcp_health_of, ConfigChange, ProvisionSpec};
 use crate::service::{self, Family, ServiceContainer};
 use crate::state::State;
 use crate::transport::Transport;
@@ -131,23 +134,8 @@ fn parse_port(whole: &str, p: &str) -> Result<u16> {
     }
 }
 
-/// A DNS host name: at most 253 bytes of dot-separated labels of letters,
-/// digits and '-', none empty, longer than 63, or starting or ending with
-/// '-' (a leading one would read as an option in a config: "-i -x").
-fn is_dns_name(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
 fn check_dns_name(whole: &str, h: &str) -> Result<()> {
-    if is_dns_name(h) {
+    if names::is_dns_name(h) {
         Ok(())
     } else {
         Err(Error::invalid("backend", whole, format!("{h:?} is neither an IPv4 address nor a DNS name")))
@@ -344,46 +332,7 @@ impl LbSetting {
     }
 }
 
-/// Checks a served host name.
-pub fn check_url(url: &str) -> Result<()> {
-    let host = url.trim_start_matches("http://").trim_start_matches("https://");
-    if host != url {
-        return Err(Error::invalid("url", url, "give the host name only, e.g. mywordpress.org"));
-    }
-    if is_dns_name(host) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "url",
-            url,
-            "a host name uses letters, digits, '-' (not first or last in a label) and dots, e.g. mywordpress.org",
-        ))
-    }
-}
-
 // ---- steps inside the LB container --------------------------------------
-
-fn attach(server: &ServerConfig, lb: &str, description: String, argv: &[&str]) -> Step {
-    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-    Step::run(&server.name, description, lxc::attach_argv(server, lb, &argv))
-}
-
-fn push(server: &ServerConfig, lb: &str, path: &str, mode: u32, content: Content) -> Step {
-    let description = format!("write {path} in {lb}");
-    Step::run_with_stdin(&server.name, description, lxc::push_argv(server, lb, path, mode), content)
-}
-
-/// Checks a staged Nginx config with the LB's resolvers in `/etc/resolv.conf`
-/// (`$1`: the staged resolv.conf, `$2`: the staged nginx.conf). Open-source
-/// Nginx resolves upstream host names (`wordpress.consul:80`) when it loads
-/// its config, through the system resolver: the resolvers have to be the
-/// container's. On a failed check the previous resolv.conf is put back, so
-/// the running config and the container are as they were.
-pub const NGINX_CHECK_WITH_RESOLVERS: &str = r#"prev=/etc/resolv.conf.flockport-prev
-cat /etc/resolv.conf >"$prev" 2>/dev/null || : >"$prev"
-cat "$1" >/etc/resolv.conf || exit 1
-if nginx -t -q -c "$2"; then rm -f "$prev"; exit 0; fi
-cat "$prev" >/etc/resolv.conf; rm -f "$prev"; exit 1"#;
 
 /// The resolv.conf of an Nginx LB with resolvers.
 pub fn resolv_conf(rec: &LbRecord) -> String {
@@ -394,26 +343,6 @@ pub fn resolv_conf(rec: &LbRecord) -> String {
     }
     out
 }
-
-/// Waits for systemd in a fresh container to finish booting.
-pub const WAIT_BOOT: &str = r#"i=0; while [ "$i" -lt 300 ]; do s=$(systemctl is-system-running 2>/dev/null); case "$s" in running|degraded) exit 0;; esac; sleep 0.1; i=$((i+1)); done; echo "systemd did not finish booting (state: $s)" >&2; exit 1"#;
-
-/// Graceful reload of unit `$1` whose master's pid is in `$2`, returning
-/// once the master runs new workers and the old ones have stopped (or, when
-/// old ones still drain requests after 10 s, once new ones run), so the next
-/// request sees the new config.
-pub const RELOAD_AND_WAIT: &str = r#"kids() { m=$(cat "$1" 2>/dev/null) || return 0; for d in /proc/[0-9]*; do [ "$(cut -d' ' -f4 "$d/stat" 2>/dev/null)" = "$m" ] && printf '%s ' "${d#/proc/}"; done; }
-old=" $(kids "$2")"
-systemctl reload "$1" || exit 1
-i=0; fresh=no
-while [ "$i" -lt 200 ]; do
-  stale=no
-  for p in $(kids "$2"); do case "$old" in *" $p "*) stale=yes;; *) fresh=yes;; esac; done
-  [ "$fresh" = yes ] && [ "$stale" = no ] && exit 0
-  sleep 0.05; i=$((i+1))
-done
-[ "$fresh" = yes ] && exit 0
-echo "$1 did not start new workers within 10 s of the reload" >&2; exit 1"#;
 
 /// Runtime API commands (`$2`...) on socket `$1`, one by one; each output must
 /// be empty or a success message, else the script stops with it.
@@ -508,18 +437,6 @@ fn backend_change_steps(
     })
 }
 
-/// How a new config is put in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activate {
-    /// Write it (checked) but do not reload: the running process already
-    /// has the change through the runtime API.
-    WriteOnly,
-    /// Graceful reload.
-    Reload,
-    /// Restart (first install).
-    Restart,
-}
-
 /// Paths of the TLS material inside the container for a fingerprint.
 pub fn tls_paths(kind: LbKind, fp: &str) -> (String, String) {
     match kind {
@@ -537,109 +454,90 @@ pub fn config_steps(
     activate: Activate,
 ) -> Result<Vec<Step>> {
     let lb = rec.container.name.as_str();
-    let mut steps = Vec::new();
+    let mut tls_steps = Vec::new();
     if let Some(t) = tls {
         match rec.kind {
             LbKind::Haproxy => {
                 let (pem, _) = tls_paths(rec.kind, &t.fingerprint);
                 let mut bundle = t.cert_pem.clone().into_bytes();
                 bundle.extend_from_slice(t.key_pem());
-                steps.push(push(server, lb, &pem, 0o600, Content::secret(bundle)));
+                tls_steps.push(push(server, lb, &pem, 0o600, Content::secret(bundle)));
             }
             LbKind::Nginx => {
                 let (crt, key) = tls_paths(rec.kind, &t.fingerprint);
-                steps.push(push(server, lb, &crt, 0o644, Content::text(t.cert_pem.clone())));
-                steps.push(push(server, lb, &key, 0o600, Content::secret(t.key_pem().to_vec())));
+                tls_steps.extend(service::container::tls_pair_steps(server, lb, &crt, &key, t));
             }
         }
     }
     let service = rec.kind.service();
-    match rec.kind {
+    let (stage, check, swap, pidfile) = match rec.kind {
         LbKind::Haproxy => {
             let staged = "/etc/haproxy/haproxy.cfg.next";
             let map = format!("mode {}\n", haproxy_backend(&rec.mode));
-            steps.push(push(server, lb, HAPROXY_MODE_MAP, 0o644, Content::text(map)));
-            steps.push(push(server, lb, staged, 0o644, Content::text(render_haproxy(rec)?)));
-            steps.push(
+            let stage = vec![
+                push(server, lb, HAPROXY_MODE_MAP, 0o644, Content::text(map)),
+                push(server, lb, staged, 0o644, Content::text(render_haproxy(rec)?)),
+            ];
+            let check =
                 attach(server, lb, "check the new HAProxy config".into(), &["haproxy", "-c", "-q", "-f", staged])
-                    .checks_config("haproxy"),
-            );
-            steps.push(attach(
+                    .checks_config("haproxy");
+            let swap = vec![attach(
                 server,
                 lb,
                 "install the checked config".into(),
                 &["mv", "-f", staged, "/etc/haproxy/haproxy.cfg"],
-            ));
+            )];
+            (stage, check, swap, "/run/haproxy.pid")
         }
         LbKind::Nginx => {
             let staged = "/etc/nginx/flockport-next";
             let (main, site) = render_nginx(rec, staged)?;
-            steps.push(push(server, lb, &format!("{staged}/nginx.conf"), 0o644, Content::text(main)));
-            steps.push(push(server, lb, &format!("{staged}/lb.conf"), 0o644, Content::text(site)));
+            let mut stage = vec![
+                push(server, lb, &format!("{staged}/nginx.conf"), 0o644, Content::text(main)),
+                push(server, lb, &format!("{staged}/lb.conf"), 0o644, Content::text(site)),
+            ];
             let staged_conf = format!("{staged}/nginx.conf");
-            if rec.resolvers.is_empty() {
-                steps.push(
-                    attach(server, lb, "check the new Nginx config".into(), &["nginx", "-t", "-q", "-c", &staged_conf])
-                        .checks_config("nginx"),
-                );
+            let check = if rec.resolvers.is_empty() {
+                attach(server, lb, "check the new Nginx config".into(), &["nginx", "-t", "-q", "-c", &staged_conf])
+                    .checks_config("nginx")
             } else {
                 let resolv = format!("{staged}/resolv.conf");
-                steps.push(push(server, lb, &resolv, 0o644, Content::text(resolv_conf(rec))));
-                steps.push(
-                    attach(
-                        server,
-                        lb,
-                        "check the new Nginx config, upstream names resolved through the LB's resolvers".into(),
-                        &["sh", "-c", NGINX_CHECK_WITH_RESOLVERS, "sh", &resolv, &staged_conf],
-                    )
-                    .checks_config("nginx"),
-                );
-            }
-            let (main, site) = render_nginx(rec, "/etc/nginx/flockport")?;
-            steps.push(push(server, lb, "/etc/nginx/flockport/lb.conf", 0o644, Content::text(site)));
-            steps.push(push(server, lb, "/etc/nginx/nginx.conf", 0o644, Content::text(main)));
-        }
-    }
-    match activate {
-        Activate::WriteOnly => {}
-        Activate::Reload => {
-            let pidfile = match rec.kind {
-                LbKind::Haproxy => "/run/haproxy.pid",
-                LbKind::Nginx => "/run/nginx.pid",
+                stage.push(push(server, lb, &resolv, 0o644, Content::text(resolv_conf(rec))));
+                attach(
+                    server,
+                    lb,
+                    "check the new Nginx config, upstream names resolved through the LB's resolvers".into(),
+                    &["sh", "-c", NGINX_CHECK_WITH_RESOLVERS, "sh", &resolv, &staged_conf],
+                )
+                .checks_config("nginx")
             };
-            steps.push(attach(
-                server,
-                lb,
-                format!("graceful reload of {service}"),
-                &["sh", "-c", RELOAD_AND_WAIT, "sh", service, pidfile],
-            ))
+            let (main, site) = render_nginx(rec, "/etc/nginx/flockport")?;
+            let swap = vec![
+                push(server, lb, "/etc/nginx/flockport/lb.conf", 0o644, Content::text(site)),
+                push(server, lb, "/etc/nginx/nginx.conf", 0o644, Content::text(main)),
+            ];
+            (stage, check, swap, "/run/nginx.pid")
         }
-        Activate::Restart => steps.push(attach(
-            server,
-            lb,
-            format!("start {service} with the new config"),
-            &["systemctl", "restart", service],
-        )),
-    }
-    if let Some(t) = tls {
-        // The running config no longer points at the old material: remove it.
+    };
+    // Once the new config is live, the old TLS material goes.
+    let tls_keep = tls.map(|t| {
         let (path, _) = tls_paths(rec.kind, &t.fingerprint);
         let dir = path.rsplit_once('/').map_or("/", |(d, _)| d).to_string();
-        steps.push(attach(
-            server,
-            lb,
-            format!("remove TLS material other than {}'s current certificate", rec.container.name),
-            &["sh", "-c", REMOVE_OLD_TLS, "sh", &dir, &t.fingerprint],
-        ));
+        (dir, vec![t.fingerprint.clone()])
+    });
+    Ok(ConfigChange {
+        server,
+        container: lb,
+        tls: tls_steps,
+        stage,
+        check,
+        swap,
+        unit: (service, pidfile),
+        activate,
+        tls_keep,
     }
-    Ok(steps)
+    .steps())
 }
-
-/// Removes every file in directory `$1` but those named `$2.*` (the current
-/// certificate's fingerprint): old keys do not stay behind in the container.
-/// Best effort: the new certificate is live by then, so a file that cannot be
-/// removed is reported, not a failure of the change.
-pub const REMOVE_OLD_TLS: &str = r#"cd "$1" || exit 0; for f in *; do case "$f" in "$2".*|'*') ;; *) rm -f -- "$f" || echo "could not remove $1/$f" >&2;; esac; done; exit 0"#;
 
 // ---- the Cluster operations ---------------------------------------------
 
@@ -695,39 +593,21 @@ impl Cluster {
             }
         }
         let facts = self.probe_for(&[&server.name]).await?;
-        let mut st = state.clone();
-        let name = match &spec.name {
-            Some(n) => n.clone(),
-            None => {
-                let live = |n: &str| facts.values().any(|f| f.container(n).is_some());
-                let taken = state.clone();
-                st.next_name(kind.name_prefix(), |n| taken.name_taken(n) || live(n))
-            }
-        };
-        service::check_name_free(&state, &facts, "load balancer", &name)?;
-        let cspec = ContainerSpec {
-            server: server.name.clone(),
-            name: name.clone(),
+        let role = format!("{kind}-lb");
+        let pspec = ProvisionSpec {
+            family: Family::Lb,
+            kind: "load balancer",
+            server: &server,
+            name: spec.name.as_deref(),
+            prefix: kind.name_prefix(),
             packages: kind.packages(),
-            address: None,
-            role: Some(format!("{kind}-lb")),
-            no_start: false,
+            role,
         };
-        let (mut plan, crec) = self.plan_container_with(&cspec, &state, &facts)?;
+        let (mut plan, container, st) = self.plan_service_container(&pspec, &state, &facts)?;
+        let name = container.name.clone();
         plan.operation = format!("addlb {kind} {} -n {name}", server.name);
-        // A checkpoint: created and started in one round trip, configured in the next.
-        if let Some(last) = plan.steps.last_mut() {
-            last.break_after = true;
-        }
         let rec = LbRecord {
-            container: ServiceContainer {
-                family: Family::Lb,
-                name: name.clone(),
-                server: server.name.clone(),
-                address: crec.address,
-                image: crec.image.clone(),
-                published: Vec::new(),
-            },
+            container,
             kind,
             mode: kind.default_mode().to_string(),
             url: spec.url.clone(),
@@ -736,9 +616,7 @@ impl Cluster {
             workers: None,
             resolvers: Vec::new(),
         };
-        plan.steps.push(attach(&server, &name, format!("wait for {name} to boot"), &["sh", "-c", WAIT_BOOT]));
         plan.steps.extend(config_steps(&server, &rec, tls.as_ref(), Activate::Restart)?);
-        plan.state_changes.clear();
         plan.state_changes
             .push(format!("add load balancer {name} ({kind} at {} on {})", rec.container.address, server.name));
         let counters = st.counters.clone();
@@ -799,21 +677,16 @@ impl Cluster {
                     .collect())
             }
             LbKind::Nginx => {
-                let script = r#"for hp in "$@"; do h=${hp%:*}; p=${hp##*:}; if timeout 2 bash -c ": </dev/tcp/$h/$p" 2>/dev/null; then echo "$hp UP"; else echo "$hp DOWN"; fi; done"#;
-                let mut argv = vec!["bash".to_string(), "-c".into(), script.into(), "bash".into()];
-                argv.extend(rec.backends.iter().map(|b| format!("{}:{}", b.host, b.port)));
+                let targets: Vec<String> = rec.backends.iter().map(|b| format!("{}:{}", b.host, b.port)).collect();
+                let argv = tcp_health_argv(targets.iter().map(String::as_str));
                 let out = lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?;
                 let text = out.stdout_str();
                 Ok(rec
                     .backends
                     .iter()
-                    .map(|b| {
-                        let hp = format!("{}:{}", b.host, b.port);
-                        let health = text
-                            .lines()
-                            .find_map(|l| l.strip_prefix(&format!("{hp} ")).map(str::to_string))
-                            .unwrap_or_else(|| "unknown".into());
-                        BackendHealth { backend: b.to_string(), health }
+                    .map(|b| BackendHealth {
+                        backend: b.to_string(),
+                        health: tcp_health_of(&text, &format!("{}:{}", b.host, b.port)),
                     })
                     .collect())
             }
@@ -976,6 +849,6 @@ fn check_unique_backends(backends: &[Backend]) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod verb_tests;

@@ -1,41 +1,11 @@
 //! Renders load-balancer configs from the tera templates under
-//! `flockport-core/templates/` (golden-tested in `lb/tests.rs`).
+//! `flockport-core/templates/` (golden-tested in `lb/tests.rs`), through
+//! the shared engine in `service::render`.
 
 use super::{tls_paths, LbKind, LbRecord};
-use crate::error::{Error, Result};
-use std::sync::OnceLock;
-use tera::{Context, Tera};
-
-fn tera() -> &'static Tera {
-    static T: OnceLock<Tera> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut t = Tera::default();
-        let templates = [
-            ("haproxy.cfg", include_str!("../../templates/haproxy.cfg.tera")),
-            ("nginx.conf", include_str!("../../templates/nginx.conf.tera")),
-            ("nginx-lb.conf", include_str!("../../templates/nginx-lb.conf.tera")),
-        ];
-        // The templates are compiled into the binary and golden-tested, so a
-        // failure here is a build defect, caught by the tests.
-        if let Err(e) = t.add_raw_templates(templates) {
-            tracing::error!(error = %e, "built-in templates do not parse");
-        }
-        t
-    })
-}
-
-fn render(name: &str, ctx: &Context) -> Result<String> {
-    tera().render(name, ctx).map_err(|e| {
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
-        Error::invalid("template", name, msg)
-    })
-}
+use crate::error::Result;
+use crate::service::render::render;
+use tera::Context;
 
 fn context(rec: &LbRecord) -> Context {
     let mut c = Context::new();
@@ -61,7 +31,7 @@ pub fn render_haproxy(rec: &LbRecord) -> Result<String> {
 /// (nginx.conf, lb.conf) for `rec`; nginx.conf includes `{root}/lb.conf`.
 pub fn render_nginx(rec: &LbRecord, root: &str) -> Result<(String, String)> {
     let mut c = context(rec);
-    c.insert("root", root);
+    c.insert("includes", &[format!("{root}/lb.conf")]);
     let (crt, key) = match &rec.tls {
         Some(fp) => {
             let (c, k) = tls_paths(LbKind::Nginx, fp);

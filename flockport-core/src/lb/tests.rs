@@ -4,7 +4,7 @@
 use super::*;
 use crate::plan::Action;
 
-pub(super) fn rec(kind: LbKind) -> LbRecord {
+pub(crate) fn rec(kind: LbKind) -> LbRecord {
     LbRecord {
         container: ServiceContainer {
             family: Family::Lb,
@@ -33,7 +33,7 @@ pub(super) fn rec(kind: LbKind) -> LbRecord {
     }
 }
 
-pub(super) fn server() -> ServerConfig {
+pub(crate) fn server() -> ServerConfig {
     let text = "[[server]]\nname = \"s1\"\nhost = \"192.0.2.1\"\nsubnet = \"10.0.4.0/24\"\n";
     crate::inventory::Inventory::parse(std::path::Path::new("t"), text).unwrap().servers.remove(0)
 }

@@ -13,9 +13,13 @@
 //! hook puts back any rule that is missing. `pub` runs the same hook, so a
 //! forward is made one way only.
 
+pub mod container;
 mod publish;
+pub mod render;
+mod tls;
 
 pub use publish::{ForwardSpec, PortUser};
+pub use tls::{TlsFiles, SELF_SIGNED_DAYS};
 
 use crate::error::{Error, Result};
 use crate::inventory::ServerConfig;

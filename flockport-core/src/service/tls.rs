@@ -1,10 +1,16 @@
-//! TLS material for load balancers: a PEM certificate and key, checked on this
-//! machine (openssl) before anything is touched: readable, parseable, and the
-//! key belongs to the certificate.
+//! TLS material of service containers (load balancers, webservers): a PEM
+//! certificate and key given by the user, checked on this machine (openssl)
+//! before anything is touched (readable, parseable, the key belongs to the
+//! certificate), or a self-signed pair made here (rcgen) for a host name.
+//! Files in a container are named by the certificate's fingerprint, so a
+//! staged change never alters what the running config points at.
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::path::Path;
+
+/// How long a self-signed certificate is valid, in days.
+pub const SELF_SIGNED_DAYS: i64 = 365;
 
 /// A checked certificate and key. The key is a secret: never logged or shown.
 #[derive(Clone)]
@@ -15,11 +21,18 @@ pub struct TlsFiles {
     key_pem: Vec<u8>,
     /// A short fingerprint of the certificate (names the files in the container).
     pub fingerprint: String,
+    /// When the (leaf) certificate expires, as openssl prints it
+    /// (`Dec  2 06:50:20 2027 GMT`).
+    pub not_after: String,
 }
 
 impl std::fmt::Debug for TlsFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsFiles").field("fingerprint", &self.fingerprint).field("key_pem", &"<secret>").finish()
+        f.debug_struct("TlsFiles")
+            .field("fingerprint", &self.fingerprint)
+            .field("not_after", &self.not_after)
+            .field("key_pem", &"<secret>")
+            .finish()
     }
 }
 
@@ -70,12 +83,36 @@ impl TlsFiles {
                 "the certificate file holds other PEM blocks (a private key?): only its certificates are used"
             );
         }
+        Ok(Self::from_parts(cert_pem, key_bytes, x509))
+    }
+
+    fn from_parts(cert_pem: String, mut key_pem: Vec<u8>, leaf: &openssl::x509::X509Ref) -> Self {
         let fingerprint = hex::encode(Sha256::digest(cert_pem.as_bytes()))[..16].to_string();
-        let mut key_pem = key_bytes;
         if !key_pem.ends_with(b"\n") {
             key_pem.push(b'\n');
         }
-        Ok(TlsFiles { cert_pem, key_pem, fingerprint })
+        let not_after = leaf.not_after().to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        TlsFiles { cert_pem, key_pem, fingerprint, not_after }
+    }
+
+    /// A self-signed certificate for `host` (subject CN and the only
+    /// subject alternative name), valid from a day ago for [`SELF_SIGNED_DAYS`]
+    /// days, with a fresh ECDSA P-256 key made here (rcgen): no `openssl`
+    /// command, the key never leaves this process but as a secret step input.
+    pub fn self_signed(host: &str) -> Result<Self> {
+        let failed =
+            |e: &dyn std::fmt::Display| Error::invalid("url", host, format!("cannot make a certificate for it: {e}"));
+        let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).map_err(|e| failed(&e))?;
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CommonName, host);
+        params.distinguished_name = dn;
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(SELF_SIGNED_DAYS);
+        let key = rcgen::KeyPair::generate().map_err(|e| failed(&e))?;
+        let cert = params.self_signed(&key).map_err(|e| failed(&e))?;
+        let x509 = openssl::x509::X509::from_der(cert.der()).map_err(|e| failed(&e))?;
+        Ok(Self::from_parts(cert.pem(), key.serialize_pem().into_bytes(), &x509))
     }
 
     /// The key, PEM (a secret).
@@ -86,8 +123,8 @@ impl TlsFiles {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{rec, server};
     use super::*;
+    use crate::lb::tests::{rec, server};
     use crate::lb::{config_steps, Activate, LbKind};
 
     #[test]
@@ -126,5 +163,23 @@ mod tests {
         let body = key_pem.lines().nth(1).unwrap();
         assert!(!shown.contains("PRIVATE KEY") && !shown.contains(body), "key material in the plan:\n{shown}");
         assert!(shown.contains("BEGIN CERTIFICATE"), "the certificate itself is shown: {shown}");
+    }
+
+    #[test]
+    fn a_self_signed_certificate_names_the_host_and_its_key_matches() {
+        let t = TlsFiles::self_signed("myminio.org").unwrap();
+        let x = openssl::x509::X509::from_pem(t.cert_pem.as_bytes()).unwrap();
+        let cn: Vec<String> = x
+            .subject_name()
+            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+            .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
+            .collect();
+        assert_eq!(cn, ["myminio.org"]);
+        let key = openssl::pkey::PKey::private_key_from_pem(t.key_pem()).unwrap();
+        assert!(x.public_key().unwrap().public_eq(&key));
+        let year = time::OffsetDateTime::now_utc().year() + 1;
+        assert!(t.not_after.contains(&year.to_string()), "{}", t.not_after);
+        assert!(!format!("{t:?}").contains("PRIVATE"), "{t:?}");
+        assert_ne!(t.fingerprint, TlsFiles::self_signed("myminio.org").unwrap().fingerprint, "a fresh key each time");
     }
 }
