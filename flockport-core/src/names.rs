@@ -102,6 +102,38 @@ pub fn check_package(p: &str) -> Result<()> {
     }
 }
 
+/// A DNS host name: at most 253 bytes of dot-separated labels of letters,
+/// digits and '-', none empty, longer than 63, or starting or ending with
+/// '-' (a leading one would read as an option in a config: "-i -x").
+pub fn is_dns_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// Checks a served host name (an LB's or an app's URL): a DNS name, no scheme.
+pub fn check_url(url: &str) -> Result<()> {
+    let host = url.trim_start_matches("http://").trim_start_matches("https://");
+    if host != url {
+        return Err(Error::invalid("url", url, "give the host name only, e.g. mywordpress.org"));
+    }
+    if is_dns_name(host) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "url",
+            url,
+            "a host name uses letters, digits, '-' (not first or last in a label) and dots, e.g. mywordpress.org",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,37 +176,5 @@ mod tests {
         assert!(check_abs_path("path", "etc/x").is_err());
         assert!(check_package("haproxy").is_ok());
         assert!(check_package("Bad;pkg").is_err());
-    }
-}
-
-/// A DNS host name: at most 253 bytes of dot-separated labels of letters,
-/// digits and '-', none empty, longer than 63, or starting or ending with
-/// '-' (a leading one would read as an option in a config: "-i -x").
-pub fn is_dns_name(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
-/// Checks a served host name (an LB's or an app's URL): a DNS name, no scheme.
-pub fn check_url(url: &str) -> Result<()> {
-    let host = url.trim_start_matches("http://").trim_start_matches("https://");
-    if host != url {
-        return Err(Error::invalid("url", url, "give the host name only, e.g. mywordpress.org"));
-    }
-    if is_dns_name(host) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "url",
-            url,
-            "a host name uses letters, digits, '-' (not first or last in a label) and dots, e.g. mywordpress.org",
-        ))
     }
 }
