@@ -2,6 +2,7 @@
 //! `--json`. Verbs and flags follow Flockport's documentation.
 
 mod output;
+mod ws;
 
 use clap::{Args, Parser, Subcommand};
 use flockport_core::cluster::{AddServer, ApplyOptions, ContainerSpec};
@@ -24,24 +25,24 @@ struct Cli {
 }
 
 #[derive(Debug, Args, Clone, Copy)]
-struct ListOpts {
+pub(crate) struct ListOpts {
     /// Print JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args, Clone, Copy)]
-struct ChangeOpts {
+pub(crate) struct ChangeOpts {
     /// Show the plan (commands and files) and change nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Print the result (or the plan) as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 impl ChangeOpts {
-    fn apply(self) -> ApplyOptions {
+    pub(crate) fn apply(self) -> ApplyOptions {
         ApplyOptions { dry_run: self.dry_run }
     }
 }
@@ -212,7 +213,7 @@ enum Command {
         #[command(flatten)]
         change: ChangeOpts,
     },
-    /// Forward a port of a service container (load balancer, ...) from its server's host addresses:
+    /// Forward a port of a service container (load balancer, webserver, ...) from its server's host addresses:
     /// pub [SERVER:]NAME HOSTPORT[:PORT].
     Pub {
         /// [SERVER:]NAME
@@ -238,6 +239,8 @@ enum Command {
         #[command(flatten)]
         change: ChangeOpts,
     },
+    #[command(flatten)]
+    Ws(ws::WsCommand),
     /// Copy a local file into a container.
     Push {
         /// Container name.
@@ -441,6 +444,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             let a = cluster.del_lb(&lb, change.apply()).await?;
             output::applied(&a, change.json, |r| format!("removed load balancer {} from {}", r.name(), r.server()))?;
         }
+        Command::Ws(c) => return ws::run(&cluster, c, &progress).await,
         Command::Exec { container, command } => {
             let out = cluster.exec(&container, &command).await?;
             use std::io::Write;

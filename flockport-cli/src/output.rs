@@ -7,13 +7,13 @@ use flockport_core::plan::{Progress, Step};
 use flockport_core::{ContainerInfo, Error, LbInfo, LbRecord};
 use serde::Serialize;
 
-fn json<T: Serialize + ?Sized>(v: &T) -> Result<(), Error> {
+pub fn json<T: Serialize + ?Sized>(v: &T) -> Result<(), Error> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Error::invalid("output", "", e.to_string()))?;
     println!("{s}");
     Ok(())
 }
 
-fn table(header: &[&str]) -> Table {
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
     t

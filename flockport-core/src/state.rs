@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 /// - 2: service containers are held by their family's record only
 ///   ([`ServiceContainer`]: family, name, server, address, image, published
 ///   as `{host_port, port}`), no longer in `containers`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 3: webservers (`ws`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,18 +61,27 @@ pub struct State {
     /// Load balancers by name.
     #[serde(default)]
     pub lbs: BTreeMap<String, crate::lb::LbRecord>,
+    /// Webservers by name.
+    #[serde(default)]
+    pub ws: BTreeMap<String, crate::ws::WsRecord>,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { schema: SCHEMA_VERSION, containers: BTreeMap::new(), counters: BTreeMap::new(), lbs: BTreeMap::new() }
+        State {
+            schema: SCHEMA_VERSION,
+            containers: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            lbs: BTreeMap::new(),
+            ws: BTreeMap::new(),
+        }
     }
 }
 
 impl State {
     /// Every service container, of every family.
     pub fn services(&self) -> impl Iterator<Item = &ServiceContainer> + '_ {
-        self.lbs.values().map(|l| &l.container)
+        self.lbs.values().map(|l| &l.container).chain(self.ws.values().map(|w| &w.container))
     }
 
     /// The service container called `name`, of any family.
@@ -84,6 +94,7 @@ impl State {
         use crate::service::Family;
         let slot = match sc.family {
             Family::Lb => self.lbs.get_mut(&sc.name).map(|l| &mut l.container),
+            Family::Ws => self.ws.get_mut(&sc.name).map(|w| &mut w.container),
         };
         match slot {
             Some(s) => {
@@ -129,6 +140,8 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
     while version < SCHEMA_VERSION {
         v = match version {
             0 | 1 => v1_to_v2(v)?,
+            // 2 -> 3: webservers; an absent map is an empty one.
+            2 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };

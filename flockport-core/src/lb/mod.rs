@@ -851,4 +851,4 @@ fn check_unique_backends(backends: &[Backend]) -> Result<()> {
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
-mod verb_tests;
+pub(crate) mod verb_tests;

@@ -24,7 +24,7 @@ fn s1_probe(kind: super::LbKind) -> String {
 /// The commands `t` received since the last clear, one per line with its
 /// round trip: `lxc-attach ... -- CMD` shown as `in NAME: CMD`, a `sh -c`
 /// script by its first line and then its arguments, probes by name only.
-fn transcript(t: &FakeTransport) -> String {
+pub(crate) fn transcript(t: &FakeTransport) -> String {
     fn shown(argv: &[String]) -> String {
         match argv {
             [a, _, _, _, name, rest @ ..] if a == "lxc-attach" => {
@@ -68,7 +68,7 @@ fn world(kind: super::LbKind) -> World {
     World { _dir: dir, s1, c }
 }
 
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+pub(crate) fn run<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 

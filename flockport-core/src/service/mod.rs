@@ -33,6 +33,8 @@ use std::net::Ipv4Addr;
 pub enum Family {
     /// Load balancers (`addlb`, removed by `dellb`).
     Lb,
+    /// Webservers (`addws`, removed by `delws`).
+    Ws,
 }
 
 impl Family {
@@ -40,18 +42,21 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::Lb => "lb",
+            Family::Ws => "ws",
         }
     }
     /// What people call it.
     pub fn noun(self) -> &'static str {
         match self {
             Family::Lb => "load balancer",
+            Family::Ws => "webserver",
         }
     }
     /// The verb that removes one.
     pub fn delete_verb(self) -> &'static str {
         match self {
             Family::Lb => "dellb",
+            Family::Ws => "delws",
         }
     }
 }
