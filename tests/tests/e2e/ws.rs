@@ -119,7 +119,7 @@ fn webserver_tls_given_and_self_signed() {
     let Some(lab) = lab() else { return };
     let (dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
-    let name = format!("nginx100-{}", std::process::id() % 1000);
+    let name = "nginx100".to_string();
     let (ws, ip) = add_ws(inv, "s1", &["-n", &name]);
     let _guard = DelWs(inv.to_path_buf(), ws.clone());
     assert_eq!(ws, name, "-n names it");
