@@ -1,14 +1,15 @@
 //! `addhosts URL IP [--file PATH]` and `delhosts URL`: entries of this
 //! machine's `/etc/hosts` (or PATH) inside a block marked as flockport's.
 //! Lines outside the block are never changed; the file is written
-//! atomically with its mode kept, under a lock beside it; adding an entry
+//! atomically with its mode kept, under a lock (in the temp directory); adding an entry
 //! that is there already, or removing one that is not there, writes nothing.
 //!
 //! Hand-written on purpose: the hosts-file crates parse and re-serialise the
 //! whole file, which would normalise lines flockport did not write.
 
 use crate::error::{Error, Result};
-use crate::fsutil::{atomic_write, lock_path, LockGuard};
+use crate::fsutil::{atomic_write, LockGuard};
+use sha2::{Digest, Sha256};
 use crate::names;
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -95,7 +96,11 @@ fn change(file: Option<&Path>, url: &str, ip: Option<Ipv4Addr>, dry_run: bool) -
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(Error::io("reading", p, e)),
     };
-    let _lock = if dry_run { None } else { Some(LockGuard::acquire(&lock_path(&path))?) };
+    // The lock lives in the temp directory, keyed by the file's path: no
+    // `/etc/hosts.lock` is left beside the system's file.
+    let key = hex::encode(Sha256::digest(path.as_os_str().as_encoded_bytes()));
+    let lock = std::env::temp_dir().join(format!("flockport-hosts-{}.lock", &key[..16]));
+    let _lock = if dry_run { None } else { Some(LockGuard::acquire(&lock)?) };
     let text = read(&path)?;
     let (next, old) = edit(&text, url, ip);
     let changed = next != text;
