@@ -9,9 +9,9 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, LockGuard};
-use sha2::{Digest, Sha256};
 use crate::names;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
