@@ -48,6 +48,12 @@ function coreOperations() {
   return ops
 }
 
+/** Core operations named in flockport-core/bindings-pending.txt: not bound yet. */
+function pending() {
+  const text = fs.readFileSync(path.join(REPO, 'flockport-core', 'bindings-pending.txt'), 'utf8')
+  return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')))
+}
+
 const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
 
 test('the core has the operations this test expects to parse', () => {
@@ -58,9 +64,20 @@ test('the core has the operations this test expects to parse', () => {
   assert.equal(camel('probe_all'), 'probeAll')
 })
 
+test('pending operations are core operations not yet bound', () => {
+  const ops = coreOperations()
+  for (const name of pending()) {
+    assert.ok(ops.has(name), `bindings-pending.txt names ${name}, which the core does not have`)
+    const js = camel(name)
+    const fn = flockport.Cluster[js] || flockport.Cluster.prototype[js]
+    assert.equal(typeof fn, 'undefined', `${js} is bound now: remove ${name} from bindings-pending.txt`)
+  }
+})
+
 test('every core operation is bound (camelCase)', () => {
   const missing = []
   for (const [name, { file }] of coreOperations()) {
+    if (pending().has(name)) continue
     const js = camel(name)
     const fn = flockport.Cluster[js] || flockport.Cluster.prototype[js]
     if (typeof fn !== 'function') missing.push(`${js} (${file})`)
@@ -72,6 +89,7 @@ test('index.d.ts declares every operation; async ones return a Promise', () => {
   const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
   const cls = dts.slice(dts.indexOf('export declare class Cluster'))
   for (const [name, { async }] of coreOperations()) {
+    if (pending().has(name)) continue
     const js = camel(name)
     const m = cls.match(new RegExp(`^\\s*(?:static )?${js}\\(.*\\): (.*)$`, 'm'))
     assert.ok(m, `index.d.ts lacks Cluster.${js}`)

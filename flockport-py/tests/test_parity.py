@@ -40,6 +40,19 @@ def core_operations() -> dict[str, bool]:
     return ops
 
 
+def pending() -> set[str]:
+    """Core operations named in flockport-core/bindings-pending.txt: not bound yet."""
+    text = (REPO / "flockport-core" / "bindings-pending.txt").read_text()
+    return {line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+def test_pending_operations_are_core_operations_not_yet_bound() -> None:
+    ops = core_operations()
+    for name in pending():
+        assert name in ops, f"bindings-pending.txt names {name}, which the core does not have"
+        assert not hasattr(flockport.Cluster, name), f"{name} is bound now: remove it from bindings-pending.txt"
+
+
 def test_core_has_operations() -> None:
     ops = core_operations()
     assert len(ops) >= 15, ops
@@ -49,6 +62,8 @@ def test_core_has_operations() -> None:
 def test_every_core_operation_is_bound() -> None:
     missing = []
     for name, is_async in core_operations().items():
+        if name in pending():
+            continue
         if not callable(getattr(flockport.Cluster, name, None)):
             missing.append(name)
         if is_async and not callable(getattr(flockport.Cluster, f"{name}_async", None)):
@@ -59,4 +74,6 @@ def test_every_core_operation_is_bound() -> None:
 def test_stub_mentions_every_operation() -> None:
     stub = (REPO / "flockport-py" / "flockport.pyi").read_text()
     for name in core_operations():
+        if name in pending():
+            continue
         assert re.search(rf"def {name}\(", stub), f"flockport.pyi lacks {name}"
