@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 /// - 2: service containers are held by their family's record only
 ///   ([`ServiceContainer`]: family, name, server, address, image, published
 ///   as `{host_port, port}`), no longer in `containers`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 3: floating IPs (`vips`, [`crate::vip::VipRecord`] by name).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,11 +61,20 @@ pub struct State {
     /// Load balancers by name.
     #[serde(default)]
     pub lbs: BTreeMap<String, crate::lb::LbRecord>,
+    /// Floating IPs by name (schema 3).
+    #[serde(default)]
+    pub vips: BTreeMap<String, crate::vip::VipRecord>,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { schema: SCHEMA_VERSION, containers: BTreeMap::new(), counters: BTreeMap::new(), lbs: BTreeMap::new() }
+        State {
+            schema: SCHEMA_VERSION,
+            containers: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            lbs: BTreeMap::new(),
+            vips: BTreeMap::new(),
+        }
     }
 }
 
@@ -94,9 +104,9 @@ impl State {
         }
     }
 
-    /// Whether `name` is used by a managed container or service.
+    /// Whether `name` is used by a managed container, service or floating IP.
     pub fn name_taken(&self, name: &str) -> bool {
-        self.containers.contains_key(name) || self.service(name).is_some()
+        self.containers.contains_key(name) || self.service(name).is_some() || self.vips.contains_key(name)
     }
 
     /// Addresses held on `server` by anything in the state: managed
@@ -105,7 +115,8 @@ impl State {
     pub fn addresses_on(&self, server: &str) -> Vec<Ipv4Addr> {
         let plain = self.containers.values().filter(|c| c.server == server).map(|c| c.address);
         let services = self.services().filter(|s| s.server == server).map(|s| s.address);
-        plain.chain(services).collect()
+        let vips = self.vips.values().filter(|v| v.vip.on(server)).map(|v| v.vip.ip);
+        plain.chain(services).chain(vips).collect()
     }
 
     /// The next generated name with `prefix` (e.g. `ha` -> `ha1`, `ha2`, ...),
@@ -129,6 +140,8 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
     while version < SCHEMA_VERSION {
         v = match version {
             0 | 1 => v1_to_v2(v)?,
+            // 2 -> 3: floating IPs (`vips`); an absent map is an empty one.
+            2 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };
