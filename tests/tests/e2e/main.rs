@@ -10,3 +10,4 @@ mod lb;
 mod lifecycle;
 mod platform;
 mod ssh_hardening;
+mod vip;
