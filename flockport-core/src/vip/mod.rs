@@ -31,7 +31,7 @@ use steps::VipFacts;
 /// How long the second server waits for the first to take a new floating IP
 /// up, beyond the RFC's master-down time (the first may still be installing
 /// keepalived, or waiting for the dpkg lock).
-pub const TAKE_UP_SLACK_SECS: u32 = 60;
+pub const TAKE_UP_SLACK_SECS: u32 = 30;
 
 /// Finds floating IP `name` in the state.
 fn find_vip<'a>(state: &'a State, name: &str) -> Result<&'a VipRecord> {
@@ -184,13 +184,9 @@ impl Cluster {
                 plan.steps.extend(steps::helper_steps(s));
             }
             if needs_config {
-                let content = if record.auth_pass.is_some() {
-                    Content::secret(config.into_bytes())
-                } else {
-                    Content::text(config)
-                };
-                plan.steps.extend(steps::config_steps(s, &name, content));
-                plan.rollback.extend(steps::rollback_steps(s, &name, f.init()));
+                let undo = if f.files.contains_key(&name) { steps::Undo::Keep } else { steps::Undo::New };
+                plan.steps.extend(steps::config_steps(s, &name, config_content(&record, config)));
+                plan.rollback.extend(steps::rollback_steps(s, &name, f.init(), undo));
             }
             if needs_start && f.has_address(record.vip.ip) {
                 // Left behind by a keepalived that was killed: no keepalived owns it.
@@ -316,7 +312,11 @@ impl Cluster {
             if f.keepalived.is_some() {
                 plan.steps.extend(steps::remove_steps(&s, name));
                 plan.steps.push(steps::activate_step(&s, f.init()));
-                plan.rollback.extend(steps::rollback_steps(&s, name, f.init()));
+                let undo = match f.files.contains_key(name) {
+                    true => steps::Undo::Restore(config_content(&rec, steps::render_config(&rec, me)?)),
+                    false => steps::Undo::Keep,
+                };
+                plan.rollback.extend(steps::rollback_steps(&s, name, f.init(), undo));
             }
             // keepalived releases it on reload or stop; one killed left it behind.
             plan.steps.push(steps::release_step(&s, &me.interface, rec.vip.ip, rec.vip.network.prefix_len(), 30));
@@ -327,6 +327,15 @@ impl Cluster {
             Ok(())
         })
         .await
+    }
+}
+
+/// A rendered config as plan content: a secret when it holds the VRRP password.
+fn config_content(rec: &VipRecord, config: String) -> Content {
+    if rec.auth_pass.is_some() {
+        Content::secret(config.into_bytes())
+    } else {
+        Content::text(config)
     }
 }
 

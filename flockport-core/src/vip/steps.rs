@@ -7,8 +7,8 @@
 //!
 //! Layout on a server: `/etc/keepalived/keepalived.conf` stays the user's and
 //! gets one line, `include /etc/keepalived/flockport/*.conf`; each floating IP
-//! is `/etc/keepalived/flockport/NAME.conf` (staged as `.NAME.conf.next`, the
-//! previous one kept as `.NAME.conf.prev` for rollback). Without systemd
+//! is `/etc/keepalived/flockport/NAME.conf` (staged as `.NAME.conf.next`;
+//! a rollback rewrites or removes it from the record). Without systemd
 //! keepalived runs as a daemon with its pid files, log and flockport's
 //! helpers under `/var/lib/flockport/keepalived/` (per server, also where
 //! servers share `/run`); with systemd, through its unit. [`Init`] is the one
@@ -33,7 +33,8 @@ pub const MAIN_CONF: &str = "/etc/keepalived/keepalived.conf";
 pub const VIP_DIR: &str = "/etc/keepalived/flockport";
 /// The line of [`MAIN_CONF`] that includes them.
 pub const INCLUDE_LINE: &str = "include /etc/keepalived/flockport/*.conf";
-/// Per-server runtime files: pid files, log, helpers, instance states.
+/// Per-server runtime files: pid files, log (`keepalived.log`, daemon mode),
+/// helpers, instance states.
 pub const RUN_DIR: &str = "/var/lib/flockport/keepalived";
 /// keepalived's `vrrp_script` of a tracked port.
 pub const CHECK_PORT: &str = "/var/lib/flockport/keepalived/check-port";
@@ -161,13 +162,12 @@ if [ "$rc" -eq 6 ] && ! grep -qv 'SECURITY VIOLATION - scripts are being execute
 if [ "$rc" -ne 0 ]; then cat "$t.log" "$t.out" 2>/dev/null | sed "s|$t|$D|g" >&2; exit "$rc"; fi"#;
 
 /// Swaps floating IP `$1`'s staged file in (`$2` = add) or removes it
-/// (`del`), keeping the previous one for rollback; `add` also makes sure
-/// keepalived.conf includes flockport's directory (created when absent,
-/// the line appended otherwise; the user's settings stay).
+/// (`del`); `add` also makes sure keepalived.conf includes flockport's
+/// directory (created when absent, the line appended otherwise; the user's
+/// settings stay).
 const SWAP: &str = r##"n=$1; inc="include $D/*.conf"
-mkdir -p "$D" || exit 1
-if [ -f "$D/$n.conf" ]; then cp -p "$D/$n.conf" "$D/.$n.conf.prev" || exit 1; else rm -f "$D/.$n.conf.prev"; fi
 if [ "$2" = del ]; then rm -f "$D/$n.conf"; exit; fi
+mkdir -p "$D" || exit 1
 if [ ! -f "$K/keepalived.conf" ]; then
   printf '%s\n' "# keepalived configuration: your own settings go here. flockport manages only" "# the files included below (its floating IPs: flockport addvip / delvip)." "$inc" >"$K/keepalived.conf" || exit 1
 elif ! grep -qxF "$inc" "$K/keepalived.conf"; then
@@ -175,15 +175,11 @@ elif ! grep -qxF "$inc" "$K/keepalived.conf"; then
 fi
 mv -f "$D/.$n.conf.next" "$D/$n.conf""##;
 
-/// Undoes [`SWAP`] for floating IP `$1`: the previous file back, or none.
-const RESTORE: &str = r#"n=$1
-rm -f "$D/.$n.conf.next"
-if [ -f "$D/.$n.conf.prev" ]; then mv -f "$D/.$n.conf.prev" "$D/$n.conf"; else rm -f "$D/$n.conf"; fi"#;
+/// Undoes a change of floating IP `$1`'s file: the staged file removed,
+/// and with `$2` = new the live one too (it did not exist before).
+const FORGET: &str = r#"rm -f "$D/.$1.conf.next"
+if [ "$2" = new ]; then rm -f "$D/$1.conf"; fi"#;
 
-/// Makes keepalived run what the files say (`$1` init, `$2` apply|rollback):
-/// running -> reload (systemctl reload / SIGHUP), or stop when no floating
-/// IP of flockport and no instance of the user's is left; not running ->
-/// start (apply only, when a floating IP is left).
 const ACTIVATE: &str = r#"INIT=$1
 left=no; for f in "$D"/*.conf; do [ -f "$f" ] && left=yes; done
 need=$left; grep -Eq '^[[:space:]]*(vrrp_instance|vrrp_sync_group|virtual_server)' "$K/keepalived.conf" 2>/dev/null && need=yes
@@ -204,9 +200,11 @@ if p=$(kpid); then
 fi
 [ "$2" = apply ] && [ "$left" = yes ] || exit 0
 mkdir -p "$R" && rm -f "$R/keepalived.pid" "$R/vrrp.pid" "$R/checkers.pid"
-keepalived -f "$K/keepalived.conf" -p "$R/keepalived.pid" -r "$R/vrrp.pid" -c "$R/checkers.pid" -g "$R/keepalived.log" </dev/null >/dev/null 2>&1
+# In the foreground of a session of its own, logging to its file (Debian's
+# build has no --log-file; without systemd there may be no syslog).
+setsid keepalived --dont-fork --log-console -f "$K/keepalived.conf" -p "$R/keepalived.pid" -r "$R/vrrp.pid" -c "$R/checkers.pid" </dev/null >>"$R/keepalived.log" 2>&1 &
 i=0; while ! kpid >/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-if ! kpid >/dev/null; then echo "keepalived did not start (no live pid in $R/keepalived.pid); its log:" >&2; tail -n 5 "$R"/keepalived*.log >&2; exit 1; fi"#;
+if ! kpid >/dev/null; then echo "keepalived did not start (no live pid in $R/keepalived.pid); its log:" >&2; tail -n 5 "$R/keepalived.log" >&2; exit 1; fi"#;
 
 /// Waits until something answers ARP for `$2` on `$1` (at most `$3` s):
 /// the first server took the floating IP up.
@@ -449,13 +447,34 @@ pub fn activate_step(server: &ServerConfig, init: Init) -> Step {
     script(&server.name, what, ACTIVATE, &[init.arg(), "apply"])
 }
 
-/// Rollback of a change of floating IP `name`'s file: the previous file
-/// back, then keepalived reloaded (or stopped when nothing is left).
-pub fn rollback_steps(server: &ServerConfig, name: &str, init: Init) -> Vec<Step> {
-    vec![
-        script(&server.name, format!("restore the previous keepalived config of {name}"), RESTORE, &[name]),
-        script(&server.name, "reload keepalived with it", ACTIVATE, &[init.arg(), "rollback"]),
-    ]
+/// What a rollback puts back of a floating IP's file on a server.
+#[derive(Debug, Clone)]
+pub enum Undo {
+    /// It did not exist: remove it.
+    New,
+    /// Keep what is there (a rerun wrote what the record says).
+    Keep,
+    /// It was removed: write it again (the record's rendered config).
+    Restore(Content),
+}
+
+/// Rollback of a change of floating IP `name`'s file on a server: the file
+/// as [`Undo`] says, then keepalived reloaded (or stopped when nothing is
+/// left; never started).
+pub fn rollback_steps(server: &ServerConfig, name: &str, init: Init, undo: Undo) -> Vec<Step> {
+    let mut out = vec![match undo {
+        Undo::Restore(content) => Step::write_file(
+            &server.name,
+            format!("put back the keepalived config of {name}"),
+            vip_file(name),
+            0o600,
+            content,
+        ),
+        Undo::New => script(&server.name, format!("remove the keepalived config of {name}"), FORGET, &[name, "new"]),
+        Undo::Keep => script(&server.name, format!("remove the staged config of {name}"), FORGET, &[name, "keep"]),
+    }];
+    out.push(script(&server.name, "reload keepalived with it", ACTIVATE, &[init.arg(), "rollback"]));
+    out
 }
 
 /// Waits until the floating IP answers on the LAN (the first server took it

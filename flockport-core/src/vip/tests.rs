@@ -108,7 +108,7 @@ fn transcript(t: &FakeTransport) -> String {
             ("left=no", "activate"),
             ("nobody answered", "wait-held"),
             ("a=${2%/*}", "release"),
-            (".conf.prev\" ]; then mv", "restore"),
+            ("rm -f \"$D/.$1.conf.next\"", "forget"),
             ("umask 077", "write"),
         ]
         .iter()
@@ -265,10 +265,10 @@ fn a_refused_config_rolls_back_both_servers_and_records_nothing() {
         "{e}"
     );
     let t2 = transcript(&w.s2);
-    assert!(t2.contains("restore vip1") && t2.contains("activate daemon rollback"), "{t2}");
+    assert!(t2.contains("forget vip1 new") && t2.contains("activate daemon rollback"), "{t2}");
     assert!(!t2.contains("activate daemon apply"), "nothing started after the refused check: {t2}");
     let t1 = transcript(&w.s1);
-    assert!(t1.contains("restore vip1"), "s1 rolled back too: {t1}");
+    assert!(t1.contains("forget vip1 new"), "s1 rolled back too: {t1}");
     assert!(w.c.state_blocking().unwrap().vips.is_empty());
 }
 
@@ -344,6 +344,21 @@ fn delvip_checks_removes_reloads_and_releases_on_both() {
     assert_eq!((w.s1.round_trips(), w.s2.round_trips()), (2, 2), "a probe, then one round trip each");
     insta::assert_snapshot!("delvip_s1", transcript(&w.s1));
     assert!(w.c.state_blocking().unwrap().vips.is_empty());
+    // A failure on s2 puts the file back on s1 (rendered from the record) and reloads.
+    w.p1.set(base_probe(11, true));
+    w.p2.set(base_probe(12, true));
+    run(w.c.add_vip(spec("192.0.2.100"), ApplyOptions::default(), &NoProgress)).unwrap();
+    w.settled("vip2");
+    let rec = w.c.state_blocking().unwrap().vips["vip2"].clone();
+    w.clear();
+    w.s2.on("inc=\"include", fail(1, "rm: cannot remove: Read-only file system"));
+    let e = run(w.c.del_vip("vip2", ApplyOptions::default())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RemoteCommandFailed, "{e}");
+    let put_back = w.s1.calls().into_iter().find(|c| c.argv.iter().any(|a| a == "/etc/keepalived/flockport/vip2.conf"));
+    let rendered = steps::render_config(&rec, &rec.vip.master).unwrap();
+    assert_eq!(put_back.and_then(|c| c.stdin), Some(rendered.into_bytes()), "{}", transcript(&w.s1));
+    assert!(transcript(&w.s1).ends_with("activate daemon rollback"), "{}", transcript(&w.s1));
+    assert!(w.c.state_blocking().unwrap().vips.contains_key("vip2"), "state unchanged");
     w.clear();
     let e = run(w.c.del_vip("vip1", ApplyOptions::default())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);

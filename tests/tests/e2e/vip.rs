@@ -84,7 +84,9 @@ impl LinkDown {
     fn restore(&self) {
         let s = self.0;
         let _ = Command::new("ip").args(["-n", s, "link", "set", "eth0", "up"]).status();
-        let _ = Command::new("ip").args(["-n", s, "route", "replace", "default", "via", "192.168.122.1", "dev", "eth0"]).status();
+        let _ = Command::new("ip")
+            .args(["-n", s, "route", "replace", "default", "via", "192.168.122.1", "dev", "eth0"])
+            .status();
         for (other, net) in [("s1", "10.0.4.0/24"), ("s2", "10.0.5.0/24"), ("s3", "10.0.7.0/24")] {
             if other != s {
                 let _ = Command::new("ip")
