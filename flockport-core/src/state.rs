@@ -110,8 +110,8 @@ impl State {
     }
 
     /// Addresses held on `server` by anything in the state: managed
-    /// containers and service containers (and, as families add them, VIPs
-    /// and endpoints).
+    /// containers, service containers and floating IPs (and, as families add
+    /// them, endpoints).
     pub fn addresses_on(&self, server: &str) -> Vec<Ipv4Addr> {
         let plain = self.containers.values().filter(|c| c.server == server).map(|c| c.address);
         let services = self.services().filter(|s| s.server == server).map(|s| s.address);
