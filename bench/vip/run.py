@@ -172,12 +172,29 @@ class Reference:
         with open(conf, "w") as f:
             f.write(self.conf(server, advert))
         p = lambda n: os.path.join(self.dir, f"{server}-{n}.pid")
-        log = open(os.path.join(self.dir, f"{server}.log"), "a")
-        proc = subprocess.Popen(["ip", "netns", "exec", server, "keepalived", "--dont-fork", "--log-console",
-                                 "-f", conf, "-p", p("main"), "-r", p("vrrp"), "-c", p("checkers")],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        self.procs[server] = proc
-        wait(f"reference keepalived on {server}", lambda: self.pids(server)[1] is not None)
+        for n in ("main", "vrrp", "checkers"):
+            if os.path.exists(p(n)):
+                os.remove(p(n))
+        logname = os.path.join(self.dir, f"{server}.log")
+        for attempt in (1, 2):
+            log = open(logname, "a")
+            proc = subprocess.Popen(["ip", "netns", "exec", server, "keepalived", "--dont-fork", "--log-console",
+                                     "-f", conf, "-p", p("main"), "-r", p("vrrp"), "-c", p("checkers")],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            self.procs[server] = proc
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 10 and self.pids(server)[1] is None and proc.poll() is None:
+                time.sleep(0.1)
+            if self.pids(server)[1] is not None:
+                return
+            tail = open(logname).read().splitlines()[-8:]
+            print(f"reference keepalived on {server} did not start (attempt {attempt}):\n  " + "\n  ".join(tail),
+                  flush=True)
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            time.sleep(1)
+        sys.exit(f"bench/vip: reference keepalived on {server} did not start (see above)")
 
     def up(self, advert):
         self.start("s1", advert)
@@ -257,7 +274,9 @@ def main():
             f.write(s + "\n")
         responders.append(subprocess.Popen(["ip", "netns", "exec", s, "busybox", "httpd", "-f", "-p",
                                             f"0.0.0.0:{PORT}", "-h", d]))
-    fpa, ref = Flockport(fp_bin(), work), Reference(work)
+    fp = os.path.join(work, "flockport")
+    shutil.copy2(fp_bin(), fp)  # a rebuild during the run does not change the arm
+    fpa, ref = Flockport(fp, work), Reference(work)
     cases = [("sigkill", "1"), ("linkdown", "1"), ("graceful", "1"), ("sigkill", "0.1")]
     results = []
     try:

@@ -7,7 +7,7 @@
 //! lab clean on failure too (guards that delvip, restore links, stop
 //! responders).
 
-use flockport_tests::{cli, cli_json, cli_ok, lab, lab_inventory_copy, server_lock, workspace_root};
+use flockport_tests::{cli, cli_json, cli_ok, lab, lab_inventory_copy, server_lock, workspace_root, ConnectionCounter};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -472,4 +472,21 @@ fn vip_bad_input_changes_nothing() {
         assert_eq!(snapshot(), before, "{args:?} changed a server");
     }
     assert_eq!(vip_json(inv, "held")["holder"], "s1");
+
+    // A server that cannot be read is named on stderr, the rest is listed, exit 3.
+    let counter = ConnectionCounter::start();
+    let text = std::fs::read_to_string(inv).unwrap();
+    let broken = text.replace(
+        "host = \"192.168.122.12\"\nport = 22",
+        &format!("host = \"127.0.0.1\"\nport = {}", counter.port),
+    );
+    assert_ne!(broken, text, "s2's block: {text}");
+    let broken_inv = inv.with_file_name("s2-unreachable.toml");
+    std::fs::write(&broken_inv, broken).unwrap();
+    let out = cli(&broken_inv, &["listvips"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server s2 could not be read"), "{err}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("held") && table.contains("s1: MASTER") && table.contains("s2: unreadable"), "{table}");
 }
