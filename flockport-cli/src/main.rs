@@ -2,6 +2,7 @@
 //! `--json`. Verbs and flags follow Flockport's documentation.
 
 mod output;
+mod vip;
 mod ws;
 
 use clap::{Args, Parser, Subcommand};
@@ -253,6 +254,9 @@ enum Command {
         #[arg(long, default_value = "0644")]
         mode: String,
     },
+    // ---- floating IPs (flockport-cli/src/vip.rs) ----
+    #[command(flatten)]
+    Vip(vip::VipCommand),
 }
 
 fn init_tracing(verbose: u8) {
@@ -452,6 +456,8 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             std::io::stderr().write_all(&out.stderr).ok();
             return Ok(u8::try_from(out.status).unwrap_or(1));
         }
+        // ---- floating IPs (flockport-cli/src/vip.rs) ----
+        Command::Vip(cmd) => return vip::run(&cluster, cmd, &progress).await,
         Command::Push { container, source, dest, mode } => {
             let mode = flockport_core::names::parse_mode(&mode)?;
             let bytes = std::fs::read(&source).map_err(|e| Error::io("reading", &source, e))?;

@@ -19,6 +19,7 @@ pub mod quote;
 pub mod service;
 pub mod state;
 pub mod transport;
+pub mod vip;
 pub mod ws;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use lb::{Backend, BackendHealth, LbInfo, LbKind, LbRecord, LbSetting, LbSpec
 pub use lxc::{ContainerInfo, ContainerState};
 pub use plan::{Plan, Progress, Step};
 pub use state::{FileStateStore, State, StateStore};
+pub use vip::{Vip, VipInfo, VipRecord, VipSpec};
 pub use ws::{App, AppSpec, WsInfo, WsRecord};
 
 /// README's Rust snippet, compiled as a doctest so it stays true.

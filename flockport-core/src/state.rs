@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 /// - 2: service containers are held by their family's record only
 ///   ([`ServiceContainer`]: family, name, server, address, image, published
 ///   as `{host_port, port}`), no longer in `containers`.
-/// - 3: webservers (`ws`).
+/// - 3: webservers (`ws`) and floating IPs (`vips`, [`crate::vip::VipRecord`] by name).
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// A container flockport created and manages.
@@ -64,6 +64,9 @@ pub struct State {
     /// Webservers by name.
     #[serde(default)]
     pub ws: BTreeMap<String, crate::ws::WsRecord>,
+    /// Floating IPs by name (schema 3).
+    #[serde(default)]
+    pub vips: BTreeMap<String, crate::vip::VipRecord>,
 }
 
 impl Default for State {
@@ -74,6 +77,7 @@ impl Default for State {
             counters: BTreeMap::new(),
             lbs: BTreeMap::new(),
             ws: BTreeMap::new(),
+            vips: BTreeMap::new(),
         }
     }
 }
@@ -105,18 +109,19 @@ impl State {
         }
     }
 
-    /// Whether `name` is used by a managed container or service.
+    /// Whether `name` is used by a managed container, service or floating IP.
     pub fn name_taken(&self, name: &str) -> bool {
-        self.containers.contains_key(name) || self.service(name).is_some()
+        self.containers.contains_key(name) || self.service(name).is_some() || self.vips.contains_key(name)
     }
 
     /// Addresses held on `server` by anything in the state: managed
-    /// containers and service containers (and, as families add them, VIPs
-    /// and endpoints).
+    /// containers, service containers and floating IPs (and, as families add
+    /// them, endpoints).
     pub fn addresses_on(&self, server: &str) -> Vec<Ipv4Addr> {
         let plain = self.containers.values().filter(|c| c.server == server).map(|c| c.address);
         let services = self.services().filter(|s| s.server == server).map(|s| s.address);
-        plain.chain(services).collect()
+        let vips = self.vips.values().filter(|v| v.vip.on(server)).map(|v| v.vip.ip);
+        plain.chain(services).chain(vips).collect()
     }
 
     /// The next generated name with `prefix` (e.g. `ha` -> `ha1`, `ha2`, ...),
@@ -140,7 +145,7 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
     while version < SCHEMA_VERSION {
         v = match version {
             0 | 1 => v1_to_v2(v)?,
-            // 2 -> 3: webservers; an absent map is an empty one.
+            // 2 -> 3: webservers (`ws`) and floating IPs (`vips`); absent maps are empty ones.
             2 => v,
             other => return Err(format!("no migration from schema {other}")),
         };

@@ -10,4 +10,5 @@ mod lb;
 mod lifecycle;
 mod platform;
 mod ssh_hardening;
+mod vip;
 mod ws;
