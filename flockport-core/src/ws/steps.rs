@@ -8,9 +8,14 @@
 //! - `/etc/nginx/flockport/tls/FINGERPRINT.{crt,key}`: certificates by
 //!   fingerprint (keys 0600).
 //! - `/etc/nginx/flockport-next/`: the staged tree that `nginx -t` checks:
-//!   the main config and default server rendered for it, and `apps/` as hard
-//!   links of the live app files with the change applied (a copy of links,
-//!   not of contents: its cost does not grow with what the apps hold).
+//!   its main config and default server (written by addws), and `apps/`
+//!   holding only the app being published. An app's config cannot conflict
+//!   with another's (its server_name is unique on the webserver, its
+//!   upstream block is named by a digest of its URL, every app comes from
+//!   the same template), so checking it alone with the default server is
+//!   the check of the whole, and its cost does not grow with the number of
+//!   apps. The reload then parses the whole tree; a reload that fails keeps
+//!   the old workers, and the step fails when no new worker appears.
 
 use super::spec::{App, WsRecord};
 use crate::error::Result;
@@ -29,9 +34,12 @@ pub const NEXT: &str = "/etc/nginx/flockport-next";
 /// Where certificates and keys live, by fingerprint.
 pub const TLS_DIR: &str = "/etc/nginx/flockport/tls";
 
-/// Remakes `$2` (the staged apps directory) as hard links of `$1`'s files
-/// (the live apps), creating both when missing.
-pub const STAGE_APPS: &str = r#"mkdir -p "$1" && rm -rf "$2" && mkdir -p "$2" && cp -al "$1/." "$2/""#;
+/// Empties the staged apps directory `$1`.
+pub const STAGE_NONE: &str = r#"rm -rf "$1" && mkdir -p "$1""#;
+
+/// Stages one app: the staged apps directory `$1` holds only file `$2`,
+/// written from stdin.
+pub const STAGE_ONE: &str = r#"rm -rf "$1" && mkdir -p "$1" && cat > "$1/$2""#;
 
 /// The TLS paths of a certificate fingerprint: (certificate, key).
 pub fn tls_paths(fp: &str) -> (String, String) {
@@ -102,22 +110,19 @@ pub fn config_steps(
     activate: Activate,
 ) -> Result<Vec<Step>> {
     let ws = rec.container.name.as_str();
-    let (next_main, next_default) = render_main(ws, NEXT)?;
+    let next_apps = format!("{NEXT}/apps");
     let mut tls = Vec::new();
-    let mut stage = vec![
-        attach(
-            server,
-            ws,
-            "stage the apps (hard links)".into(),
-            &["sh", "-c", STAGE_APPS, "sh", &format!("{LIVE}/apps"), &format!("{NEXT}/apps")],
-        ),
-        push(server, ws, &format!("{NEXT}/nginx.conf"), 0o644, Content::text(next_main)),
-        push(server, ws, &format!("{NEXT}/default.conf"), 0o644, Content::text(next_default)),
-    ];
+    let mut stage = Vec::new();
     let mut swap = Vec::new();
     match change {
         AppChange::None => {
+            // The staged tree's main config and default server, written once.
+            let (next_main, next_default) = render_main(ws, NEXT)?;
+            stage.push(push(server, ws, &format!("{NEXT}/nginx.conf"), 0o644, Content::text(next_main)));
+            stage.push(push(server, ws, &format!("{NEXT}/default.conf"), 0o644, Content::text(next_default)));
+            stage.push(attach(server, ws, "stage no app".into(), &["sh", "-c", STAGE_NONE, "sh", &next_apps]));
             let (main, default) = render_main(ws, LIVE)?;
+            swap.push(attach(server, ws, "make the apps directory".into(), &["mkdir", "-p", &format!("{LIVE}/apps")]));
             swap.push(push(server, ws, &format!("{LIVE}/default.conf"), 0o644, Content::text(default)));
             swap.push(push(server, ws, "/etc/nginx/nginx.conf", 0o644, Content::text(main)));
         }
@@ -127,11 +132,21 @@ pub fn config_steps(
                 tls.extend(tls_pair_steps(server, ws, &crt, &key, t));
             }
             let text = render_app(ws, app)?;
-            stage.push(push(server, ws, &app_file(NEXT, &app.url), 0o644, Content::text(text.clone())));
+            let file = format!("{}.conf", app.url);
+            stage.push(Step::run_with_stdin(
+                &server.name,
+                format!("stage app {}", app.url),
+                crate::lxc::attach_argv(
+                    server,
+                    ws,
+                    &["sh".into(), "-c".into(), STAGE_ONE.into(), "sh".into(), next_apps.clone(), file],
+                ),
+                Content::text(text.clone()),
+            ));
             swap.push(push(server, ws, &app_file(LIVE, &app.url), 0o644, Content::text(text)));
         }
         AppChange::Remove(url) => {
-            stage.push(attach(server, ws, format!("unstage app {url}"), &["rm", "-f", &app_file(NEXT, url)]));
+            stage.push(attach(server, ws, "stage no app".into(), &["sh", "-c", STAGE_NONE, "sh", &next_apps]));
             swap.push(attach(server, ws, format!("remove app {url}"), &["rm", "-f", &app_file(LIVE, url)]));
         }
     }
