@@ -422,8 +422,7 @@ pub fn config_steps(server: &ServerConfig, name: &str, config: Content) -> Vec<S
             0o600,
             config,
         ),
-        script(&server.name, "check it with keepalived -t", CHECK, &[name, &staged])
-            .checks_config("keepalived"),
+        script(&server.name, "check it with keepalived -t", CHECK, &[name, &staged]).checks_config("keepalived"),
         script(&server.name, format!("swap it in ({})", vip_file(name)), SWAP, &[name, "add"]),
     ]
 }

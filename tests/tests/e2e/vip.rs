@@ -476,10 +476,8 @@ fn vip_bad_input_changes_nothing() {
     // A server that cannot be read is named on stderr, the rest is listed, exit 3.
     let counter = ConnectionCounter::start();
     let text = std::fs::read_to_string(inv).unwrap();
-    let broken = text.replace(
-        "host = \"192.168.122.12\"\nport = 22",
-        &format!("host = \"127.0.0.1\"\nport = {}", counter.port),
-    );
+    let broken =
+        text.replace("host = \"192.168.122.12\"\nport = 22", &format!("host = \"127.0.0.1\"\nport = {}", counter.port));
     assert_ne!(broken, text, "s2's block: {text}");
     let broken_inv = inv.with_file_name("s2-unreachable.toml");
     std::fs::write(&broken_inv, broken).unwrap();
