@@ -120,7 +120,8 @@ class Adverts:
     def __init__(self, ifname="vlab-s2", src="192.168.122.11"):
         self.times, self.lock, self.stop = [], threading.Lock(), False
         self.src = socket.inet_aton(src)
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
+        # ETH_P_ALL: a socket of one protocol does not see frames the bridge sends into the link.
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
         self.sock.bind((ifname, 0))
         self.sock.settimeout(0.5)
         threading.Thread(target=self.run, daemon=True).start()
