@@ -297,9 +297,11 @@ def one(arm, scenario, advert, adverts):
         since = m["t_event"] - last if last is not None else float("nan")
         m["since_advert"] = round(since, 4)
         m["from_advert"] = round(m["takeover"] + since, 4) if since <= 2 * float(advert) else float("nan")
-        # keepalived's own failover: s1's last advert before the failure to s2's first advert
-        # (s2 is master then: it has added the address and sent its gratuitous ARPs).
-        m["vrrp_failover"] = round(first_s2 - last, 4) if last is not None and first_s2 else float("nan")
+        # keepalived's own failover: s1's last advert (it may leave just after the event's
+        # time, while the kill is under way) to s2's first advert (s2 is master then: it has
+        # added the address and sent its gratuitous ARPs).
+        final = adverts.last_before(first_s2) if first_s2 else None  # s1's very last advert
+        m["vrrp_failover"] = round(first_s2 - final, 4) if final is not None else float("nan")
         # For a graceful stop: from the stop to s2's first advert.
         m["vrrp_from_event"] = round(first_s2 - m["t_event"], 4) if first_s2 else float("nan")
     finally:
