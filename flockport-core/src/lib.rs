@@ -5,6 +5,9 @@
 //! and offers every operation. Data flows validate -> plan -> execute ->
 //! commit; see ARCHITECTURE.md at the repository root.
 
+extern crate self as flockport_core;
+
+pub mod api;
 pub mod cluster;
 pub mod error;
 pub mod fsutil;
