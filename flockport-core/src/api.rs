@@ -177,7 +177,8 @@ pub trait Record: ViewValue {
         Self: Sized + 'static,
     {
         static SHAPES: Mutex<Option<HashMap<TypeId, &'static RecordShape>>> = Mutex::new(None);
-        let cached = |map: &mut Option<HashMap<_, &'static RecordShape>>| map.as_ref()?.get(&TypeId::of::<Self>()).copied();
+        let cached =
+            |map: &mut Option<HashMap<_, &'static RecordShape>>| map.as_ref()?.get(&TypeId::of::<Self>()).copied();
         if let Some(s) = cached(&mut SHAPES.lock().unwrap_or_else(|p| p.into_inner())) {
             return s;
         }
@@ -401,7 +402,7 @@ macro_rules! for_each_operation {
             {
                 /// Creates a managed container (`addcontainer`): image (built if
                 /// missing), clone, static address, start.
-                read fn add_container(server: String, name: String; packages: Vec<String> = Vec::new(),
+                read fn add_container(server: String, name: String; packages: Vec<String> = (Vec::new()),
                     address: Option<String> = None, role: Option<String> = None, no_start: bool = false)
                     [dry_run, progress] spec ContainerSpec -> Applied<ContainerRecord>
                     = |c, x| c.add_container(ContainerSpec { server, name, packages, address, role, no_start }, x.opts, x.progress).await
@@ -421,7 +422,7 @@ macro_rules! for_each_operation {
                 /// on `server`, configured and running. Nginx needs `url`; `cert` and `key`
                 /// (PEM files) turn TLS on.
                 read fn add_lb(kind: LbKindName, server: String; name: Option<String> = None, url: Option<String> = None,
-                    backends: Vec<String> = Vec::new(), cert: Option<PathBuf> = None, key: Option<PathBuf> = None)
+                    backends: Vec<String> = (Vec::new()), cert: Option<PathBuf> = None, key: Option<PathBuf> = None)
                     [dry_run, progress] spec LbSpec -> Applied<LbRecord>
                     = |c, x| c.add_lb(LbSpec { kind: kind.0, server, name, url, backends, cert, key }, x.opts, x.progress).await
             }
@@ -506,7 +507,7 @@ pub mod prelude {
 macro_rules! core_ops {
     ($({
         $(#[doc = $doc:literal])*
-        $kind:ident fn $name:ident ($($p:ident : $pt:ty $(= $pd:expr)?),* $(; $($k:ident : $kt:ty = $kd:expr),*)?)
+        $kind:ident fn $name:ident ($($p:ident : $pt:ty $(= $pd:tt)?),* $(; $($k:ident : $kt:ty = $kd:tt),*)?)
         $([$($flag:ident),*])? $(spec $spec:ident)? -> $ret:ty = |$c:ident, $x:ident| $body:expr
     })*) => {
         /// Each operation's arguments and call (from [`for_each_operation!`]).
@@ -528,10 +529,10 @@ macro_rules! core_ops {
                     core_ops!(@call $kind $ret, [$($p)* $($($k)*)?], |$c, $x| $body);
                     /// The operation as data.
                     pub fn shape() -> OpShape {
-                        #[allow(unused_mut)]
-                        let mut params = Vec::new();
-                        $(params.push(Param { name: stringify!($p), ty: <$pt as ViewValue>::ty(), default: core_ops!(@def $($pd)?), keyword: false });)*
-                        $($(params.push(Param { name: stringify!($k), ty: <$kt as ViewValue>::ty(), default: Some(stringify!($kd)), keyword: true });)*)?
+                        let params = vec![
+                            $(Param { name: stringify!($p), ty: <$pt as ViewValue>::ty(), default: core_ops!(@def $($pd)?), keyword: false },)*
+                            $($(Param { name: stringify!($k), ty: <$kt as ViewValue>::ty(), default: Some(stringify!($kd)), keyword: true },)*)?
+                        ];
                         let flags: &[&str] = &[$($(stringify!($flag)),*)?];
                         OpShape {
                             name: stringify!($name),
@@ -589,9 +590,10 @@ pub fn error_details(err: &crate::Error) -> (&'static str, Vec<(&'static str, Va
     let path = |p: &std::path::Path| Value::from(p.display().to_string());
     let hint = |h: &str| Value::from(h.trim_start_matches("; "));
     match err {
-        E::InvalidInput { field, value, reason } => {
-            ("InvalidInput", vec![("field", (*field).into()), ("value", value.as_str().into()), ("reason", reason.as_str().into())])
-        }
+        E::InvalidInput { field, value, reason } => (
+            "InvalidInput",
+            vec![("field", (*field).into()), ("value", value.as_str().into()), ("reason", reason.as_str().into())],
+        ),
         E::NotFound { kind, name, hint: h } => {
             ("NotFound", vec![("object", (*kind).into()), ("name", name.as_str().into()), ("hint", hint(h))])
         }
@@ -626,15 +628,27 @@ pub fn error_details(err: &crate::Error) -> (&'static str, Vec<(&'static str, Va
         ),
         E::ConfigRejected { server, service, detail } => (
             "ConfigRejected",
-            vec![("server", server.as_str().into()), ("service", service.as_str().into()), ("detail", detail.as_str().into())],
+            vec![
+                ("server", server.as_str().into()),
+                ("service", service.as_str().into()),
+                ("detail", detail.as_str().into()),
+            ],
         ),
-        E::Ssh { server, context, .. } => ("Ssh", vec![("server", server.as_str().into()), ("context", context.as_str().into())]),
+        E::Ssh { server, context, .. } => {
+            ("Ssh", vec![("server", server.as_str().into()), ("context", context.as_str().into())])
+        }
         E::Io { context, path: p, .. } => ("Io", vec![("context", (*context).into()), ("path", path(p))]),
         E::Inventory { path: p, reason } => ("Inventory", vec![("path", path(p)), ("reason", reason.as_str().into())]),
-        E::StateCorrupt { path: p, reason } => ("StateCorrupt", vec![("path", path(p)), ("reason", reason.as_str().into())]),
+        E::StateCorrupt { path: p, reason } => {
+            ("StateCorrupt", vec![("path", path(p)), ("reason", reason.as_str().into())])
+        }
         E::Parse { server, command, reason } => (
             "Parse",
-            vec![("server", server.as_str().into()), ("command", command.as_str().into()), ("reason", reason.as_str().into())],
+            vec![
+                ("server", server.as_str().into()),
+                ("command", command.as_str().into()),
+                ("reason", reason.as_str().into()),
+            ],
         ),
         E::SubnetExhausted { server, subnet } => {
             ("SubnetExhausted", vec![("server", server.as_str().into()), ("subnet", subnet.to_string().into())])
@@ -728,4 +742,3 @@ pub fn records() -> Vec<&'static RecordShape> {
     }
     out
 }
-

@@ -55,7 +55,12 @@ impl Default for ImageConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[serde(deny_unknown_fields)]
 #[record(repr(name, transport, host, port, user, subnet, bridge))]
-#[record(computed(name = "gateway", ty = "Ipv4Addr", with = "ServerConfig::gateway", doc = "Gateway of the container subnet (its first host address unless set)."))]
+#[record(computed(
+    name = "gateway",
+    ty = "Ipv4Addr",
+    with = "ServerConfig::gateway",
+    doc = "Gateway of the container subnet (its first host address unless set)."
+))]
 pub struct ServerConfig {
     /// Unique name, e.g. `s1`.
     pub name: String,

@@ -47,8 +47,18 @@ impl std::fmt::Display for ContainerState {
 /// A container as seen on a server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 #[record(repr(name, server, state, address))]
-#[record(computed(name = "address", ty = "Option<Ipv4Addr>", with = "ContainerInfo::address", doc = "The address to show: the live one, else the configured one."))]
-#[record(computed(name = "is_image", ty = "bool", with = "ContainerInfo::is_image", doc = "Whether this is an image template rather than a service container."))]
+#[record(computed(
+    name = "address",
+    ty = "Option<Ipv4Addr>",
+    with = "ContainerInfo::address",
+    doc = "The address to show: the live one, else the configured one."
+))]
+#[record(computed(
+    name = "is_image",
+    ty = "bool",
+    with = "ContainerInfo::is_image",
+    doc = "Whether this is an image template rather than a service container."
+))]
 pub struct ContainerInfo {
     /// Its name.
     pub name: String,

@@ -33,7 +33,8 @@ pub const FACADE: &[&str] = &[
 
 /// Python methods that are no declared field, by class (written by hand in
 /// flockport-py's records.rs).
-pub const PY_EXTRAS: &[(&str, &str)] = &[("ServerFacts", "    def container(self, name: str) -> ContainerInfo | None: ...\n")];
+pub const PY_EXTRAS: &[(&str, &str)] =
+    &[("ServerFacts", "    def container(self, name: str) -> ContainerInfo | None: ...\n")];
 
 const PYI_TEMPLATE: &str = include_str!("../../templates/bindings/flockport.pyi");
 const DTS_TEMPLATE: &str = include_str!("../../templates/bindings/index.d.ts");
@@ -81,7 +82,7 @@ fn py_ty(ty: &Ty, arg: bool) -> String {
 
 fn py_default(d: &str) -> String {
     let d: String = d.split_whitespace().collect();
-    match d.as_str() {
+    match d.strip_prefix('(').and_then(|d| d.strip_suffix(')')).unwrap_or(&d) {
         "None" => "None",
         "false" => "False",
         "true" => "True",
@@ -184,7 +185,10 @@ pub fn pyi() -> String {
         py_def(&mut ops, &format!("{}_async", op.name), &params, &format!("Awaitable[{ret}]"));
     }
     let mut all: Vec<String> = recs.iter().map(|r| format!("    \"{}\",", r.name)).collect();
-    all.extend(["Cluster", "ProbeResult", "Output", "Transport", "__version__", "interrupt"].map(|n| format!("    \"{n}\",")));
+    all.extend(
+        ["Cluster", "ProbeResult", "Output", "Transport", "__version__", "interrupt", "_Record", "_api"]
+            .map(|n| format!("    \"{n}\",")),
+    );
     all.extend(
         ["FlockportError", "InvalidInput", "NotFound", "AlreadyExists", "Unreachable", "RemoteCommandFailed"]
             .iter()
@@ -211,7 +215,9 @@ fn ts_ty(ty: &Ty) -> String {
         Ty::Literal(l) => l.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" | "),
         Ty::Union(ts) => ts.iter().map(ts_ty).collect::<Vec<_>>().join(" | "),
         Ty::Record(shape, args) if args.is_empty() => shape().name.to_string(),
-        Ty::Record(shape, args) => format!("{}<{}>", shape().name, args.iter().map(ts_ty).collect::<Vec<_>>().join(", ")),
+        Ty::Record(shape, args) => {
+            format!("{}<{}>", shape().name, args.iter().map(ts_ty).collect::<Vec<_>>().join(", "))
+        }
     }
 }
 

@@ -115,8 +115,19 @@ impl std::fmt::Display for LbKind {
 /// A backend: HAProxy's `name:ip:port` or Nginx's `ip:port` / `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[record(str = "spec")]
-#[record(computed(name = "spec", ty = "String", with = "ToString::to_string", doc = "As the CLI writes it (`name:ip:port` or `host:port`)."))]
-#[record(computed(name = "key", ty = "String", with = "Backend::key", doc = "What identifies it in its LB: the name (HAProxy) or host:port (Nginx).", py_method = "key"))]
+#[record(computed(
+    name = "spec",
+    ty = "String",
+    with = "ToString::to_string",
+    doc = "As the CLI writes it (`name:ip:port` or `host:port`)."
+))]
+#[record(computed(
+    name = "key",
+    ty = "String",
+    with = "Backend::key",
+    doc = "What identifies it in its LB: the name (HAProxy) or host:port (Nginx).",
+    py_method = "key"
+))]
 pub struct Backend {
     /// The HAProxy server name (none for Nginx).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -75,7 +75,12 @@ impl std::fmt::Display for Forward {
 /// A container that a service owns, as every family's record holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[record(repr(family, name, server, address, forwards))]
-#[record(computed(name = "published", ty = "Vec<u16>", with = "ServiceContainer::host_ports", doc = "Host ports forwarded from the server's host addresses (see `forwards` for where each goes)."))]
+#[record(computed(
+    name = "published",
+    ty = "Vec<u16>",
+    with = "ServiceContainer::host_ports",
+    doc = "Host ports forwarded from the server's host addresses (see `forwards` for where each goes)."
+))]
 pub struct ServiceContainer {
     /// The family that owns it.
     pub family: Family,

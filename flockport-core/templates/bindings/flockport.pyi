@@ -11,7 +11,7 @@ returns an awaitable for asyncio.
 
 from collections.abc import Awaitable, Callable, Sequence
 from os import PathLike
-from typing import Any, Generic, TypeVar, final
+from typing import Any, Generic, Literal, TypeVar, final
 
 __version__: str
 
@@ -28,6 +28,14 @@ def interrupt() -> bool:
     roll back what it did; it then raises ``Interrupted``. What Ctrl-C does
     during a blocking call. Returns whether a change was running (without
     one, nothing is left pending)."""
+
+def _api() -> str:
+    """The core's declaration as JSON (operations, records, hand-written
+    members), for the parity tests."""
+
+class _Record:
+    """The base of every record class (made at import from the core's
+    declaration)."""
 
 class FlockportError(Exception):
     """Root of every flockport error.
