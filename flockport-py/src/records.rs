@@ -104,10 +104,14 @@ impl Record {
         };
         for f in shown {
             let v = me.src.field(f.name).unwrap_or(Value::Null);
-            let shown = match (&f.ty, &v) {
-                // A map of records shows its names.
-                (Ty::Map(_), Value::Object(m)) => m.keys().cloned().collect::<Vec<_>>().into_pyobject(py)?.repr()?,
-                _ => value_to_py(py, &v, &f.ty)?.bind(py).repr()?,
+            // A map of records shows its names.
+            let names = match (&f.ty, &v) {
+                (Ty::Map(_), Value::Object(m)) => Some(m.keys().cloned().collect::<Vec<_>>()),
+                _ => None,
+            };
+            let shown = match names {
+                Some(names) => names.into_pyobject(py)?.repr()?,
+                None => value_to_py(py, v, &f.ty)?.bind(py).repr()?,
             };
             parts.push(format!("{}={shown}", f.name));
         }
@@ -134,7 +138,20 @@ pub fn record<T: CoreRecord + Send + Sync + 'static>(py: Python<'_>, value: T) -
 
 /// Any value the core declares (records, lists, strings, ...) as Python.
 pub fn to_py<T: ViewValue>(py: Python<'_>, value: &T) -> PyResult<PyObject> {
-    value_to_py(py, &value.to_view(Case::Snake).unwrap_or(Value::Null), &T::ty())
+    value_to_py(py, value.to_view(Case::Snake).unwrap_or(Value::Null), &T::ty())
+}
+
+/// A core record on its way to Python as one object that views its fields
+/// when they are read (`state_async`).
+pub struct Lazy<T>(pub T);
+
+impl<'py, T: CoreRecord + Send + Sync + 'static> IntoPyObject<'py> for Lazy<T> {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(record(py, self.0)?.into_bound(py))
+    }
 }
 
 /// An operation's result on its way to Python (`IntoPyObject` for the
@@ -151,11 +168,11 @@ impl<'py, T: ViewValue> IntoPyObject<'py> for Out<T> {
 }
 
 /// A JSON view as Python, guided by its declared type.
-fn value_to_py(py: Python<'_>, v: &Value, ty: &Ty) -> PyResult<PyObject> {
+fn value_to_py(py: Python<'_>, v: Value, ty: &Ty) -> PyResult<PyObject> {
     match (ty, v) {
         (_, Value::Null) => Ok(py.None()),
-        (Ty::Record(shape, _), Value::Object(m)) => make(py, shape(), Arc::new(Viewed(m.clone()))),
-        (Ty::Opt(t), _) => value_to_py(py, v, t),
+        (Ty::Record(shape, _), Value::Object(m)) => make(py, shape(), Arc::new(Viewed(m))),
+        (Ty::Opt(t), v) => value_to_py(py, v, t),
         (Ty::List(t), Value::Array(items)) => {
             let list = PyList::empty(py);
             for item in items {
@@ -170,7 +187,7 @@ fn value_to_py(py: Python<'_>, v: &Value, ty: &Ty) -> PyResult<PyObject> {
             }
             dict.into_py_any(py)
         }
-        _ => json_to_py(py, v),
+        (_, v) => json_to_py(py, &v),
     }
 }
 
@@ -209,7 +226,7 @@ fn accessor<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyC
         let item = args.get_item(0)?;
         let me = item.downcast::<Record>()?.get();
         let f = me.shape.field(name).ok_or_else(|| PyAttributeError::new_err(name))?;
-        value_to_py(py, &me.src.field(name).unwrap_or(Value::Null), &f.ty)
+        value_to_py(py, me.src.field(name).unwrap_or(Value::Null), &f.ty)
     })
 }
 
