@@ -161,6 +161,46 @@ pub trait ViewValue {
     fn ty() -> Ty;
     /// The value (`None`: absent, e.g. an optional field not set).
     fn to_view(&self, case: Case) -> Option<Value>;
+    /// The value with its records kept as they are (viewed when read):
+    /// what Python holds. Plain values are their snake_case view.
+    fn to_lazy(&self) -> Lazy {
+        Lazy::Value(self.to_view(Case::Snake).unwrap_or(Value::Null))
+    }
+}
+
+/// A value whose records are kept typed, to be viewed field by field when
+/// read ([`ViewValue::to_lazy`], [`Record::field_lazy`]).
+pub enum Lazy {
+    /// A plain value (snake_case view).
+    Value(Value),
+    /// A record.
+    Record(Box<dyn AnyRecord>),
+    /// A list.
+    List(Vec<Lazy>),
+    /// A map from names.
+    Map(Vec<(String, Lazy)>),
+}
+
+/// A record of any type, for a binding that holds it.
+pub trait AnyRecord: Send + Sync {
+    /// Its shape.
+    fn shape(&self) -> &'static RecordShape;
+    /// One field's value.
+    fn field_lazy(&self, name: &str) -> Lazy;
+    /// Every field into `out` (see [`Record::write_view`]).
+    fn write_view(&self, out: &mut Map<String, Value>, case: Case);
+}
+
+impl<T: Record + Send + Sync + 'static> AnyRecord for T {
+    fn shape(&self) -> &'static RecordShape {
+        T::shape()
+    }
+    fn field_lazy(&self, name: &str) -> Lazy {
+        Record::field_lazy(self, name)
+    }
+    fn write_view(&self, out: &mut Map<String, Value>, case: Case) {
+        Record::write_view(self, out, case)
+    }
 }
 
 /// A record (derived: `#[derive(Record)]`).
@@ -169,6 +209,8 @@ pub trait Record: ViewValue {
     fn build_shape() -> RecordShape;
     /// One field's value (`None` when absent or unknown).
     fn field_view(&self, name: &str, case: Case) -> Option<Value>;
+    /// One field's value, its records kept typed (`Value(Null)` when absent).
+    fn field_lazy(&self, name: &str) -> Lazy;
     /// Every field into `out`.
     fn write_view(&self, out: &mut Map<String, Value>, case: Case);
     /// The shape, built once per type.
@@ -230,6 +272,9 @@ impl<T: ViewValue> ViewValue for Option<T> {
     fn to_view(&self, case: Case) -> Option<Value> {
         self.as_ref().and_then(|v| v.to_view(case))
     }
+    fn to_lazy(&self) -> Lazy {
+        self.as_ref().map_or(Lazy::Value(Value::Null), ViewValue::to_lazy)
+    }
 }
 
 impl<T: ViewValue> ViewValue for Vec<T> {
@@ -239,6 +284,9 @@ impl<T: ViewValue> ViewValue for Vec<T> {
     fn to_view(&self, case: Case) -> Option<Value> {
         Some(Value::Array(self.iter().map(|v| v.to_view(case).unwrap_or(Value::Null)).collect()))
     }
+    fn to_lazy(&self) -> Lazy {
+        Lazy::List(self.iter().map(ViewValue::to_lazy).collect())
+    }
 }
 
 impl<T: ViewValue> ViewValue for BTreeMap<String, T> {
@@ -247,6 +295,9 @@ impl<T: ViewValue> ViewValue for BTreeMap<String, T> {
     }
     fn to_view(&self, case: Case) -> Option<Value> {
         Some(Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_view(case).unwrap_or(Value::Null))).collect()))
+    }
+    fn to_lazy(&self) -> Lazy {
+        Lazy::Map(self.iter().map(|(k, v)| (k.clone(), v.to_lazy())).collect())
     }
 }
 

@@ -222,8 +222,10 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
 
     let mut shape_fields = Vec::new();
     let mut by_name = Vec::new();
+    let mut lazy_by_name = Vec::new();
     let mut writes = Vec::new();
     let mut flattened = Vec::new();
+    let mut lazy_flattened = Vec::new();
     for f in &named.named {
         let (serde_words, _) = serde_flags(&f.attrs)?;
         let fa = field_attrs(&f.attrs)?;
@@ -237,6 +239,11 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
             flattened.push(quote! {
                 if let ::std::option::Option::Some(v) = #api::Record::field_view(&self.#fi, name, case) {
                     return ::std::option::Option::Some(v);
+                }
+            });
+            lazy_flattened.push(quote! {
+                if <#ty as #api::Record>::shape().field(name).is_some() {
+                    return #api::Record::field_lazy(&self.#fi, name);
                 }
             });
             writes.push(quote! { #api::Record::write_view(&self.#fi, out, case); });
@@ -256,14 +263,20 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
             }
             _ => quote!(::std::option::Option::None),
         };
-        let (fty, value) = if fa.display {
+        let (fty, value, lazy) = if fa.display {
             (
                 quote!(#api::Ty::Str),
                 quote!(::std::option::Option::Some(::serde_json::Value::String(self.#fi.to_string()))),
+                quote!(#api::Lazy::Value(::serde_json::Value::String(self.#fi.to_string()))),
             )
         } else {
-            (quote!(<#ty as #api::ViewValue>::ty()), quote!(#api::ViewValue::to_view(&self.#fi, case)))
+            (
+                quote!(<#ty as #api::ViewValue>::ty()),
+                quote!(#api::ViewValue::to_view(&self.#fi, case)),
+                quote!(#api::ViewValue::to_lazy(&self.#fi)),
+            )
         };
+        lazy_by_name.push(quote! { #snake => #lazy, });
         shape_fields.push(quote! {
             fields.push(#api::Field { name: #snake, camel: #camel, doc: #fdoc, ty: #fty, param: #param, py_method: ::std::option::Option::None });
         });
@@ -287,6 +300,7 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
         });
         let value = quote!(#api::ViewValue::to_view(&#with(self), case));
         by_name.push(quote! { #snake => #value, });
+        lazy_by_name.push(quote! { #snake => #api::ViewValue::to_lazy(&#with(self)), });
         writes.push(quote! {
             if let ::std::option::Option::Some(v) = #value { out.insert(case.pick(#snake, #camel).to_string(), v); }
         });
@@ -302,6 +316,9 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
     let mut generics = input.generics.clone();
     for p in generics.type_params_mut() {
         p.bounds.push(syn::parse_quote!(#api::ViewValue));
+        p.bounds.push(syn::parse_quote!(::std::clone::Clone));
+        p.bounds.push(syn::parse_quote!(::std::marker::Send));
+        p.bounds.push(syn::parse_quote!(::std::marker::Sync));
         p.bounds.push(syn::parse_quote!('static));
     }
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
@@ -333,6 +350,15 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
                     }
                 }
             }
+            fn field_lazy(&self, name: &str) -> #api::Lazy {
+                match name {
+                    #(#lazy_by_name)*
+                    _ => {
+                        #(#lazy_flattened)*
+                        #api::Lazy::Value(::serde_json::Value::Null)
+                    }
+                }
+            }
             fn write_view(&self, out: &mut ::serde_json::Map<::std::string::String, ::serde_json::Value>, case: #api::Case) {
                 #(#writes)*
             }
@@ -345,6 +371,9 @@ fn expand_struct(input: &DeriveInput, fields: &Fields) -> syn::Result<Tokens> {
                 let mut out = ::serde_json::Map::new();
                 #api::Record::write_view(self, &mut out, case);
                 ::std::option::Option::Some(::serde_json::Value::Object(out))
+            }
+            fn to_lazy(&self) -> #api::Lazy {
+                #api::Lazy::Record(::std::boxed::Box::new(::std::clone::Clone::clone(self)))
             }
         }
     })

@@ -11,7 +11,7 @@
 //! is reopened on first use, so no SSH master or lock of the parent is reused.
 
 use crate::error;
-use crate::records::{record, to_py, Lazy};
+use crate::records::{record, to_py, Held};
 use crate::runtime::{awaitable, awaitable_blocking, block_on};
 use crate::transport::{Output, Transport};
 use flockport_core::cluster::Cluster as CoreCluster;
@@ -296,7 +296,7 @@ impl Cluster {
     /// runtime's blocking pool.
     fn state_async<'py>(&self, py: Python<'py>) -> Awaitable<'py> {
         let core = self.core(py)?;
-        awaitable_blocking(py, move || core.state_blocking().map(Lazy))
+        awaitable_blocking(py, move || core.state_blocking().map(Held))
     }
 
     /// Probes servers in parallel (all, or those named); one `ProbeResult`

@@ -5,7 +5,7 @@
 //! instance holds its core value (or its JSON view) and converts a field when
 //! it is read, following the field's declared type.
 
-use flockport_core::api::{records, Case, Record as CoreRecord, RecordShape, Ty, ViewValue};
+use flockport_core::api::{records, AnyRecord, Case, Lazy, Record as CoreRecord, RecordShape, Ty, ViewValue};
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 
 /// Where a record's fields come from.
 trait Source: Send + Sync {
-    /// One field's JSON view (`None` when absent).
-    fn field(&self, name: &str) -> Option<Value>;
-    /// Every field.
+    /// One field (records in it kept typed when the source is typed).
+    fn field(&self, name: &str) -> Lazy;
+    /// Every field's view.
     fn all(&self) -> Map<String, Value>;
 }
 
@@ -27,20 +27,21 @@ trait Source: Send + Sync {
 struct Viewed(Map<String, Value>);
 
 impl Source for Viewed {
-    fn field(&self, name: &str) -> Option<Value> {
-        self.0.get(name).cloned()
+    fn field(&self, name: &str) -> Lazy {
+        Lazy::Value(self.0.get(name).cloned().unwrap_or(Value::Null))
     }
     fn all(&self) -> Map<String, Value> {
         self.0.clone()
     }
 }
 
-/// A record holding the core value: fields are viewed when read.
-struct Core<T>(T);
+/// A record holding the core value: fields are viewed when read, and the
+/// records in them stay typed.
+struct Typed(Box<dyn AnyRecord>);
 
-impl<T: CoreRecord + Send + Sync> Source for Core<T> {
-    fn field(&self, name: &str) -> Option<Value> {
-        self.0.field_view(name, Case::Snake)
+impl Source for Typed {
+    fn field(&self, name: &str) -> Lazy {
+        self.0.field_lazy(name)
     }
     fn all(&self) -> Map<String, Value> {
         let mut out = Map::new();
@@ -88,8 +89,8 @@ impl Record {
 
     fn __str__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let me = slf.get();
-        match me.shape.str_field.and_then(|f| me.src.field(f)) {
-            Some(Value::String(s)) => Ok(s),
+        match me.shape.str_field.map(|f| me.src.field(f)) {
+            Some(Lazy::Value(Value::String(s))) => Ok(s),
             _ => Self::__repr__(slf),
         }
     }
@@ -103,15 +104,15 @@ impl Record {
             None => me.shape.fields.iter().filter(|f| f.py_method.is_none()).collect(),
         };
         for f in shown {
-            let v = me.src.field(f.name).unwrap_or(Value::Null);
-            // A map of records shows its names.
-            let names = match (&f.ty, &v) {
-                (Ty::Map(_), Value::Object(m)) => Some(m.keys().cloned().collect::<Vec<_>>()),
-                _ => None,
-            };
-            let shown = match names {
-                Some(names) => names.into_pyobject(py)?.repr()?,
-                None => value_to_py(py, v, &f.ty)?.bind(py).repr()?,
+            let shown = match (&f.ty, me.src.field(f.name)) {
+                // A map of records shows its names.
+                (Ty::Map(_), Lazy::Map(items)) => {
+                    items.into_iter().map(|(k, _)| k).collect::<Vec<_>>().into_pyobject(py)?.repr()?
+                }
+                (Ty::Map(_), Lazy::Value(Value::Object(m))) => {
+                    m.keys().cloned().collect::<Vec<_>>().into_pyobject(py)?.repr()?
+                }
+                (ty, v) => lazy_to_py(py, v, ty)?.bind(py).repr()?,
             };
             parts.push(format!("{}={shown}", f.name));
         }
@@ -133,19 +134,20 @@ fn make(py: Python<'_>, shape: &'static RecordShape, src: Arc<dyn Source>) -> Py
 
 /// A core record as its Python object (holding the value; fields convert when read).
 pub fn record<T: CoreRecord + Send + Sync + 'static>(py: Python<'_>, value: T) -> PyResult<PyObject> {
-    make(py, T::shape(), Arc::new(Core(value)))
+    make(py, T::shape(), Arc::new(Typed(Box::new(value))))
 }
 
-/// Any value the core declares (records, lists, strings, ...) as Python.
+/// Any value the core declares (records, lists, strings, ...) as Python;
+/// its records hold their core values.
 pub fn to_py<T: ViewValue>(py: Python<'_>, value: &T) -> PyResult<PyObject> {
-    value_to_py(py, value.to_view(Case::Snake).unwrap_or(Value::Null), &T::ty())
+    lazy_to_py(py, value.to_lazy(), &T::ty())
 }
 
 /// A core record on its way to Python as one object that views its fields
 /// when they are read (`state_async`).
-pub struct Lazy<T>(pub T);
+pub struct Held<T>(pub T);
 
-impl<'py, T: CoreRecord + Send + Sync + 'static> IntoPyObject<'py> for Lazy<T> {
+impl<'py, T: CoreRecord + Send + Sync + 'static> IntoPyObject<'py> for Held<T> {
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
     type Error = PyErr;
@@ -191,6 +193,38 @@ fn value_to_py(py: Python<'_>, v: Value, ty: &Ty) -> PyResult<PyObject> {
     }
 }
 
+/// The element type of a list or map type (through `Opt`).
+fn element(ty: &Ty) -> &Ty {
+    match ty {
+        Ty::Opt(t) => element(t),
+        Ty::List(t) | Ty::Map(t) => t,
+        other => other,
+    }
+}
+
+/// A field's value as Python: typed records become their classes holding
+/// the core value; plain values follow the declared type.
+fn lazy_to_py(py: Python<'_>, v: Lazy, ty: &Ty) -> PyResult<PyObject> {
+    match v {
+        Lazy::Value(v) => value_to_py(py, v, ty),
+        Lazy::Record(r) => make(py, r.shape(), Arc::new(Typed(r))),
+        Lazy::List(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(lazy_to_py(py, item, element(ty))?)?;
+            }
+            list.into_py_any(py)
+        }
+        Lazy::Map(items) => {
+            let dict = PyDict::new(py);
+            for (k, item) in items {
+                dict.set_item(k, lazy_to_py(py, item, element(ty))?)?;
+            }
+            dict.into_py_any(py)
+        }
+    }
+}
+
 /// Plain JSON as Python data.
 pub fn json_to_py(py: Python<'_>, v: &Value) -> PyResult<PyObject> {
     match v {
@@ -226,7 +260,7 @@ fn accessor<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyC
         let item = args.get_item(0)?;
         let me = item.downcast::<Record>()?.get();
         let f = me.shape.field(name).ok_or_else(|| PyAttributeError::new_err(name))?;
-        value_to_py(py, me.src.field(name).unwrap_or(Value::Null), &f.ty)
+        lazy_to_py(py, me.src.field(name), &f.ty)
     })
 }
 
