@@ -5,11 +5,9 @@
 #
 # 1. npm ci (the napi CLI, @napi-rs/cli, is a devDependency; the package's
 #    own install script is skipped here because step 2 builds);
-# 2. `napi build --platform --release`: the addon
-#    flockport.<platform>.node and index.d.ts, regenerated from the Rust
-#    sources (the crate is rebuilt so that the definitions are collected);
-# 3. fails when index.d.ts differs from the committed one (it is left
-#    regenerated: review and commit it);
+# 2. `napi build --platform --release`: the addon flockport.<platform>.node;
+# 3. fails when index.d.ts differs from what flockport-core's declaration
+#    generates (`cargo test -p flockport-core --lib api::codegen`);
 # 4. `npm install ./flockport-node` into a scratch project, then
 #    `require('flockport')` there, as a user would;
 # 5. node --test. Lab tests skip without the lab (tests/lab/lab up) unless
@@ -37,20 +35,15 @@ step "npm ci"
 FLOCKPORT_NODE_SKIP_BUILD=1 npm ci --no-audit --no-fund
 
 step "napi build --platform --release"
-if [ -f index.d.ts ]; then
-    cp index.d.ts "$WORK/index.d.ts.committed"
-else
-    : > "$WORK/index.d.ts.committed"
-fi
-# napi-build reruns (and the crate recompiles, emitting its type definitions)
-# when this variable changes: a stale cache can never yield a stale index.d.ts.
-NAPI_FORCE_BUILD_FLOCKPORT_NODE=$(date +%s%N) npx napi build --platform --release --js false --no-const-enum
+# napi-build reruns (and the crate recompiles) when this variable changes.
+# The napi CLI's own type definitions go to .napi.d.ts (unused): index.d.ts
+# is generated from the core's declaration, as flockport.pyi is.
+NAPI_FORCE_BUILD_FLOCKPORT_NODE=$(date +%s%N) npm run --silent build
 
-step "index.d.ts is fresh"
-if ! diff -u "$WORK/index.d.ts.committed" index.d.ts; then
-    die "index.d.ts was stale: the regenerated file is in place; review and commit it"
-fi
-echo "index.d.ts matches the Rust sources"
+step "index.d.ts is fresh (generated from flockport-core's declaration)"
+(cd "$HERE/.." && cargo test --quiet -p flockport-core --lib api::codegen::tests::dts_is_fresh) \
+    || die "index.d.ts is stale: run FLOCKPORT_REGEN=1 cargo test -p flockport-core --lib api:: and commit it"
+echo "index.d.ts matches the core's declaration"
 
 step "npm install ./flockport-node in a scratch project"
 (

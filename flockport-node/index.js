@@ -19,4 +19,19 @@ if (!existsSync(addonPath)) {
   buildAddon()
 }
 
-module.exports = require(addonPath)
+const addon = require(addonPath)
+
+// `State`'s getters, one per field the core declares for it (each converts
+// its part when read; see src/state.rs).
+const state = JSON.parse(addon._api()).records.find((r) => r.name === 'State')
+for (const { name, camel } of state.fields) {
+  Object.defineProperty(addon.State.prototype, camel, {
+    get() {
+      return this._field(name)
+    },
+    enumerable: false,
+    configurable: true,
+  })
+}
+
+module.exports = addon

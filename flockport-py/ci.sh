@@ -9,7 +9,8 @@
 # 3. the module built in release mode and installed into it:
 #    `maturin develop --release` (default) or, with FLOCKPORT_PY_INSTALL=pip,
 #    `pip install ./flockport-py` exactly as a user would;
-# 4. mypy's stubtest: flockport.pyi against the built module;
+# 4. flockport.pyi is what flockport-core's declaration generates, and
+#    mypy's stubtest checks it against the built module;
 # 5. mypy --strict on the tests and the Python example (the stubs are usable
 #    as typed API);
 # 6. pytest. Lab tests skip without the lab (tests/lab/lab up) unless
@@ -54,6 +55,10 @@ esac
 # installed package (not the tree) is what is imported and checked.
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+
+step "flockport.pyi is fresh (generated from flockport-core's declaration)"
+(cd "$HERE/.." && cargo test --quiet -p flockport-core --lib api::codegen::tests::pyi_is_fresh) \
+    || die "flockport.pyi is stale: run FLOCKPORT_REGEN=1 cargo test -p flockport-core --lib api:: and commit it"
 
 step "stubtest (flockport.pyi against the built module)"
 (cd "$WORK" && "$PY" -m mypy.stubtest flockport --allowlist "$HERE/stubtest-allowlist.txt")

@@ -26,7 +26,8 @@ pub struct ApplyOptions {
 }
 
 /// What a mutating operation did (or, with `dry_run`, would do).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, crate::api::Record)]
+#[record(repr(executed, record, plan))]
 pub struct Applied<T> {
     /// The plan.
     pub plan: Plan,
@@ -63,7 +64,7 @@ pub struct AddServer {
 }
 
 /// A server as `listservers` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct ServerStatus {
     /// Name.
     pub name: String,

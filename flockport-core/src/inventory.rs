@@ -17,7 +17,7 @@ pub const CONFIG_ENV: &str = "FLOCKPORT_CONFIG";
 pub const DEFAULT_CONFIG: &str = "flockport.toml";
 
 /// How a server is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, crate::api::Record)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportKind {
     /// Over SSH (the `openssh` crate, multiplexed).
@@ -28,7 +28,7 @@ pub enum TransportKind {
 }
 
 /// How images (template containers) are built on a server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[serde(deny_unknown_fields)]
 pub struct ImageConfig {
     /// The `lxc-create` template (`debian`, `download`, ...).
@@ -52,8 +52,15 @@ impl Default for ImageConfig {
 }
 
 /// One server of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[serde(deny_unknown_fields)]
+#[record(repr(name, transport, host, port, user, subnet, bridge))]
+#[record(computed(
+    name = "gateway",
+    ty = "Ipv4Addr",
+    with = "ServerConfig::gateway",
+    doc = "Gateway of the container subnet (its first host address unless set)."
+))]
 pub struct ServerConfig {
     /// Unique name, e.g. `s1`.
     pub name: String,
@@ -83,6 +90,7 @@ pub struct ServerConfig {
     pub subnet: Ipv4Net,
     /// The gateway of the container subnet (default: its first host address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(skip)]
     pub gateway: Option<Ipv4Addr>,
     /// The container bridge on the server.
     #[serde(default = "default_bridge")]

@@ -5,6 +5,13 @@
 //! and offers every operation. Data flows validate -> plan -> execute ->
 //! commit; see ARCHITECTURE.md at the repository root.
 
+// `#[record(computed(..., ty = "String", ...))]` repeats `ty = "String"` on
+// purpose (one attribute per computed field); the lint reads it as a mistake.
+#![allow(clippy::duplicated_attributes)]
+
+extern crate self as flockport_core;
+
+pub mod api;
 pub mod cluster;
 pub mod error;
 pub mod fsutil;

@@ -45,13 +45,27 @@ impl std::fmt::Display for ContainerState {
 }
 
 /// A container as seen on a server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
+#[record(repr(name, server, state, address))]
+#[record(computed(
+    name = "address",
+    ty = "Option<Ipv4Addr>",
+    with = "ContainerInfo::address",
+    doc = "The address to show: the live one, else the configured one."
+))]
+#[record(computed(
+    name = "is_image",
+    ty = "bool",
+    with = "ContainerInfo::is_image",
+    doc = "Whether this is an image template rather than a service container."
+))]
 pub struct ContainerInfo {
     /// Its name.
     pub name: String,
     /// The server it lives on.
     pub server: String,
-    /// Run state.
+    /// Run state: `running`, `stopped`, or what LXC said, lowercased.
+    #[record(display)]
     pub state: ContainerState,
     /// Live IPv4 addresses (when running).
     pub ipv4: Vec<Ipv4Addr>,
@@ -74,7 +88,7 @@ impl ContainerInfo {
 }
 
 /// What one round trip tells about a server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct ServerFacts {
     /// `lxc-ls --version`.
     pub lxc_version: String,

@@ -88,7 +88,46 @@ fn octal<S: Serializer>(m: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
 }
 
 /// A described action on a named server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
+#[record(repr(server, kind, description, path), str = "rendered")]
+#[record(computed(name = "kind", ty = "String", with = "crate::api::step::kind", doc = "`run` or `write_file`."))]
+#[record(computed(
+    name = "argv",
+    ty = "Option<Vec<String>>",
+    with = "crate::api::step::argv",
+    doc = "The command of a `run` step."
+))]
+#[record(computed(
+    name = "stdin",
+    ty = "Option<String>",
+    with = "crate::api::step::stdin",
+    doc = "Standard input of a `run` step as shown to people (secrets hidden)."
+))]
+#[record(computed(
+    name = "path",
+    ty = "Option<String>",
+    with = "crate::api::step::path",
+    doc = "The path of a `write_file` step."
+))]
+#[record(computed(
+    name = "mode",
+    ty = "Option<u32>",
+    with = "crate::api::step::mode",
+    doc = "The file mode of a `write_file` step."
+))]
+#[record(computed(
+    name = "content",
+    ty = "Option<String>",
+    with = "crate::api::step::content",
+    doc = "The contents of a `write_file` step as shown to people (secrets hidden)."
+))]
+#[record(computed(
+    name = "rendered",
+    ty = "String",
+    with = "Step::render",
+    doc = "One line (two with the command) for people.",
+    py_method = "render"
+))]
 pub struct Step {
     /// Server name.
     pub server: String,
@@ -96,6 +135,7 @@ pub struct Step {
     pub description: String,
     /// The action.
     #[serde(flatten)]
+    #[record(skip)]
     pub action: Action,
     /// When set, this step is the named service's config check: its failure
     /// is [`Error::ConfigRejected`] rather than a plain command failure.
@@ -216,7 +256,15 @@ impl Step {
 }
 
 /// Everything a mutating operation will do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, crate::api::Record)]
+#[record(repr(operation, steps), str = "rendered")]
+#[record(computed(
+    name = "rendered",
+    ty = "String",
+    with = "Plan::render",
+    doc = "What `--dry-run` prints.",
+    py_method = "render"
+))]
 pub struct Plan {
     /// The operation, e.g. `addcontainer web1`.
     pub operation: String,

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// A container flockport created and manages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct ContainerRecord {
     /// The server it lives on.
     pub server: String,
@@ -47,7 +47,8 @@ pub struct ContainerRecord {
 }
 
 /// Everything flockport remembers about a cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
+#[record(repr(schema, containers, lbs))]
 pub struct State {
     /// Schema version of the file.
     pub schema: u32,

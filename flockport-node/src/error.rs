@@ -124,98 +124,13 @@ fn cause_chain(env: &Env, chain: &[&(dyn std::error::Error + 'static)]) -> napi:
     Ok(below)
 }
 
+/// The variant's fields (`flockport_core::api::error_details`, camelCased).
 fn details(env: &Env, err: &CoreError) -> napi::Result<JsObject> {
-    let mut d = env.create_object()?;
-    let variant = match err {
-        CoreError::InvalidInput { field, value, reason } => {
-            d.set_named_property("field", *field)?;
-            d.set_named_property("value", value.as_str())?;
-            d.set_named_property("reason", reason.as_str())?;
-            "InvalidInput"
-        }
-        CoreError::NotFound { kind, name, hint } => {
-            d.set_named_property("object", *kind)?;
-            d.set_named_property("name", name.as_str())?;
-            d.set_named_property("hint", hint.trim_start_matches("; "))?;
-            "NotFound"
-        }
-        CoreError::AlreadyExists { kind, name, hint } => {
-            d.set_named_property("object", *kind)?;
-            d.set_named_property("name", name.as_str())?;
-            d.set_named_property("hint", hint.trim_start_matches("; "))?;
-            "AlreadyExists"
-        }
-        CoreError::Unreachable { server, reason, .. } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("reason", reason.as_str())?;
-            "Unreachable"
-        }
-        CoreError::HostKeyNotTrusted { server, host, port, known_hosts, detail } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("host", host.as_str())?;
-            d.set_named_property("port", u32::from(*port))?;
-            d.set_named_property("knownHosts", known_hosts.as_str())?;
-            d.set_named_property("detail", detail.as_str())?;
-            "HostKeyNotTrusted"
-        }
-        CoreError::RemoteCommand { server, command, status, stderr_tail } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("command", command.as_str())?;
-            d.set_named_property("status", *status)?;
-            d.set_named_property("stderrTail", stderr_tail.as_str())?;
-            "RemoteCommand"
-        }
-        CoreError::Timeout { server, command, secs } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("command", command.as_str())?;
-            d.set_named_property("secs", *secs as f64)?;
-            "Timeout"
-        }
-        CoreError::ConfigRejected { server, service, detail } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("service", service.as_str())?;
-            d.set_named_property("detail", detail.as_str())?;
-            "ConfigRejected"
-        }
-        CoreError::Ssh { server, context, .. } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("context", context.as_str())?;
-            "Ssh"
-        }
-        CoreError::Io { context, path, .. } => {
-            d.set_named_property("context", *context)?;
-            d.set_named_property("path", path.display().to_string())?;
-            "Io"
-        }
-        CoreError::Inventory { path, reason } => {
-            d.set_named_property("path", path.display().to_string())?;
-            d.set_named_property("reason", reason.as_str())?;
-            "Inventory"
-        }
-        CoreError::StateCorrupt { path, reason } => {
-            d.set_named_property("path", path.display().to_string())?;
-            d.set_named_property("reason", reason.as_str())?;
-            "StateCorrupt"
-        }
-        CoreError::Parse { server, command, reason } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("command", command.as_str())?;
-            d.set_named_property("reason", reason.as_str())?;
-            "Parse"
-        }
-        CoreError::SubnetExhausted { server, subnet } => {
-            d.set_named_property("server", server.as_str())?;
-            d.set_named_property("subnet", subnet.as_str())?;
-            "SubnetExhausted"
-        }
-        CoreError::Many(all) => {
-            d.set_named_property("count", all.len() as u32)?;
-            "Many"
-        }
-        _ => "Other",
-    };
-    d.set_named_property("variant", variant)?;
-    Ok(d)
+    let (variant, fields) = flockport_core::api::error_details(err);
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        fields.into_iter().map(|(k, v)| (flockport_core::api::camel(k), v)).collect();
+    map.insert("variant".into(), variant.into());
+    crate::convert::json_to_js(env, &serde_json::Value::Object(map))?.coerce_to_object()
 }
 
 #[cfg(test)]

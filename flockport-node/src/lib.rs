@@ -1,17 +1,18 @@
 //! Node bindings of flockport: the package `flockport` (napi-rs).
 //!
-//! A thin layer over `flockport-core`: conversion and error mapping only.
-//! Files mirror the core's modules by name (`cluster`, `inventory`, `lb`,
-//! `lxc`, `plan`, `state`, `transport`); `error` is the one error-mapping
-//! file and `promise` the one way operations become Promises. `index.d.ts`
-//! is generated from these files by the napi CLI (`npm run build`) and
-//! checked for staleness by `ci.sh`.
+//! A thin layer over `flockport-core`, driven by its declaration
+//! (`flockport_core::api`): `convert` turns every declared value into JS
+//! (and arguments into core values); `ops` expands the declared operations
+//! into `Cluster` methods; `cluster` is the facade's hand-written members;
+//! `state` the `State` handle; `error` the one error mapping; `promise` the
+//! one way operations become Promises; `plan` the progress adapter;
+//! `transport` `Transport` and `Output`. `index.d.ts` is generated from the
+//! same declaration (flockport-core's codegen), not by the napi CLI.
 
 mod cluster;
+mod convert;
 mod error;
-mod inventory;
-mod lb;
-mod lxc;
+mod ops;
 mod plan;
 mod promise;
 mod state;
@@ -24,4 +25,11 @@ mod transport;
 #[napi_derive::napi]
 pub fn interrupt() -> bool {
     flockport_core::interrupt::request_if_running()
+}
+
+/// The core's declaration as JSON, for `index.js` (the `State` getters) and
+/// the parity tests.
+#[napi_derive::napi(js_name = "_api")]
+pub fn api() -> String {
+    flockport_core::api::codegen::manifest().to_string()
 }

@@ -36,15 +36,6 @@ where
     Ok(promise)
 }
 
-/// Runs `fut`; resolves with its value as is.
-pub fn promise<T, F>(env: &Env, fut: F) -> napi::Result<JsObject>
-where
-    F: Future<Output = CoreResult<T>> + Send + 'static,
-    T: ToNapiValue + Send + 'static,
-{
-    promise_with(env, fut, |_, v| Ok(v))
-}
-
 /// The rejection for an operation that panicked.
 pub fn panic_error(panic: &(dyn std::any::Any + Send)) -> napi::Error {
     napi::Error::from_reason(format!(

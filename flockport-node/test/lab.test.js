@@ -70,7 +70,7 @@ test('lab: addLb dry run', labOptions(), async () => {
     r.backends.map((b) => b.spec),
     ['c1:10.0.4.20:80', 'c2:10.0.4.21:80'],
   )
-  assert.deepEqual(r.backends[0], { name: 'c1', host: '10.0.4.20', port: 80, spec: 'c1:10.0.4.20:80' })
+  assert.deepEqual(r.backends[0], { name: 'c1', host: '10.0.4.20', port: 80, spec: 'c1:10.0.4.20:80', key: 'c1' })
   assert.ok(applied.plan.steps.length > 0)
   assert.equal((await c.state()).lbs.nodeha1, undefined)
   for (const info of await c.lbs()) {

@@ -1,5 +1,12 @@
 'use strict'
-// Every public operation of the core's `Cluster` exists in Node (camelCase).
+// Parity by signature, derived from the core's declaration.
+//
+// `_api()` is flockport-core's declaration (`api::codegen::manifest`): every
+// generated operation with its parameters, every record with its fields, and
+// the members written by hand. Each must exist in Node under its camelCase
+// name, with the same parameters, at run time (a method of Cluster) and in
+// index.d.ts; every public method of the core's `impl Cluster` blocks must be
+// declared.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -9,6 +16,8 @@ const { REPO } = require('./support.js')
 const flockport = require('..')
 
 const CORE_SRC = path.join(REPO, 'flockport-core', 'src')
+const API = JSON.parse(flockport._api())
+const DTS = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
 
 function implClusterBlocks(text) {
   const blocks = []
@@ -35,64 +44,88 @@ function rustFiles(dir) {
   })
 }
 
-/** `pub fn` / `pub async fn` of every `impl Cluster` block (cluster.rs, lb/, ...). */
-function coreOperations() {
-  const ops = new Map()
+/** `pub fn` / `pub async fn` names of the core's `impl Cluster` blocks. */
+function coreMethods() {
+  const names = new Set()
   for (const file of rustFiles(CORE_SRC)) {
     for (const body of implClusterBlocks(fs.readFileSync(file, 'utf8'))) {
-      for (const m of body.matchAll(/^\s*pub\s+(async\s+)?fn\s+(\w+)/gm)) {
-        ops.set(m[2], { async: Boolean(m[1]), file: path.relative(REPO, file) })
-      }
+      for (const m of body.matchAll(/^\s*pub\s+(async\s+)?fn\s+(\w+)/gm)) names.add(m[2])
     }
   }
-  return ops
-}
-
-/** Core operations named in flockport-core/bindings-pending.txt: not bound yet. */
-function pending() {
-  const text = fs.readFileSync(path.join(REPO, 'flockport-core', 'bindings-pending.txt'), 'utf8')
-  return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')))
+  return names
 }
 
 const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
 
-test('the core has the operations this test expects to parse', () => {
-  const ops = coreOperations()
-  assert.ok(ops.size >= 15, [...ops.keys()].join(' '))
-  assert.equal(ops.get('list_servers').async, true)
-  assert.equal(ops.get('add_server').async, false)
+/** The members of a declared interface or class in index.d.ts: name -> the rest of its line. */
+function dtsBlock(kind, name) {
+  const start = DTS.search(new RegExp(`^export (?:declare )?${kind} ${name}\\b[^\\n]*\\{$`, 'm'))
+  assert.ok(start >= 0, `index.d.ts lacks ${kind} ${name}`)
+  const body = DTS.slice(start, DTS.indexOf('\n}', start))
+  const members = new Map()
+  for (const m of body.matchAll(/^ {2}(?:static |get )?(\w+)(\??)(.*)$/gm)) members.set(m[1], { optional: m[2] === '?', rest: m[3] })
+  return members
+}
+
+/** `name?` / `name` of each parameter of a d.ts method line. */
+function dtsParams(rest) {
+  const inner = rest.slice(rest.indexOf('(') + 1, rest.lastIndexOf('):'))
+  return [...inner.matchAll(/(\w+)(\??): (?:\([^)]*\) => \w+|[^,]+)/g)].map((m) => `${m[1]}${m[2]}`)
+}
+
+test('the declaration is read', () => {
+  const names = API.operations.map((o) => o.name)
+  for (const n of ['list_servers', 'add_lb', 'add_server']) assert.ok(names.includes(n), names.join(' '))
   assert.equal(camel('probe_all'), 'probeAll')
 })
 
-test('pending operations are core operations not yet bound', () => {
-  const ops = coreOperations()
-  for (const name of pending()) {
-    assert.ok(ops.has(name), `bindings-pending.txt names ${name}, which the core does not have`)
-    const js = camel(name)
-    const fn = flockport.Cluster[js] || flockport.Cluster.prototype[js]
-    assert.equal(typeof fn, 'undefined', `${js} is bound now: remove ${name} from bindings-pending.txt`)
+test('every core Cluster method is declared', () => {
+  const declared = new Set([...API.operations.map((o) => o.name), ...API.facade])
+  const core = coreMethods()
+  assert.deepEqual([...core].filter((n) => !declared.has(n)), [], 'core methods neither declared nor hand-written')
+  assert.deepEqual([...declared].filter((n) => !core.has(n)), [], "declared operations the core's Cluster lacks")
+})
+
+test('operations have the declared signature (camelCase) and return Promises', () => {
+  const cls = dtsBlock('class', 'Cluster')
+  for (const op of API.operations) {
+    const js = op.camel
+    assert.equal(typeof flockport.Cluster.prototype[js], 'function', `Cluster.${js} missing at run time`)
+    const decl = cls.get(js)
+    assert.ok(decl, `index.d.ts lacks Cluster.${js}`)
+    assert.match(decl.rest, /\): Promise<.*>$/, `Cluster.${js} returns a Promise`)
+    const want = op.spec ? ['spec'] : op.params.map((p) => `${p.camel}${p.optional ? '?' : ''}`)
+    if (op.dry_run) want.push('options?')
+    if (op.progress) want.push('progress?')
+    assert.deepEqual(dtsParams(decl.rest), want, `Cluster.${js} in index.d.ts`)
+    if (op.spec) {
+      const spec = dtsBlock('interface', op.spec)
+      for (const p of op.params) {
+        assert.ok(spec.has(p.camel), `${op.spec}.${p.camel} missing`)
+        assert.equal(spec.get(p.camel).optional, p.optional, `${op.spec}.${p.camel} optional`)
+      }
+      assert.equal(spec.size, op.params.length, `${op.spec} has exactly the declared fields`)
+    }
   }
 })
 
-test('every core operation is bound (camelCase)', () => {
-  const missing = []
-  for (const [name, { file }] of coreOperations()) {
-    if (pending().has(name)) continue
-    const js = camel(name)
-    const fn = flockport.Cluster[js] || flockport.Cluster.prototype[js]
-    if (typeof fn !== 'function') missing.push(`${js} (${file})`)
+test('records have the declared fields (camelCase)', () => {
+  for (const rec of API.records) {
+    const members = dtsBlock(rec.name === 'State' ? 'class' : 'interface', rec.name)
+    for (const f of rec.fields) assert.ok(members.has(f.camel), `index.d.ts lacks ${rec.name}.${f.camel}`)
   }
-  assert.deepEqual(missing, [], `flockport.Cluster lacks core operations: ${missing.join(', ')}`)
+  for (const f of API.records.find((r) => r.name === 'State').fields) {
+    const getter = Object.getOwnPropertyDescriptor(flockport.State.prototype, f.camel)
+    assert.equal(typeof getter?.get, 'function', `State.${f.camel} getter missing`)
+  }
 })
 
-test('index.d.ts declares every operation; async ones return a Promise', () => {
-  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
-  const cls = dts.slice(dts.indexOf('export declare class Cluster'))
-  for (const [name, { async }] of coreOperations()) {
-    if (pending().has(name)) continue
+test('hand-written members exist', () => {
+  const cls = dtsBlock('class', 'Cluster')
+  for (const name of API.facade) {
     const js = camel(name)
-    const m = cls.match(new RegExp(`^\\s*(?:static )?${js}\\(.*\\): (.*)$`, 'm'))
-    assert.ok(m, `index.d.ts lacks Cluster.${js}`)
-    if (async) assert.match(m[1], /^Promise</, `Cluster.${js} should return a Promise`)
+    const fn = flockport.Cluster[js] || flockport.Cluster.prototype[js]
+    assert.equal(typeof fn, 'function', `Cluster.${js} missing at run time`)
+    assert.ok(cls.has(js), `index.d.ts lacks Cluster.${js}`)
   }
 })

@@ -119,97 +119,14 @@ fn cause_exception(py: Python<'_>, err: &CoreError) -> Option<PyErr> {
     below
 }
 
-/// The variant's fields, for programs that act on an error.
+/// The variant's fields (`flockport_core::api::error_details`), for
+/// programs that act on an error.
 fn details<'py>(py: Python<'py>, err: &CoreError) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    let variant = match err {
-        CoreError::InvalidInput { field, value, reason } => {
-            d.set_item("field", field)?;
-            d.set_item("value", value)?;
-            d.set_item("reason", reason)?;
-            "InvalidInput"
-        }
-        CoreError::NotFound { kind, name, hint } => {
-            d.set_item("object", kind)?;
-            d.set_item("name", name)?;
-            d.set_item("hint", hint.trim_start_matches("; "))?;
-            "NotFound"
-        }
-        CoreError::AlreadyExists { kind, name, hint } => {
-            d.set_item("object", kind)?;
-            d.set_item("name", name)?;
-            d.set_item("hint", hint.trim_start_matches("; "))?;
-            "AlreadyExists"
-        }
-        CoreError::Unreachable { server, reason, .. } => {
-            d.set_item("server", server)?;
-            d.set_item("reason", reason)?;
-            "Unreachable"
-        }
-        CoreError::HostKeyNotTrusted { server, host, port, known_hosts, detail } => {
-            d.set_item("server", server)?;
-            d.set_item("host", host)?;
-            d.set_item("port", port)?;
-            d.set_item("known_hosts", known_hosts)?;
-            d.set_item("detail", detail)?;
-            "HostKeyNotTrusted"
-        }
-        CoreError::RemoteCommand { server, command, status, stderr_tail } => {
-            d.set_item("server", server)?;
-            d.set_item("command", command)?;
-            d.set_item("status", status)?;
-            d.set_item("stderr_tail", stderr_tail)?;
-            "RemoteCommand"
-        }
-        CoreError::Timeout { server, command, secs } => {
-            d.set_item("server", server)?;
-            d.set_item("command", command)?;
-            d.set_item("secs", secs)?;
-            "Timeout"
-        }
-        CoreError::ConfigRejected { server, service, detail } => {
-            d.set_item("server", server)?;
-            d.set_item("service", service)?;
-            d.set_item("detail", detail)?;
-            "ConfigRejected"
-        }
-        CoreError::Ssh { server, context, .. } => {
-            d.set_item("server", server)?;
-            d.set_item("context", context)?;
-            "Ssh"
-        }
-        CoreError::Io { context, path, .. } => {
-            d.set_item("context", context)?;
-            d.set_item("path", path.display().to_string())?;
-            "Io"
-        }
-        CoreError::Inventory { path, reason } => {
-            d.set_item("path", path.display().to_string())?;
-            d.set_item("reason", reason)?;
-            "Inventory"
-        }
-        CoreError::StateCorrupt { path, reason } => {
-            d.set_item("path", path.display().to_string())?;
-            d.set_item("reason", reason)?;
-            "StateCorrupt"
-        }
-        CoreError::Parse { server, command, reason } => {
-            d.set_item("server", server)?;
-            d.set_item("command", command)?;
-            d.set_item("reason", reason)?;
-            "Parse"
-        }
-        CoreError::SubnetExhausted { server, subnet } => {
-            d.set_item("server", server)?;
-            d.set_item("subnet", subnet)?;
-            "SubnetExhausted"
-        }
-        CoreError::Many(all) => {
-            d.set_item("count", all.len())?;
-            "Many"
-        }
-        _ => "Other",
-    };
+    let (variant, fields) = flockport_core::api::error_details(err);
+    for (name, value) in fields {
+        d.set_item(name, crate::records::json_to_py(py, &value)?)?;
+    }
     d.set_item("variant", variant)?;
     Ok(d)
 }

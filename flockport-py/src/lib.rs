@@ -1,21 +1,21 @@
 //! Python bindings of flockport: the module `flockport`.
 //!
-//! A thin layer over `flockport-core`: conversion and error mapping only.
-//! Files mirror the core's modules by name (`cluster`, `inventory`, `lb`, `lxc`,
-//! `plan`, `state`, `transport`); `error` is the one error-mapping file,
-//! `runtime` the one tokio runtime and the asyncio bridge, `convert` the
-//! shared `repr`/`to_dict` helpers. Stubs: `flockport.pyi`, checked by
+//! A thin layer over `flockport-core`, driven by its declaration
+//! (`flockport_core::api`): `records` makes a class per declared record at
+//! import and converts every value through it; `ops` expands the declared
+//! operations into `Cluster` methods (blocking and `*_async`); `cluster` is
+//! the facade's hand-written members; `error` the one error mapping;
+//! `runtime` the one tokio runtime and the asyncio bridge; `plan` the
+//! progress adapter; `transport` `Transport` and `Output`. Stubs:
+//! `flockport.pyi`, generated from the same declaration and checked by
 //! mypy's stubtest in `ci.sh`.
 
 mod cluster;
-mod convert;
 mod error;
-mod inventory;
-mod lb;
-mod lxc;
+mod ops;
 mod plan;
+mod records;
 mod runtime;
-mod state;
 mod transport;
 
 use pyo3::prelude::*;
@@ -29,29 +29,24 @@ fn interrupt() -> bool {
     flockport_core::interrupt::request_if_running()
 }
 
+/// The core's declaration as JSON (operations, records, hand-written
+/// members), for the parity tests.
+#[pyfunction]
+fn _api() -> String {
+    flockport_core::api::codegen::manifest().to_string()
+}
+
 /// Flockport: managed services on clusters of LXC hosts, from Python.
 #[pymodule]
 fn flockport(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(interrupt, m)?)?;
+    m.add_function(wrap_pyfunction!(_api, m)?)?;
     m.add_class::<cluster::Cluster>()?;
-    m.add_class::<cluster::ServerStatus>()?;
     m.add_class::<cluster::ProbeResult>()?;
-    m.add_class::<cluster::Applied>()?;
-    m.add_class::<inventory::ServerConfig>()?;
-    m.add_class::<lb::Backend>()?;
-    m.add_class::<lb::BackendHealth>()?;
-    m.add_class::<lb::LbInfo>()?;
-    m.add_class::<lb::LbRecord>()?;
-    m.add_class::<lb::ServiceContainer>()?;
-    m.add_class::<lxc::ContainerInfo>()?;
-    m.add_class::<lxc::ServerFacts>()?;
-    m.add_class::<plan::Plan>()?;
-    m.add_class::<plan::Step>()?;
-    m.add_class::<state::State>()?;
-    m.add_class::<state::ContainerRecord>()?;
     m.add_class::<transport::Transport>()?;
     m.add_class::<transport::Output>()?;
+    records::register(m)?;
     error::register(m)?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `Transport` and `Output`: run a command on a server (mirrors
 //! `flockport_core::transport`).
 
-use crate::convert::repr_str;
 use crate::runtime::{awaitable, block_on};
 use flockport_core::transport::{Output as CoreOutput, Transport as CoreTransport};
 use pyo3::prelude::*;
@@ -42,19 +41,19 @@ impl Output {
     fn stdout_str(&self) -> String {
         self.inner.stdout_str()
     }
-    pub(crate) fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let mut out = self.inner.stdout_str();
         if out.len() > 60 {
             let cut = out.char_indices().nth(57).map_or(out.len(), |(i, _)| i);
             out.truncate(cut);
             out.push_str("...");
         }
-        format!(
+        Ok(format!(
             "Output(status={}, stdout={}, stderr_bytes={})",
             self.inner.status,
-            repr_str(&out),
+            out.into_pyobject(py)?.repr()?,
             self.inner.stderr.len()
-        )
+        ))
     }
 }
 
@@ -88,7 +87,7 @@ impl Transport {
         let t = self.inner.clone();
         awaitable(py, async move { t.exec(argv, stdin).await.map(Output::from) })
     }
-    pub(crate) fn __repr__(&self) -> String {
-        format!("Transport(server={})", repr_str(self.inner.server()))
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Transport(server={})", self.inner.server().into_pyobject(py)?.repr()?))
     }
 }

@@ -29,7 +29,7 @@ def test_server_config_fields(cluster: flockport.Cluster, tmp_path: Path) -> Non
     assert s.ssh_config == str(ssh_config)
     assert (s.subnet, s.gateway, s.bridge) == ("10.0.4.0/24", "10.0.4.1", "lxcbr0")
     assert s.transport == "ssh" and s.lxcpath == "/var/lib/lxc"
-    assert s.image_template == "debian" and s.image_args == ["-r", "bookworm"]
+    assert s.image.template == "debian" and s.image.args == ["-r", "bookworm"]
     assert s == cluster.server("s1") and s != cluster.add_server(
         "s2", subnet="10.0.5.0/24", local=True
     )

@@ -196,7 +196,7 @@ def test_refused_config_is_config_rejected_async(refusing_lb: tuple[flockport.Cl
     cluster, state, log = refusing_lb
     before = state.read_bytes()
 
-    async def set_workers() -> flockport.Applied:
+    async def set_workers() -> flockport.Applied[flockport.LbRecord]:
         return await cluster.set_lb_async("ha1", "workers", "2")
 
     with pytest.raises(flockport.ConfigRejected) as info:

@@ -45,7 +45,7 @@ pub const HAPROXY_SOCKET: &str = "/run/haproxy/admin.sock";
 pub const DRAIN_TENTHS: u32 = 100;
 
 /// The kind of load balancer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[serde(rename_all = "lowercase")]
 pub enum LbKind {
     /// HAProxy.
@@ -116,7 +116,21 @@ impl std::fmt::Display for LbKind {
 }
 
 /// A backend: HAProxy's `name:ip:port` or Nginx's `ip:port` / `host:port`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
+#[record(str = "spec")]
+#[record(computed(
+    name = "spec",
+    ty = "String",
+    with = "ToString::to_string",
+    doc = "As the CLI writes it (`name:ip:port` or `host:port`)."
+))]
+#[record(computed(
+    name = "key",
+    ty = "String",
+    with = "Backend::key",
+    doc = "What identifies it in its LB: the name (HAProxy) or host:port (Nginx).",
+    py_method = "key"
+))]
 pub struct Backend {
     /// The HAProxy server name (none for Nginx).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,7 +217,8 @@ impl std::fmt::Display for Backend {
 }
 
 /// A load balancer as recorded in state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
+#[record(repr(name, kind, server, address, mode, url, backends, published))]
 pub struct LbRecord {
     /// Its service container: name, server, address, image, published ports
     /// (flattened into the record's JSON).
@@ -242,7 +257,7 @@ impl LbRecord {
 }
 
 /// A backend's health as the LB sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct BackendHealth {
     /// The backend.
     pub backend: String,
@@ -251,10 +266,11 @@ pub struct BackendHealth {
 }
 
 /// A load balancer as `listlbs` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct LbInfo {
     /// The record.
     #[serde(flatten)]
+    #[record(nested)]
     pub record: LbRecord,
     /// Health per backend.
     pub health: Vec<BackendHealth>,

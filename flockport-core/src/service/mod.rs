@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
 /// The families whose records own service containers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, crate::api::Record)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     /// Load balancers (`addlb`, removed by `dellb`).
@@ -63,7 +63,7 @@ impl Family {
 
 /// A port forward: `host_port` on the server's host addresses to `port` of
 /// the container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, crate::api::Record)]
 pub struct Forward {
     /// The port on the server.
     pub host_port: u16,
@@ -82,7 +82,14 @@ impl std::fmt::Display for Forward {
 }
 
 /// A container that a service owns, as every family's record holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
+#[record(repr(family, name, server, address, forwards))]
+#[record(computed(
+    name = "published",
+    ty = "Vec<u16>",
+    with = "ServiceContainer::host_ports",
+    doc = "Host ports forwarded from the server's host addresses (see `forwards` for where each goes)."
+))]
 pub struct ServiceContainer {
     /// The family that owns it.
     pub family: Family,
@@ -97,6 +104,7 @@ pub struct ServiceContainer {
     pub image: String,
     /// Ports forwarded from the server's host addresses.
     #[serde(default)]
+    #[record(rename = "forwards")]
     pub published: Vec<Forward>,
 }
 

@@ -40,7 +40,7 @@ pub struct VipSpec {
 }
 
 /// One of the two servers of a floating IP, as found on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct VipMember {
     /// The server's name.
     pub server: String,
@@ -53,7 +53,7 @@ pub struct VipMember {
 }
 
 /// A floating IP as the API returns it (the record without its VRRP password).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct Vip {
     /// Name.
     pub name: String,
@@ -121,19 +121,21 @@ impl Vip {
 }
 
 /// A floating IP as recorded in state: the [`Vip`] and its VRRP password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct VipRecord {
     /// The floating IP (flattened into the record's JSON).
     #[serde(flatten)]
     pub vip: Vip,
     /// The VRRPv2 PASS authentication shared by the two servers (8
-    /// characters; VRRPv3 has none). Travels only in `Content::secret`.
+    /// characters; VRRPv3 has none). Travels only in `Content::secret`;
+    /// never shown by the bindings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(skip)]
     pub auth_pass: Option<String>,
 }
 
 /// A tracked port as a server sees it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct TrackStatus {
     /// The port.
     pub port: u16,
@@ -142,7 +144,7 @@ pub struct TrackStatus {
 }
 
 /// One server of a floating IP as `listvips` reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct VipServerStatus {
     /// The server.
     pub server: String,
@@ -160,10 +162,11 @@ pub struct VipServerStatus {
 }
 
 /// A floating IP as `listvips` shows it: read from the servers, not from state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct VipInfo {
     /// The floating IP.
     #[serde(flatten)]
+    #[record(nested)]
     pub vip: Vip,
     /// The server that holds the address now: the one whose keepalived is
     /// MASTER with the address on its interface (or, when keepalived was

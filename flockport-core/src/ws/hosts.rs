@@ -24,7 +24,7 @@ pub const BEGIN: &str = "# BEGIN flockport (addhosts/delhosts; lines here are ma
 pub const END: &str = "# END flockport";
 
 /// What `addhosts`/`delhosts` did (or, dry, would do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct HostsChange {
     /// The file.
     pub file: PathBuf,

@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 /// Where an app's requests go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct Upstream {
     /// The address or DNS name Nginx connects to.
     pub host: String,
@@ -84,7 +84,7 @@ impl UpstreamSpec {
 }
 
 /// Where an app's certificate came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsSource {
     /// `-c CERT -k KEY`.
@@ -94,7 +94,7 @@ pub enum TlsSource {
 }
 
 /// An app's TLS: served on 443 with this certificate, port 80 redirects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct AppTls {
     /// The certificate's fingerprint (names its files in the container).
     pub fingerprint: String,
@@ -105,7 +105,7 @@ pub struct AppTls {
 }
 
 /// An app published on a webserver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct App {
     /// The host name it is served under.
     pub url: String,
@@ -117,7 +117,8 @@ pub struct App {
 }
 
 /// A webserver as recorded in state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
+#[record(repr(name, server, address, apps, published))]
 pub struct WsRecord {
     /// Its service container: name, server, address, image, published ports
     /// (flattened into the record's JSON).
@@ -130,7 +131,7 @@ pub struct WsRecord {
 
 /// An app's live health: does its upstream answer a TCP connection from the
 /// webserver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct AppHealth {
     /// The app's URL.
     pub url: String,
@@ -139,10 +140,11 @@ pub struct AppHealth {
 }
 
 /// A webserver as `listws` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct WsInfo {
     /// The record.
     #[serde(flatten)]
+    #[record(nested)]
     pub record: WsRecord,
     /// Health per app.
     pub health: Vec<AppHealth>,

@@ -1,0 +1,856 @@
+//! The bindings' declaration: what Python and Node show of the core, said
+//! once, here and next to the types.
+//!
+//! * Records: `#[derive(Record)]` (crate `flockport-derive`) on a core type
+//!   declares its fields for the bindings from what the type already says
+//!   (fields, types, docs, serde's `flatten`/`skip`), plus computed fields
+//!   (`#[record(computed(...))]`). [`Record::shape`] is that declaration as
+//!   data; [`Record::write_view`] / [`ViewValue::to_view`] the value as JSON
+//!   with the bindings' field names ([`Case`]). Python makes a frozen class
+//!   per shape at import; Node gets plain objects; `flockport.pyi` and
+//!   `index.d.ts` are generated from the shapes ([`codegen`]).
+//! * Operations: [`for_each_operation!`] lists every generated `Cluster`
+//!   operation (name, doc, parameters, return type, how the core runs it).
+//!   The core expands it into [`ops`] (an `Args` struct and `call` per
+//!   operation) and [`operations`] (the list as data); each binding expands
+//!   it into its methods (Python: blocking + `*_async`; Node: a Promise).
+//!
+//! See ARCHITECTURE.md, "Bindings", for the recipe.
+
+pub mod codegen;
+
+use crate::cluster::ApplyOptions;
+use crate::plan::{NoProgress, Progress};
+use serde_json::{Map, Value};
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub use flockport_derive::Record;
+
+/// Field-name convention of a binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// Python: the Rust names.
+    Snake,
+    /// Node: lowerCamelCase.
+    Camel,
+}
+
+impl Case {
+    /// `snake` or `camel`, as this case wants.
+    pub fn pick(self, snake: &'static str, camel: &'static str) -> &'static str {
+        match self {
+            Case::Snake => snake,
+            Case::Camel => camel,
+        }
+    }
+}
+
+/// `snake_case` to `lowerCamelCase` (parameter names at run time).
+pub fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut up = false;
+    for c in snake.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A type as the bindings show it.
+#[derive(Clone)]
+pub enum Ty {
+    /// Text (also addresses, subnets, paths shown).
+    Str,
+    /// A whole number.
+    Int,
+    /// True or false.
+    Bool,
+    /// A number with a fraction.
+    Float,
+    /// Nothing (`None` / `void`).
+    Unit,
+    /// A file path given by the user (`str | PathLike` / `string`).
+    Path,
+    /// May be absent.
+    Opt(Box<Ty>),
+    /// A list.
+    List(Box<Ty>),
+    /// A map from names.
+    Map(Box<Ty>),
+    /// One of these strings.
+    Literal(&'static [&'static str]),
+    /// Any of these (arguments only).
+    Union(Vec<Ty>),
+    /// Bytes (arguments only: `bytes` / `Buffer`).
+    Bytes,
+    /// A record, with its type arguments (`Applied[LbRecord]`).
+    Record(fn() -> &'static RecordShape, Vec<Ty>),
+}
+
+impl std::fmt::Debug for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ty::Record(shape, args) => write!(f, "Record({}, {args:?})", shape().name),
+            Ty::Opt(t) => write!(f, "Opt({t:?})"),
+            Ty::List(t) => write!(f, "List({t:?})"),
+            Ty::Map(t) => write!(f, "Map({t:?})"),
+            Ty::Union(t) => write!(f, "Union({t:?})"),
+            Ty::Literal(l) => write!(f, "Literal({l:?})"),
+            Ty::Str => f.write_str("Str"),
+            Ty::Int => f.write_str("Int"),
+            Ty::Bool => f.write_str("Bool"),
+            Ty::Float => f.write_str("Float"),
+            Ty::Unit => f.write_str("Unit"),
+            Ty::Path => f.write_str("Path"),
+            Ty::Bytes => f.write_str("Bytes"),
+        }
+    }
+}
+
+/// A field of a record as the bindings show it.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Python's name (the Rust field's).
+    pub name: &'static str,
+    /// Node's name.
+    pub camel: &'static str,
+    /// The doc comment.
+    pub doc: &'static str,
+    /// Its type.
+    pub ty: Ty,
+    /// The type parameter it is (`T` of `Applied<T>`), if so.
+    pub param: Option<&'static str>,
+    /// In Python a method of this name instead of an attribute (`render()`).
+    pub py_method: Option<&'static str>,
+}
+
+/// A record as the bindings show it: a Python class, a TypeScript interface.
+#[derive(Debug, Clone)]
+pub struct RecordShape {
+    /// The class / interface name.
+    pub name: &'static str,
+    /// The doc comment.
+    pub doc: &'static str,
+    /// Type parameters (`Applied<T>`).
+    pub params: &'static [&'static str],
+    /// Fields in order (flattened ones spliced in).
+    pub fields: Vec<Field>,
+    /// The fields Python's `repr` shows (all when `None`).
+    pub repr: Option<&'static [&'static str]>,
+    /// The field Python's `str()` is.
+    pub str_field: Option<&'static str>,
+}
+
+impl RecordShape {
+    /// The field called `name` (Python's name).
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// A value the bindings can show: its type and its JSON form.
+pub trait ViewValue {
+    /// The type.
+    fn ty() -> Ty;
+    /// The value (`None`: absent, e.g. an optional field not set).
+    fn to_view(&self, case: Case) -> Option<Value>;
+    /// The value with its records kept as they are (viewed when read):
+    /// what Python holds. Plain values are their snake_case view.
+    fn to_lazy(&self) -> Lazy {
+        Lazy::Value(self.to_view(Case::Snake).unwrap_or(Value::Null))
+    }
+}
+
+/// A value whose records are kept typed, to be viewed field by field when
+/// read ([`ViewValue::to_lazy`], [`Record::field_lazy`]).
+pub enum Lazy {
+    /// A plain value (snake_case view).
+    Value(Value),
+    /// A record.
+    Record(Box<dyn AnyRecord>),
+    /// A list.
+    List(Vec<Lazy>),
+    /// A map from names.
+    Map(Vec<(String, Lazy)>),
+}
+
+/// A record of any type, for a binding that holds it.
+pub trait AnyRecord: Send + Sync {
+    /// Its shape.
+    fn shape(&self) -> &'static RecordShape;
+    /// One field's value.
+    fn field_lazy(&self, name: &str) -> Lazy;
+    /// Every field into `out` (see [`Record::write_view`]).
+    fn write_view(&self, out: &mut Map<String, Value>, case: Case);
+}
+
+impl<T: Record + Send + Sync + 'static> AnyRecord for T {
+    fn shape(&self) -> &'static RecordShape {
+        T::shape()
+    }
+    fn field_lazy(&self, name: &str) -> Lazy {
+        Record::field_lazy(self, name)
+    }
+    fn write_view(&self, out: &mut Map<String, Value>, case: Case) {
+        Record::write_view(self, out, case)
+    }
+}
+
+/// A record (derived: `#[derive(Record)]`).
+pub trait Record: ViewValue {
+    /// Builds the shape (use [`Record::shape`], which caches it).
+    fn build_shape() -> RecordShape;
+    /// One field's value (`None` when absent or unknown).
+    fn field_view(&self, name: &str, case: Case) -> Option<Value>;
+    /// One field's value, its records kept typed (`Value(Null)` when absent).
+    fn field_lazy(&self, name: &str) -> Lazy;
+    /// Every field into `out`.
+    fn write_view(&self, out: &mut Map<String, Value>, case: Case);
+    /// The shape, built once per type.
+    fn shape() -> &'static RecordShape
+    where
+        Self: Sized + 'static,
+    {
+        static SHAPES: Mutex<Option<HashMap<TypeId, &'static RecordShape>>> = Mutex::new(None);
+        let cached =
+            |map: &mut Option<HashMap<_, &'static RecordShape>>| map.as_ref()?.get(&TypeId::of::<Self>()).copied();
+        if let Some(s) = cached(&mut SHAPES.lock().unwrap_or_else(|p| p.into_inner())) {
+            return s;
+        }
+        // Built without the lock held: a flattened field's shape is built
+        // inside. Two threads may both build it; the first one stored wins.
+        let built = Self::build_shape();
+        let mut map = SHAPES.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = cached(&mut map) {
+            return s;
+        }
+        let shape: &'static RecordShape = Box::leak(Box::new(built));
+        map.get_or_insert_with(HashMap::new).insert(TypeId::of::<Self>(), shape);
+        shape
+    }
+}
+
+macro_rules! view_as {
+    ($ty:expr, |$v:ident| $conv:expr; $($t:ty),*) => {$(
+        impl ViewValue for $t {
+            fn ty() -> Ty {
+                $ty
+            }
+            fn to_view(&self, _case: Case) -> Option<Value> {
+                let $v = self;
+                Some($conv)
+            }
+        }
+    )*};
+}
+view_as!(Ty::Str, |v| Value::String(v.clone()); String);
+view_as!(Ty::Str, |v| Value::String(v.to_string()); Ipv4Addr, ipnet::Ipv4Net);
+view_as!(Ty::Path, |v| Value::String(v.display().to_string()); PathBuf);
+view_as!(Ty::Bool, |v| Value::Bool(*v); bool);
+view_as!(Ty::Int, |v| Value::from(*v); u8, u16, u32, u64, i32, i64, usize);
+view_as!(Ty::Float, |v| Value::from(*v); f64);
+
+impl ViewValue for () {
+    fn ty() -> Ty {
+        Ty::Unit
+    }
+    fn to_view(&self, _case: Case) -> Option<Value> {
+        None
+    }
+}
+
+impl<T: ViewValue> ViewValue for Option<T> {
+    fn ty() -> Ty {
+        Ty::Opt(Box::new(T::ty()))
+    }
+    fn to_view(&self, case: Case) -> Option<Value> {
+        self.as_ref().and_then(|v| v.to_view(case))
+    }
+    fn to_lazy(&self) -> Lazy {
+        self.as_ref().map_or(Lazy::Value(Value::Null), ViewValue::to_lazy)
+    }
+}
+
+impl<T: ViewValue> ViewValue for Vec<T> {
+    fn ty() -> Ty {
+        Ty::List(Box::new(T::ty()))
+    }
+    fn to_view(&self, case: Case) -> Option<Value> {
+        Some(Value::Array(self.iter().map(|v| v.to_view(case).unwrap_or(Value::Null)).collect()))
+    }
+    fn to_lazy(&self) -> Lazy {
+        Lazy::List(self.iter().map(ViewValue::to_lazy).collect())
+    }
+}
+
+impl<T: ViewValue> ViewValue for BTreeMap<String, T> {
+    fn ty() -> Ty {
+        Ty::Map(Box::new(T::ty()))
+    }
+    fn to_view(&self, case: Case) -> Option<Value> {
+        Some(Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_view(case).unwrap_or(Value::Null))).collect()))
+    }
+    fn to_lazy(&self) -> Lazy {
+        Lazy::Map(self.iter().map(|(k, v)| (k.clone(), v.to_lazy())).collect())
+    }
+}
+
+/// A file's contents given by the user: `bytes | str` (Python), `Buffer |
+/// string` (Node).
+#[derive(Debug, Clone, Default)]
+pub struct Contents(pub Vec<u8>);
+
+/// One string or several (`setlb`'s values).
+#[derive(Debug, Clone, Default)]
+pub struct Values(pub Vec<String>);
+
+/// Argument types only the bindings read (never shown as values).
+macro_rules! arg_only {
+    ($($t:ty => $ty:expr),*) => {$(
+        impl ViewValue for $t {
+            fn ty() -> Ty {
+                $ty
+            }
+            fn to_view(&self, _case: Case) -> Option<Value> {
+                None
+            }
+        }
+    )*};
+}
+arg_only!(Contents => Ty::Union(vec![Ty::Bytes, Ty::Str]), Values => Ty::Union(vec![Ty::Str, Ty::List(Box::new(Ty::Str))]));
+
+/// What a changing operation gets besides its arguments: `dry_run` and the
+/// progress callback.
+pub struct Ctx<'a> {
+    /// `dry_run`.
+    pub opts: ApplyOptions,
+    /// Called before each step.
+    pub progress: &'a dyn Progress,
+}
+
+impl Default for Ctx<'_> {
+    fn default() -> Self {
+        Ctx { opts: ApplyOptions::default(), progress: &NoProgress }
+    }
+}
+
+/// How an operation runs in a binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// On the shared `&Cluster`.
+    Read,
+    /// An inventory edit (`&mut Cluster`): the bindings run it on the
+    /// cluster reopened, one at a time, and share the result.
+    Edit,
+}
+
+/// A parameter of an operation.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Python's name (the Rust one).
+    pub name: &'static str,
+    /// Its type.
+    pub ty: Ty,
+    /// Its default as Rust code (`None`, `false`, `Vec::new()`, ...).
+    pub default: Option<&'static str>,
+    /// Keyword-only in Python.
+    pub keyword: bool,
+}
+
+impl Param {
+    /// Node's name.
+    pub fn camel(&self) -> String {
+        camel(self.name)
+    }
+}
+
+/// An operation as data (from [`for_each_operation!`]).
+#[derive(Debug, Clone)]
+pub struct OpShape {
+    /// Python's name (the core's).
+    pub name: &'static str,
+    /// The doc comment.
+    pub doc: &'static str,
+    /// How it runs.
+    pub kind: OpKind,
+    /// Parameters in order: positional, then keyword-only.
+    pub params: Vec<Param>,
+    /// Node takes the parameters as one object of this interface.
+    pub spec: Option<&'static str>,
+    /// Takes `dry_run` (Python keyword, Node `options.dryRun`).
+    pub dry_run: bool,
+    /// Takes a progress callback.
+    pub progress: bool,
+    /// What it returns.
+    pub ret: Ty,
+}
+
+impl OpShape {
+    /// Node's name.
+    pub fn camel(&self) -> String {
+        camel(self.name)
+    }
+}
+
+/// Every generated `Cluster` operation, each once: the declaration that the
+/// core ([`ops`]), the bindings' methods, `flockport.pyi`, `index.d.ts` and
+/// the parity tests follow.
+///
+/// An entry: doc comment; `read` or `edit`; `fn NAME(POSITIONAL; KEYWORD)`
+/// where a keyword parameter has a default; `[dry_run, progress]` (either,
+/// both or absent); `spec NAME` when Node takes the parameters as one object
+/// (interface NAME); `-> RETURN`; and `|cluster, ctx| CORE CALL`, where the
+/// parameters are locals and `ctx` is a [`Ctx`].
+#[macro_export]
+macro_rules! for_each_operation {
+    ($cb:path) => {
+        $cb! {
+            {
+                /// Adds a server to the inventory (`addserver`). Nothing is contacted.
+                edit fn add_server(name: String, subnet: String, host: Option<String> = None;
+                    local: bool = false, user: Option<String> = None, port: Option<u16> = None,
+                    identity: Option<PathBuf> = None, known_hosts: Option<PathBuf> = None,
+                    ssh_config: Option<PathBuf> = None, bridge: Option<String> = None) spec AddServer
+                    -> ServerConfig
+                    = |c, _x| c.add_server(AddServer { name, subnet, host, local, user, port, identity, known_hosts, ssh_config, bridge })
+            }
+            {
+                /// Removes a server from the inventory (`delserver`); refused while the
+                /// state records containers on it.
+                edit fn del_server(name: String) -> () = |c, _x| c.del_server(&name).await
+            }
+            {
+                /// Probes one server (one round trip): LXC version, overlay support, containers.
+                read fn probe(server: String) -> ServerFacts = |c, _x| c.probe(&server).await
+            }
+            {
+                /// `listservers`: every server contacted in parallel, one round trip each.
+                /// An unreachable server is reported in its status, not raised.
+                read fn list_servers() -> Vec<ServerStatus> = |c, _x| Ok(c.list_servers().await)
+            }
+            {
+                /// `listcontainers`: containers (images excluded) on one server or all, in parallel.
+                read fn containers(server: Option<String> = None) -> Vec<ContainerInfo>
+                    = |c, _x| c.containers(server.as_deref()).await
+            }
+            {
+                /// Writes a file (bytes or text) inside a container with `mode`.
+                read fn push(container: String, path: String, contents: Contents, mode: u32 = 0o644) -> ()
+                    = |c, _x| c.push(&container, &path, &contents.0, mode).await
+            }
+            {
+                /// Builds (or reuses) an image with `packages` on a server; the record is
+                /// its template name. The progress callback is called before each step.
+                read fn build_image(server: String, packages: Vec<String>) [dry_run, progress] -> Applied<String>
+                    = |c, x| c.build_image(&server, packages, x.opts, x.progress).await
+            }
+            {
+                /// Creates a managed container (`addcontainer`): image (built if
+                /// missing), clone, static address, start.
+                read fn add_container(server: String, name: String; packages: Vec<String> = (Vec::new()),
+                    address: Option<String> = None, role: Option<String> = None, no_start: bool = false)
+                    [dry_run, progress] spec ContainerSpec -> Applied<ContainerRecord>
+                    = |c, x| c.add_container(ContainerSpec { server, name, packages, address, role, no_start }, x.opts, x.progress).await
+            }
+            {
+                /// Destroys a managed container (`delcontainer`).
+                read fn del_container(name: String) [dry_run] -> Applied<ContainerRecord>
+                    = |c, x| c.del_container(&name, x.opts).await
+            }
+            {
+                /// Starts (`running` true) or stops a container.
+                read fn set_running(name: String, running: bool) [dry_run] -> Applied<ContainerInfo>
+                    = |c, x| c.set_running(&name, running, x.opts).await
+            }
+            {
+                /// `addlb`: a load balancer (`kind` `haproxy` or `nginx`) in its own container
+                /// on `server`, configured and running. Nginx needs `url`; `cert` and `key`
+                /// (PEM files) turn TLS on.
+                read fn add_lb(kind: LbKindName, server: String; name: Option<String> = None, url: Option<String> = None,
+                    backends: Vec<String> = (Vec::new()), cert: Option<PathBuf> = None, key: Option<PathBuf> = None)
+                    [dry_run, progress] spec LbSpec -> Applied<LbRecord>
+                    = |c, x| c.add_lb(LbSpec { kind: kind.0, server, name, url, backends, cert, key }, x.opts, x.progress).await
+            }
+            {
+                /// `listlbs`: every load balancer with live backend health.
+                read fn lbs() -> Vec<LbInfo> = |c, _x| c.lbs().await
+            }
+            {
+                /// `addbackends`: HAProxy `name:ip:port` or Nginx `ip:port`/`host:port`.
+                read fn add_backends(lb: String, backends: Vec<String>) [dry_run] -> Applied<LbRecord>
+                    = |c, x| c.add_backends(&lb, backends, x.opts).await
+            }
+            {
+                /// `delbackends`: HAProxy drains then deletes, Nginx reloads.
+                read fn del_backends(lb: String, backends: Vec<String>) [dry_run] -> Applied<LbRecord>
+                    = |c, x| c.del_backends(&lb, backends, x.opts).await
+            }
+            {
+                /// `setlb LB SETTING VALUE...`: `setting` is `mode`, `url`, `ssl` (values
+                /// cert, key), `workers` or `resolvers`; `values` one string or a list.
+                read fn set_lb(lb: String, setting: LbSettingName, values: Values) [dry_run] -> Applied<LbRecord>
+                    = |c, x| c.set_lb(&lb, LbSetting::parse(&setting.0, &values.0)?, x.opts).await
+            }
+            {
+                /// `pub [SERVER:]NAME PORT[:TO_PORT]`: forwards `port` on the service
+                /// container's server to its `to_port` (default the same port).
+                read fn publish(target: String, port: u16, to_port: Option<u16> = None) [dry_run] -> Applied<ServiceContainer>
+                    = |c, x| c.publish(&target, &format!("{port}:{}", to_port.unwrap_or(port)), x.opts).await
+            }
+            {
+                /// `unpub [SERVER:]NAME PORT`: removes the forward of host port `port`.
+                read fn unpublish(target: String, port: u16) [dry_run] -> Applied<ServiceContainer>
+                    = |c, x| c.unpublish(&target, port, x.opts).await
+            }
+            {
+                /// `dellb`: removes the forwards, the container and the state.
+                read fn del_lb(lb: String) [dry_run] -> Applied<LbRecord> = |c, x| c.del_lb(&lb, x.opts).await
+            }
+            {
+                /// `addws`: an Nginx webserver in its own container on `server`, serving no
+                /// app yet; `name` generated (`nginx1`, ...) when absent.
+                read fn add_ws(server: String; name: Option<String> = None) [dry_run, progress] -> Applied<WsRecord>
+                    = |c, x| c.add_ws(&server, name.as_deref(), x.opts, x.progress).await
+            }
+            {
+                /// `listws`: every webserver with its apps and each upstream's live health.
+                read fn webservers() -> Vec<WsInfo> = |c, _x| c.webservers().await
+            }
+            {
+                /// `pubapp`: publishes `upstream` (`IP:PORT`, a container as `NAME.app:PORT`,
+                /// or `HOST:PORT`) under `url` on webserver `ws`; `cert` and `key` (PEM
+                /// files), or `self_signed`, serve it on 443 with port 80 redirecting.
+                read fn pub_app(ws: String, url: String, upstream: String; cert: Option<PathBuf> = None,
+                    key: Option<PathBuf> = None, self_signed: bool = false) [dry_run, progress] -> Applied<WsRecord>
+                    = |c, x| c.pub_app(AppSpec { ws, url, upstream, cert, key, self_signed }, x.opts, x.progress).await
+            }
+            {
+                /// `delapp`: removes the app served under `url` from webserver `ws`.
+                read fn del_app(ws: String, url: String) [dry_run] -> Applied<WsRecord>
+                    = |c, x| c.del_app(&ws, &url, x.opts).await
+            }
+            {
+                /// `delws`: removes a webserver: its forwards, its container and its state.
+                read fn del_ws(ws: String) [dry_run] -> Applied<WsRecord> = |c, x| c.del_ws(&ws, x.opts).await
+            }
+            {
+                /// `addhosts`: `ip url` in flockport's block of this machine's `/etc/hosts`
+                /// (or `file`); idempotent, other lines untouched.
+                read fn add_hosts(url: String, ip: String; file: Option<PathBuf> = None) [dry_run] -> HostsChange
+                    = |_c, x| crate::ws::add_hosts(&url, &ip, file.as_deref(), x.opts.dry_run)
+            }
+            {
+                /// `delhosts`: removes `url`'s entry that addhosts made.
+                read fn del_hosts(url: String; file: Option<PathBuf> = None) [dry_run] -> HostsChange
+                    = |_c, x| crate::ws::del_hosts(&url, file.as_deref(), x.opts.dry_run)
+            }
+            {
+                /// `addvip`: a floating IP held by `server1` (master) and `server2` (backup)
+                /// with keepalived on both; `advert_int` in seconds (fractions use VRRPv3),
+                /// `track` ports whose service must answer on the holder.
+                read fn add_vip(server1: String, server2: String, ip: String; name: Option<String> = None,
+                    advert_int: Option<f64> = None, track: Vec<u16> = (Vec::new())) [dry_run, progress] -> Applied<Vip>
+                    = |c, x| c.add_vip(VipSpec { server1, server2, ip, name, advert_int, track }, x.opts, x.progress).await
+            }
+            {
+                /// `listvips`: every floating IP, which server holds it now and keepalived's
+                /// state on both.
+                read fn vips() -> Vec<VipInfo> = |c, _x| c.vips().await
+            }
+            {
+                /// `delvip`: removes a floating IP from both servers.
+                read fn del_vip(name: String) [dry_run] -> Applied<Vip> = |c, x| c.del_vip(&name, x.opts).await
+            }
+        }
+    };
+}
+
+/// A string argument shown as one of fixed strings (checked by the core).
+macro_rules! literal_arg {
+    ($(#[$m:meta])* $name:ident = [$($s:literal),*]) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default)]
+        pub struct $name(pub String);
+        impl ViewValue for $name {
+            fn ty() -> Ty {
+                Ty::Literal(&[$($s),*])
+            }
+            fn to_view(&self, _case: Case) -> Option<Value> {
+                Some(Value::String(self.0.clone()))
+            }
+        }
+    };
+}
+literal_arg!(
+    /// A load balancer's kind as an argument.
+    LbKindName = ["haproxy", "nginx"]
+);
+literal_arg!(
+    /// A `setlb` setting's name.
+    LbSettingName = ["mode", "url", "ssl", "workers", "resolvers"]
+);
+
+/// The names [`for_each_operation!`] uses: a binding that expands it
+/// imports this (`use flockport_core::api::prelude::*`).
+pub mod prelude {
+    pub use super::{Contents, LbKindName, LbSettingName, Values};
+    pub use crate::cluster::{AddServer, Applied, ContainerSpec, ServerStatus};
+    pub use crate::inventory::ServerConfig;
+    pub use crate::lb::{LbInfo, LbRecord, LbSetting, LbSpec};
+    pub use crate::lxc::{ContainerInfo, ServerFacts};
+    pub use crate::service::ServiceContainer;
+    pub use crate::state::ContainerRecord;
+    pub use crate::vip::{Vip, VipInfo, VipSpec};
+    pub use crate::ws::{AppSpec, HostsChange, WsInfo, WsRecord};
+    pub use std::path::PathBuf;
+}
+
+/// Expands one entry of [`for_each_operation!`] in the core.
+macro_rules! core_ops {
+    ($({
+        $(#[doc = $doc:literal])*
+        $kind:ident fn $name:ident ($($p:ident : $pt:ty $(= $pd:tt)?),* $(; $($k:ident : $kt:ty = $kd:tt),*)?)
+        $([$($flag:ident),*])? $(spec $spec:ident)? -> $ret:ty = |$c:ident, $x:ident| $body:expr
+    })*) => {
+        /// Each operation's arguments and call (from [`for_each_operation!`]).
+        pub mod ops {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub mod $name {
+                    #[allow(unused_imports)]
+                    use crate::api::{prelude::*, Ctx, OpKind, OpShape, Param, ViewValue};
+                    #[allow(unused_imports)]
+                    use crate::cluster::Cluster;
+                    /// The arguments.
+                    #[derive(Debug, Clone)]
+                    #[allow(missing_docs)]
+                    pub struct Args {
+                        $(pub $p: $pt,)*
+                        $($(pub $k: $kt,)*)?
+                    }
+                    core_ops!(@call $kind $ret, [$($p)* $($($k)*)?], |$c, $x| $body);
+                    /// The operation as data.
+                    pub fn shape() -> OpShape {
+                        let params = vec![
+                            $(Param { name: stringify!($p), ty: <$pt as ViewValue>::ty(), default: core_ops!(@def $($pd)?), keyword: false },)*
+                            $($(Param { name: stringify!($k), ty: <$kt as ViewValue>::ty(), default: Some(stringify!($kd)), keyword: true },)*)?
+                        ];
+                        let flags: &[&str] = &[$($(stringify!($flag)),*)?];
+                        OpShape {
+                            name: stringify!($name),
+                            doc: concat!($($doc, "\n"),*),
+                            kind: core_ops!(@kind $kind),
+                            params,
+                            spec: core_ops!(@def $($spec)?),
+                            dry_run: flags.contains(&"dry_run"),
+                            progress: flags.contains(&"progress"),
+                            ret: <$ret as ViewValue>::ty(),
+                        }
+                    }
+                }
+            )*
+        }
+        /// Every generated operation, as data, in declaration order.
+        pub fn operations() -> Vec<OpShape> {
+            vec![$(ops::$name::shape()),*]
+        }
+    };
+    (@def) => { None };
+    (@def $e:tt) => { Some(stringify!($e)) };
+    (@def $($e:tt)+) => { Some(stringify!($($e)+)) };
+    (@kind read) => { OpKind::Read };
+    (@kind edit) => { OpKind::Edit };
+    (@call read $ret:ty, [$($f:ident)*], |$c:ident, $x:ident| $body:expr) => {
+        impl Args {
+            /// Runs it.
+            #[allow(unused_variables)]
+            pub async fn call(self, $c: &Cluster, $x: Ctx<'_>) -> crate::Result<$ret> {
+                let Args { $($f,)* } = self;
+                $body
+            }
+        }
+    };
+    (@call edit $ret:ty, [$($f:ident)*], |$c:ident, $x:ident| $body:expr) => {
+        impl Args {
+            /// Runs it (an inventory edit).
+            #[allow(unused_variables)]
+            pub async fn call(self, $c: &mut Cluster, $x: Ctx<'_>) -> crate::Result<$ret> {
+                let Args { $($f,)* } = self;
+                $body
+            }
+        }
+    };
+}
+
+for_each_operation!(core_ops);
+
+/// An error's variant name and fields (Python's names; Node camelCases
+/// them), for programs that act on an error: the `details` of the bindings'
+/// exceptions.
+pub fn error_details(err: &crate::Error) -> (&'static str, Vec<(&'static str, Value)>) {
+    use crate::Error as E;
+    let path = |p: &std::path::Path| Value::from(p.display().to_string());
+    let hint = |h: &str| Value::from(h.trim_start_matches("; "));
+    match err {
+        E::InvalidInput { field, value, reason } => (
+            "InvalidInput",
+            vec![("field", (*field).into()), ("value", value.as_str().into()), ("reason", reason.as_str().into())],
+        ),
+        E::NotFound { kind, name, hint: h } => {
+            ("NotFound", vec![("object", (*kind).into()), ("name", name.as_str().into()), ("hint", hint(h))])
+        }
+        E::AlreadyExists { kind, name, hint: h } => {
+            ("AlreadyExists", vec![("object", (*kind).into()), ("name", name.as_str().into()), ("hint", hint(h))])
+        }
+        E::Unreachable { server, reason, .. } => {
+            ("Unreachable", vec![("server", server.as_str().into()), ("reason", reason.as_str().into())])
+        }
+        E::HostKeyNotTrusted { server, host, port, known_hosts, detail } => (
+            "HostKeyNotTrusted",
+            vec![
+                ("server", server.as_str().into()),
+                ("host", host.as_str().into()),
+                ("port", (*port).into()),
+                ("known_hosts", known_hosts.as_str().into()),
+                ("detail", detail.as_str().into()),
+            ],
+        ),
+        E::RemoteCommand { server, command, status, stderr_tail } => (
+            "RemoteCommand",
+            vec![
+                ("server", server.as_str().into()),
+                ("command", command.as_str().into()),
+                ("status", (*status).into()),
+                ("stderr_tail", stderr_tail.as_str().into()),
+            ],
+        ),
+        E::Timeout { server, command, secs } => (
+            "Timeout",
+            vec![("server", server.as_str().into()), ("command", command.as_str().into()), ("secs", (*secs).into())],
+        ),
+        E::ConfigRejected { server, service, detail } => (
+            "ConfigRejected",
+            vec![
+                ("server", server.as_str().into()),
+                ("service", service.as_str().into()),
+                ("detail", detail.as_str().into()),
+            ],
+        ),
+        E::Ssh { server, context, .. } => {
+            ("Ssh", vec![("server", server.as_str().into()), ("context", context.as_str().into())])
+        }
+        E::Io { context, path: p, .. } => ("Io", vec![("context", (*context).into()), ("path", path(p))]),
+        E::Inventory { path: p, reason } => ("Inventory", vec![("path", path(p)), ("reason", reason.as_str().into())]),
+        E::StateCorrupt { path: p, reason } => {
+            ("StateCorrupt", vec![("path", path(p)), ("reason", reason.as_str().into())])
+        }
+        E::Parse { server, command, reason } => (
+            "Parse",
+            vec![
+                ("server", server.as_str().into()),
+                ("command", command.as_str().into()),
+                ("reason", reason.as_str().into()),
+            ],
+        ),
+        E::SubnetExhausted { server, subnet } => {
+            ("SubnetExhausted", vec![("server", server.as_str().into()), ("subnet", subnet.to_string().into())])
+        }
+        E::Many(all) => ("Many", vec![("count", all.len().into())]),
+        _ => ("Other", Vec::new()),
+    }
+}
+
+/// Computed fields of [`crate::plan::Step`] (its action, taken apart).
+pub mod step {
+    use crate::plan::{Action, Step};
+
+    /// `run` or `write_file`.
+    pub fn kind(s: &Step) -> String {
+        match s.action {
+            Action::Run { .. } => "run".into(),
+            Action::WriteFile { .. } => "write_file".into(),
+        }
+    }
+    /// The command of a `run` step.
+    pub fn argv(s: &Step) -> Option<Vec<String>> {
+        match &s.action {
+            Action::Run { argv, .. } => Some(argv.clone()),
+            Action::WriteFile { .. } => None,
+        }
+    }
+    /// A `run` step's standard input as shown to people.
+    pub fn stdin(s: &Step) -> Option<String> {
+        match &s.action {
+            Action::Run { stdin, .. } => stdin.as_ref().map(|c| c.shown()),
+            Action::WriteFile { .. } => None,
+        }
+    }
+    /// A `write_file` step's path.
+    pub fn path(s: &Step) -> Option<String> {
+        match &s.action {
+            Action::WriteFile { path, .. } => Some(path.clone()),
+            Action::Run { .. } => None,
+        }
+    }
+    /// A `write_file` step's mode.
+    pub fn mode(s: &Step) -> Option<u32> {
+        match &s.action {
+            Action::WriteFile { mode, .. } => Some(*mode),
+            Action::Run { .. } => None,
+        }
+    }
+    /// A `write_file` step's contents as shown to people.
+    pub fn content(s: &Step) -> Option<String> {
+        match &s.action {
+            Action::WriteFile { content, .. } => Some(content.shown()),
+            Action::Run { .. } => None,
+        }
+    }
+}
+
+/// Every record the bindings show: those the operations return, and those
+/// the hand-written members (`servers()`, `state()`, progress, `probe_all`)
+/// give. Python makes these classes at import; the generators write them.
+pub fn records() -> Vec<&'static RecordShape> {
+    let mut roots: Vec<Ty> = operations().into_iter().map(|o| o.ret).collect();
+    roots.extend([
+        <crate::inventory::ServerConfig as ViewValue>::ty(),
+        <crate::state::State as ViewValue>::ty(),
+        <crate::plan::Step as ViewValue>::ty(),
+        <crate::lxc::ServerFacts as ViewValue>::ty(),
+        <crate::lxc::ContainerInfo as ViewValue>::ty(),
+    ]);
+    let mut out: Vec<&'static RecordShape> = Vec::new();
+    fn walk(ty: &Ty, out: &mut Vec<&'static RecordShape>) {
+        match ty {
+            Ty::Opt(t) | Ty::List(t) | Ty::Map(t) => walk(t, out),
+            Ty::Union(ts) => ts.iter().for_each(|t| walk(t, out)),
+            Ty::Record(shape, args) => {
+                let s = shape();
+                args.iter().for_each(|t| walk(t, out));
+                if out.iter().any(|o| o.name == s.name) {
+                    return;
+                }
+                out.push(s);
+                for f in &s.fields {
+                    walk(&f.ty, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    for r in &roots {
+        walk(r, &mut out);
+    }
+    out
+}
