@@ -186,11 +186,11 @@ pub async fn run(cluster: &Cluster, cmd: WsCommand, progress: &StepProgress) -> 
             })?;
         }
         WsCommand::Addhosts { url, ip, file, change } => {
-            let c = flockport_core::ws::add_hosts(&url, &ip, file.as_deref(), change.dry_run)?;
+            let c = cluster.add_hosts(&url, &ip, file.as_deref(), change.apply())?;
             hosts_result(&c, change.json, "added")?;
         }
         WsCommand::Delhosts { url, file, change } => {
-            let c = flockport_core::ws::del_hosts(&url, file.as_deref(), change.dry_run)?;
+            let c = cluster.del_hosts(&url, file.as_deref(), change.apply())?;
             hosts_result(&c, change.json, "removed")?;
         }
     }

@@ -547,12 +547,12 @@ macro_rules! for_each_operation {
                 /// `addhosts`: `ip url` in flockport's block of this machine's `/etc/hosts`
                 /// (or `file`); idempotent, other lines untouched.
                 read fn add_hosts(url: String, ip: String; file: Option<PathBuf> = None) [dry_run] -> HostsChange
-                    = |_c, x| $crate::ws::add_hosts(&url, &ip, file.as_deref(), x.opts.dry_run)
+                    = |c, x| c.add_hosts(&url, &ip, file.as_deref(), x.opts)
             }
             {
                 /// `delhosts`: removes `url`'s entry that addhosts made.
                 read fn del_hosts(url: String; file: Option<PathBuf> = None) [dry_run] -> HostsChange
-                    = |_c, x| $crate::ws::del_hosts(&url, file.as_deref(), x.opts.dry_run)
+                    = |c, x| c.del_hosts(&url, file.as_deref(), x.opts)
             }
             {
                 /// `addvip`: a floating IP held by `server1` (master) and `server2` (backup)

@@ -278,6 +278,23 @@ impl Cluster {
         .await
     }
 
+    /// `addhosts URL IP [--file PATH]` (see [`hosts`]): a change of this
+    /// machine's hosts file only; no server is contacted.
+    pub fn add_hosts(
+        &self,
+        url: &str,
+        ip: &str,
+        file: Option<&std::path::Path>,
+        opts: ApplyOptions,
+    ) -> Result<HostsChange> {
+        hosts::add_hosts(url, ip, file, opts.dry_run)
+    }
+
+    /// `delhosts URL [--file PATH]`: removes URL's entry that addhosts made.
+    pub fn del_hosts(&self, url: &str, file: Option<&std::path::Path>, opts: ApplyOptions) -> Result<HostsChange> {
+        hosts::del_hosts(url, file, opts.dry_run)
+    }
+
     async fn finish_ws_change(
         &self,
         plan: Plan,
