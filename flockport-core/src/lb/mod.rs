@@ -548,7 +548,8 @@ pub fn config_steps(
         stage,
         check,
         swap,
-        unit: (service, pidfile),
+        // Nginx reloads gracefully on SIGHUP to its master; HAProxy through its unit.
+        unit: (service, pidfile, if rec.kind == LbKind::Nginx { "HUP" } else { "" }),
         activate,
         tls_keep,
     }

@@ -47,19 +47,22 @@ pub fn tls_pair_steps(server: &ServerConfig, name: &str, crt: &str, key: &str, t
 /// Waits for systemd in a fresh container to finish booting.
 pub const WAIT_BOOT: &str = r#"i=0; while [ "$i" -lt 300 ]; do s=$(systemctl is-system-running 2>/dev/null); case "$s" in running|degraded) exit 0;; esac; sleep 0.1; i=$((i+1)); done; echo "systemd did not finish booting (state: $s)" >&2; exit 1"#;
 
-/// Graceful reload of unit `$1` whose master's pid is in `$2`, returning
-/// once the master runs new workers and the old ones have stopped (or, when
-/// old ones still drain requests after 10 s, once new ones run), so the next
-/// request sees the new config.
-pub const RELOAD_AND_WAIT: &str = r#"kids() { m=$(cat "$1" 2>/dev/null) || return 0; for d in /proc/[0-9]*; do [ "$(cut -d' ' -f4 "$d/stat" 2>/dev/null)" = "$m" ] && printf '%s ' "${d#/proc/}"; done; }
+/// Graceful reload of unit `$1` whose master's pid is in `$2`: signal `$3`
+/// sent to the master when given (Nginx: `HUP`), else `systemctl reload`;
+/// returns once the master runs new workers and the old ones have stopped
+/// (or, when old ones still drain requests after 10 s, once new ones run),
+/// so the next request sees the new config. The children are found with
+/// shell builtins only (no process per poll: the reload competes for the
+/// CPU with the traffic it serves).
+pub const RELOAD_AND_WAIT: &str = r#"kids() { read -r m 2>/dev/null <"$1" || return 0; for d in /proc/[0-9]*; do read -r s 2>/dev/null <"$d/stat" || continue; s=${s##*) }; s=${s#* }; [ "${s%% *}" = "$m" ] && printf '%s ' "${d#/proc/}"; done; }
 old=" $(kids "$2")"
-systemctl reload "$1" || exit 1
+if [ -n "$3" ]; then read -r m 2>/dev/null <"$2" && kill -s "$3" "$m" || exit 1; else systemctl reload "$1" || exit 1; fi
 i=0; fresh=no
-while [ "$i" -lt 200 ]; do
+while [ "$i" -lt 1000 ]; do
   stale=no
   for p in $(kids "$2"); do case "$old" in *" $p "*) stale=yes;; *) fresh=yes;; esac; done
   [ "$fresh" = yes ] && [ "$stale" = no ] && exit 0
-  sleep 0.05; i=$((i+1))
+  sleep 0.01; i=$((i+1))
 done
 [ "$fresh" = yes ] && exit 0
 echo "$1 did not start new workers within 10 s of the reload" >&2; exit 1"#;
@@ -130,8 +133,9 @@ pub struct ConfigChange<'a> {
     pub check: Step,
     /// What puts the checked files in place.
     pub swap: Vec<Step>,
-    /// The systemd unit and its master's pid file.
-    pub unit: (&'a str, &'a str),
+    /// The systemd unit, its master's pid file, and the signal that reloads
+    /// it gracefully (sent to the master; empty: `systemctl reload`).
+    pub unit: (&'a str, &'a str, &'a str),
     /// How it goes live.
     pub activate: Activate,
     /// When set: the TLS directory and the fingerprints in use; every other
@@ -147,14 +151,14 @@ impl ConfigChange<'_> {
         steps.extend(self.stage);
         steps.push(self.check);
         steps.extend(self.swap);
-        let (unit, pidfile) = self.unit;
+        let (unit, pidfile, signal) = self.unit;
         match self.activate {
             Activate::WriteOnly => {}
             Activate::Reload => steps.push(attach(
                 server,
                 name,
                 format!("graceful reload of {unit}"),
-                &["sh", "-c", RELOAD_AND_WAIT, "sh", unit, pidfile],
+                &["sh", "-c", RELOAD_AND_WAIT, "sh", unit, pidfile, signal],
             )),
             Activate::Restart => steps.push(attach(
                 server,

@@ -159,7 +159,7 @@ pub fn config_steps(
         stage,
         check: check_step(server, ws),
         swap,
-        unit: ("nginx", "/run/nginx.pid"),
+        unit: ("nginx", "/run/nginx.pid", "HUP"),
         activate,
         // Certificates no app uses any more go once the new config is live.
         tls_keep: had_tls.then(|| (TLS_DIR.to_string(), keep)),
@@ -190,6 +190,6 @@ fn reload(server: &ServerConfig, ws: &str) -> Step {
         server,
         ws,
         "graceful reload of nginx".into(),
-        &["sh", "-c", RELOAD_AND_WAIT, "sh", "nginx", "/run/nginx.pid"],
+        &["sh", "-c", RELOAD_AND_WAIT, "sh", "nginx", "/run/nginx.pid", "HUP"],
     )
 }
