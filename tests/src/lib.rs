@@ -453,3 +453,20 @@ pub fn server_lock(server: &str) -> std::fs::File {
     FileExt::lock_exclusive(&file).unwrap();
     file
 }
+
+/// Runs `flockport --config INVENTORY VERB NAME` when dropped (a test's
+/// clean-up, also on failure): `Cleanup::new(inv, "dellb", "ha1")`.
+pub struct Cleanup(PathBuf, &'static str, String);
+
+impl Cleanup {
+    /// The clean-up of `name` with the delete verb `verb`.
+    pub fn new(inventory: &Path, verb: &'static str, name: impl Into<String>) -> Self {
+        Cleanup(inventory.to_path_buf(), verb, name.into())
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = Command::new(flockport_bin()).arg("--config").arg(&self.0).args([self.1, self.2.as_str()]).output();
+    }
+}

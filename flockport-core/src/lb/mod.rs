@@ -827,10 +827,7 @@ impl Cluster {
         let rec = find_lb(txn.state(), lb)?.clone();
         let server = self.server(rec.server())?.clone();
         let mut plan = Plan::new(format!("dellb {lb}"));
-        if !rec.container.published.is_empty() {
-            plan.steps.extend(service::remove_forwards_steps(&server, &rec.container, &rec.container.published));
-        }
-        plan.steps.extend(lxc::destroy_steps(&server, lb));
+        plan.steps = service::container::removal_steps(&server, &rec.container);
         plan.state_changes.push(format!("remove load balancer {lb} and its container"));
         self.finish(plan, txn, rec, opts, &NoProgress, |st| {
             st.lbs.remove(lb);

@@ -67,6 +67,28 @@ done
 [ "$fresh" = yes ] && exit 0
 echo "$1 did not start new workers within 10 s of the reload" >&2; exit 1"#;
 
+/// The graceful reload of `unit` (its pid file, its reload signal) in
+/// container `name`, returning when new workers serve ([`RELOAD_AND_WAIT`]).
+pub fn reload_step(server: &ServerConfig, name: &str, (unit, pidfile, signal): (&str, &str, &str)) -> Step {
+    attach(
+        server,
+        name,
+        format!("graceful reload of {unit}"),
+        &["sh", "-c", RELOAD_AND_WAIT, "sh", unit, pidfile, signal],
+    )
+}
+
+/// The steps that remove service container `sc`: its forwards (where it has
+/// any), then the container (idempotent). Every family's delete verb.
+pub fn removal_steps(server: &ServerConfig, sc: &ServiceContainer) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if !sc.published.is_empty() {
+        steps.extend(crate::service::remove_forwards_steps(server, sc, &sc.published));
+    }
+    steps.extend(lxc::destroy_steps(server, &sc.name));
+    steps
+}
+
 /// Removes every file in directory `$1` but those named `$2.*`, `$3.*`, ...
 /// (the fingerprints of certificates in use): old keys do not stay behind in
 /// the container. Best effort: the new config is live by then, so a file
@@ -154,12 +176,7 @@ impl ConfigChange<'_> {
         let (unit, pidfile, signal) = self.unit;
         match self.activate {
             Activate::WriteOnly => {}
-            Activate::Reload => steps.push(attach(
-                server,
-                name,
-                format!("graceful reload of {unit}"),
-                &["sh", "-c", RELOAD_AND_WAIT, "sh", unit, pidfile, signal],
-            )),
+            Activate::Reload => steps.push(reload_step(server, name, (unit, pidfile, signal))),
             Activate::Restart => steps.push(attach(
                 server,
                 name,

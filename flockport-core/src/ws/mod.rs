@@ -22,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::lxc;
 use crate::names;
 use crate::plan::{NoProgress, Plan, Progress};
-use crate::service::container::{tcp_health_argv, tcp_health_of, Activate, ProvisionSpec};
-use crate::service::{self, Family};
+use crate::service::container::{removal_steps, tcp_health_argv, tcp_health_of, Activate, ProvisionSpec};
+use crate::service::Family;
 use crate::state::{State, StateTxn};
 use crate::transport::Transport;
 use steps::AppChange;
@@ -266,10 +266,7 @@ impl Cluster {
         let rec = find_ws(txn.state(), ws)?.clone();
         let server = self.server(&rec.container.server)?.clone();
         let mut plan = Plan::new(format!("delws {ws}"));
-        if !rec.container.published.is_empty() {
-            plan.steps.extend(service::remove_forwards_steps(&server, &rec.container, &rec.container.published));
-        }
-        plan.steps.extend(lxc::destroy_steps(&server, ws));
+        plan.steps = removal_steps(&server, &rec.container);
         plan.state_changes.push(format!("remove webserver {ws}, its {} apps and its container", rec.apps.len()));
         self.finish(plan, txn, rec, opts, &NoProgress, |st| {
             st.ws.remove(ws);

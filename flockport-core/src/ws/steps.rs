@@ -159,7 +159,7 @@ pub fn config_steps(
         stage,
         check: check_step(server, ws),
         swap,
-        unit: ("nginx", "/run/nginx.pid", "HUP"),
+        unit: NGINX_UNIT,
         activate,
         // Certificates no app uses any more go once the new config is live.
         tls_keep: had_tls.then(|| (TLS_DIR.to_string(), keep)),
@@ -184,12 +184,9 @@ pub fn republish_rollback(server: &ServerConfig, ws: &str, app: &App) -> Result<
     ])
 }
 
+/// The Nginx unit of a webserver: unit, pid file, reload signal.
+pub const NGINX_UNIT: (&str, &str, &str) = ("nginx", "/run/nginx.pid", "HUP");
+
 fn reload(server: &ServerConfig, ws: &str) -> Step {
-    use crate::service::container::RELOAD_AND_WAIT;
-    attach(
-        server,
-        ws,
-        "graceful reload of nginx".into(),
-        &["sh", "-c", RELOAD_AND_WAIT, "sh", "nginx", "/run/nginx.pid", "HUP"],
-    )
+    crate::service::container::reload_step(server, ws, NGINX_UNIT)
 }

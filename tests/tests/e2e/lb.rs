@@ -1,24 +1,11 @@
 //! Load balancers on the lab: the seed's walk-through with real HAProxy and
 //! Nginx, changes under load, and bad input that must change nothing.
 
-use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, server_lock, TinyDns};
+use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, server_lock, Cleanup, TinyDns};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Removes a load balancer when the test ends, even on failure, so a failed
-/// run leaves nothing behind on the lab.
-struct DelLb(std::path::PathBuf, String);
-impl Drop for DelLb {
-    fn drop(&mut self) {
-        let _ = Command::new(flockport_tests::flockport_bin())
-            .arg("--config")
-            .arg(&self.0)
-            .args(["dellb", &self.1])
-            .output();
-    }
-}
 
 fn lb_json(inv: &Path, name: &str) -> serde_json::Value {
     let all = cli_json(inv, &["listlbs", "--json"]);
@@ -72,7 +59,7 @@ fn haproxy_seed_walkthrough() {
     let lock = server_lock("s1");
     cli_ok(inv, &["addlb", "haproxy", "s1", "-n", "ha1"]);
     drop(lock);
-    let _guard = DelLb(inv.to_path_buf(), "ha1".into());
+    let _guard = Cleanup::new(inv, "dellb", "ha1");
     let lb = lb_json(inv, "ha1");
     assert_eq!(lb["kind"], "haproxy");
     assert_eq!(lb["server"], "s1");
@@ -161,7 +148,7 @@ fn nginx_seed_walkthrough_with_tls() {
         ],
     );
     drop(lock);
-    let _guard = DelLb(inv.to_path_buf(), "nginxlb-10".into());
+    let _guard = Cleanup::new(inv, "dellb", "nginxlb-10");
     let ip = lb_address(inv, "nginxlb-10");
     let resolve = format!("mywordpress.org:443:{ip}");
     let (code, body) = http_get("https://mywordpress.org/", &["-k", "--resolve", &resolve]);
@@ -273,7 +260,7 @@ fn haproxy_changes_under_load() {
     let lock = server_lock("s2");
     cli_ok(inv, &["addlb", "haproxy", "s2", "-n", lb, "-b", "base:10.0.5.20:80"]);
     drop(lock);
-    let _guard = DelLb(inv.to_path_buf(), lb.into());
+    let _guard = Cleanup::new(inv, "dellb", lb);
     wait_healthy(inv, lb);
     let url = format!("http://{}/", lb_address(inv, lb));
     let apps = ["10.0.4.20", "10.0.4.21", "10.0.5.21", "10.0.7.20"];
@@ -364,7 +351,7 @@ fn nginx_dns_backend_through_resolvers() {
     let lock = server_lock("s1");
     cli_ok(inv, &["addlb", "nginx", "s1", "-u", "dns.example", "-b", "10.0.4.20:80", "-n", lb]);
     drop(lock);
-    let _guard = DelLb(inv.to_path_buf(), lb.into());
+    let _guard = Cleanup::new(inv, "dellb", lb);
     cli_ok(inv, &["setlb", lb, "resolvers", "192.168.122.1"]);
     assert_eq!(lb_json(inv, lb)["resolvers"], serde_json::json!(["192.168.122.1"]));
 
@@ -415,7 +402,7 @@ fn lb_bad_input_changes_nothing() {
     let lock = server_lock("s3");
     cli_ok(inv, &["addlb", "haproxy", "s3", "-n", "ha-bad", "-b", "web1:10.0.7.20:80"]);
     drop(lock);
-    let _guard = DelLb(inv.to_path_buf(), "ha-bad".into());
+    let _guard = Cleanup::new(inv, "dellb", "ha-bad");
     cli_ok(inv, &["pub", "ha-bad", "8080"]);
     let (cert, key) = make_cert(dir.path(), "a.example");
     let (cert2, _) = make_cert(dir.path(), "b.example");

@@ -7,28 +7,20 @@
 use flockport_core::plan::{NoProgress, Plan, Step};
 use flockport_core::transport::TransportExt;
 use flockport_core::Cluster;
-use flockport_tests::{cli, cli_json, cli_ok, flockport_bin, lab, lab_inventory_copy, server_lock};
+use flockport_tests::{cli, cli_json, cli_ok, flockport_bin, lab, lab_inventory_copy, server_lock, Cleanup};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Removes a load balancer when the test ends, even on failure.
-struct DelLb(PathBuf, String);
-impl Drop for DelLb {
-    fn drop(&mut self) {
-        let _ = Command::new(flockport_bin()).arg("--config").arg(&self.0).args(["dellb", &self.1]).output();
-    }
-}
-
 /// `addlb haproxy SERVER -n PREFIX<pid>` (the server's test lock held while
 /// it picks an address); the guard removes it when the test ends.
-fn haproxy_lb(inv: &Path, server: &str, prefix: &str) -> (String, DelLb) {
+fn haproxy_lb(inv: &Path, server: &str, prefix: &str) -> (String, Cleanup) {
     let name = format!("{prefix}{}", std::process::id() % 10_000);
     let lock = server_lock(server);
     cli_ok(inv, &["addlb", "haproxy", server, "-n", &name]);
     drop(lock);
-    (name.clone(), DelLb(inv.to_path_buf(), name))
+    (name.clone(), Cleanup::new(inv, "dellb", name))
 }
 
 fn state(inv: &Path) -> serde_json::Value {
@@ -162,7 +154,7 @@ fn interrupting_addlb_rolls_back_and_a_retry_succeeds() {
     }
     let status = child.wait().unwrap();
     drop(lock);
-    let _g = DelLb(inv.clone(), name.clone());
+    let _g = Cleanup::new(&inv, "dellb", name.clone());
     assert!(sent, "the clone step was announced: {seen:#?}");
     assert_eq!(status.code(), Some(130), "{seen:#?}");
     let text = seen.join("\n");

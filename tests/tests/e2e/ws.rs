@@ -2,22 +2,10 @@
 //! container publishing apps of all three servers, TLS (given and
 //! self-signed), changes under load, and bad input that changes nothing.
 
-use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, server_lock};
+use flockport_tests::{cli, cli_json, cli_ok, http_get, lab, lab_inventory_copy, server_lock, Cleanup};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// Removes a webserver when the test ends, even on failure.
-struct DelWs(std::path::PathBuf, String);
-impl Drop for DelWs {
-    fn drop(&mut self) {
-        let _ = Command::new(flockport_tests::flockport_bin())
-            .arg("--config")
-            .arg(&self.0)
-            .args(["delws", &self.1])
-            .output();
-    }
-}
 
 fn ws_json(inv: &Path, name: &str) -> serde_json::Value {
     let all = cli_json(inv, &["listws", "--json"]);
@@ -52,7 +40,7 @@ fn webserver_seed_walkthrough() {
     let (dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
     let (ws, ip) = add_ws(inv, "s1", &[]);
-    let _guard = DelWs(inv.to_path_buf(), ws.clone());
+    let _guard = Cleanup::new(inv, "delws", ws.clone());
     assert!(ws.starts_with("nginx"), "generated name: {ws}");
     assert!(ip.starts_with("10.0.4."), "{ip}");
     let listed = cli_ok(inv, &["listws"]);
@@ -121,7 +109,7 @@ fn webserver_tls_given_and_self_signed() {
     let inv = inv.as_path();
     let name = "nginx100".to_string();
     let (ws, ip) = add_ws(inv, "s1", &["-n", &name]);
-    let _guard = DelWs(inv.to_path_buf(), ws.clone());
+    let _guard = Cleanup::new(inv, "delws", ws.clone());
     assert_eq!(ws, name, "-n names it");
 
     // -c/-k: a certificate made by the test, verified by curl on 443.
@@ -198,7 +186,7 @@ fn webserver_publishes_and_removes_apps_under_load_without_an_error() {
     let (_dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
     let (ws, ip) = add_ws(inv, "s2", &["-n", &format!("ws-load-{}", std::process::id())]);
-    let _guard = DelWs(inv.to_path_buf(), ws.clone());
+    let _guard = Cleanup::new(inv, "delws", ws.clone());
     cli_ok(inv, &["pubapp", &ws, "steady.org", "10.0.5.20:80"]);
     let load = wrk(&format!("http://{ip}/"), "steady.org", 15);
     std::thread::sleep(Duration::from_millis(500));
@@ -247,7 +235,7 @@ fn webserver_bad_input_changes_nothing() {
     let (dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
     let (ws, ip) = add_ws(inv, "s3", &["-n", &format!("ws-bad-{}", std::process::id())]);
-    let _guard = DelWs(inv.to_path_buf(), ws.clone());
+    let _guard = Cleanup::new(inv, "delws", ws.clone());
     cli_ok(inv, &["pubapp", &ws, "myminio.org", "10.0.7.20:9000"]);
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
