@@ -244,7 +244,7 @@ export interface ContainerRecord {
 /** A load balancer as recorded in state. */
 export interface LbRecord {
   /** The family that owns it. */
-  family: 'lb' | 'ws'
+  family: 'lb' | 'ws' | 'db'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -317,7 +317,7 @@ export interface BackendHealth {
 /** A container that a service owns, as every family's record holds it. */
 export interface ServiceContainer {
   /** The family that owns it. */
-  family: 'lb' | 'ws'
+  family: 'lb' | 'ws' | 'db'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -337,7 +337,7 @@ export interface ServiceContainer {
 /** A webserver as recorded in state. */
 export interface WsRecord {
   /** The family that owns it. */
-  family: 'lb' | 'ws'
+  family: 'lb' | 'ws' | 'db'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -484,6 +484,70 @@ export interface TrackStatus {
   /** Whether its service answered a TCP connect on the server's own address. */
   up: boolean
 }
+/** What `adddb` did. */
+export interface DbAdded {
+  /** The instance after the change. */
+  instance: DbRecord
+  /** The database added or updated. */
+  database: string
+  /**
+   * What changed (`created instance`, `created user and database`, `password`, `allowed
+   * ranges`); empty when nothing had to.
+   */
+  changes: Array<string>
+  /** Whether the password was generated here (then it is shown once). */
+  generatedPassword: boolean
+  /** The file (mode 0600) holding the user's password. */
+  passwordFile: string
+}
+/** A database instance: its container and its databases. */
+export interface DbRecord {
+  /** The family that owns it. */
+  family: 'lb' | 'ws' | 'db'
+  /** Its name (also the service's). */
+  name: string
+  /** The server it runs on. */
+  server: string
+  /** Its static address. */
+  address: string
+  /** The image (template container) it was cloned from. */
+  image: string
+  /** Ports forwarded from the server's host addresses. */
+  forwards: Array<Forward>
+  /**
+   * Host ports forwarded from the server's host addresses (see `forwards` for where each
+   * goes).
+   */
+  published: Array<number>
+  /** The engine. */
+  engine: 'mysql' | 'postgresql'
+  /** The port it listens on at its address. */
+  port: number
+  /** Its databases by name. */
+  databases: Record<string, Database>
+}
+/** A database of an instance and the user that owns it. */
+export interface Database {
+  /** The database's name. */
+  name: string
+  /** The user that owns it (all privileges on it, nothing else). */
+  user: string
+  /** The ranges (CIDR) the user may log in from. */
+  allowed: Array<string>
+}
+/** An instance as `listdbs` shows it: the record and what it says now. */
+export interface DbInfo {
+  /** The record. */
+  instance: DbRecord
+  /** Whether it answered a query and accepts connections at its address now. */
+  answers: boolean
+  /** The engine's version as it reports it. */
+  version?: string
+  /** Size in bytes of each database, by name. */
+  sizes: Record<string, number>
+  /** Why it could not be read, if it could not. */
+  error?: string
+}
 /** Everything flockport remembers about a cluster. */
 export declare class State {
   /** Schema version of the file. */
@@ -501,8 +565,10 @@ export declare class State {
   get ws(): Record<string, WsRecord>
   /** Floating IPs by name (schema 3). */
   get vips(): Record<string, VipRecord>
+  /** Database instances by name (schema 4). */
+  get dbs(): Record<string, DbRecord>
   /** The whole state as plain objects, as the getters give each part. */
-  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord> }
+  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord> }
 }
 /** A floating IP as recorded in state: the [`Vip`] and its VRRP password. */
 export interface VipRecord {
@@ -556,6 +622,16 @@ export interface LbSpec {
   backends?: Array<string>
   cert?: string
   key?: string
+}
+/** What `addDb` takes. */
+export interface DbSpec {
+  engine: 'mysql' | 'postgresql'
+  server: string
+  user: string
+  database: string
+  name?: string
+  allowed?: Array<string>
+  password?: string
 }
 /**
  * Asks the change under way in this process to stop starting steps and roll
@@ -702,6 +778,28 @@ export declare class Cluster {
   vips(): Promise<Array<VipInfo>>
   /** `delvip`: removes a floating IP from both servers. */
   delVip(name: string, options?: ApplyOptions | undefined | null): Promise<Applied<Vip>>
+  /**
+   * `adddb`: a database instance (`engine` `mysql` or `postgresql`) on `server`, or the
+   * existing instance `name`, with `user` owning `database`, reachable from `allowed`
+   * (CIDRs; default the server's container subnet) with `password` (default generated, kept
+   * in a 0600 file; see `db_password`). Idempotent.
+   */
+  addDb(spec: DbSpec, options?: ApplyOptions | undefined | null, progress?: (event: ProgressEvent) => void): Promise<Applied<DbAdded>>
+  /**
+   * `listdbs`: every database instance with its databases, users, allowed ranges, sizes,
+   * version and whether it answers now.
+   */
+  dbs(): Promise<Array<DbInfo>>
+  /**
+   * `listdbs --show-password`: the password of the user owning `database` on `instance`,
+   * from its 0600 file on this machine.
+   */
+  dbPassword(instance: string, database: string): Promise<string>
+  /**
+   * `deldb`: drops `database` and its user, or without it removes the whole instance
+   * (container, forwards, state, passwords).
+   */
+  delDb(instance: string, database?: string | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<DbRecord>>
 }
 /** Runs commands on one server (SSH or local, as the inventory says). */
 export declare class Transport {

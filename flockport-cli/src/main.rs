@@ -1,6 +1,7 @@
 //! `flockport`: the reference CLI. Parse -> call the core -> print a table or
 //! `--json`. Verbs and flags follow Flockport's documentation.
 
+mod db;
 mod output;
 mod vip;
 mod ws;
@@ -257,6 +258,9 @@ enum Command {
     // ---- floating IPs (flockport-cli/src/vip.rs) ----
     #[command(flatten)]
     Vip(vip::VipCommand),
+    // ---- databases (flockport-cli/src/db.rs) ----
+    #[command(flatten)]
+    Db(db::DbCommand),
 }
 
 fn init_tracing(verbose: u8) {
@@ -458,6 +462,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         }
         // ---- floating IPs (flockport-cli/src/vip.rs) ----
         Command::Vip(cmd) => return vip::run(&cluster, cmd, &progress).await,
+        Command::Db(cmd) => return db::run(&cluster, cmd, &progress).await,
         Command::Push { container, source, dest, mode } => {
             let mode = flockport_core::names::parse_mode(&mode)?;
             let bytes = std::fs::read(&source).map_err(|e| Error::io("reading", &source, e))?;

@@ -571,6 +571,34 @@ macro_rules! for_each_operation {
                 /// `delvip`: removes a floating IP from both servers.
                 read fn del_vip(name: String) [dry_run] -> Applied<Vip> = |c, x| c.del_vip(&name, x.opts).await
             }
+            {
+                /// `adddb`: a database instance (`engine` `mysql` or `postgresql`) on `server`, or
+                /// the existing instance `name`, with `user` owning `database`, reachable from
+                /// `allowed` (CIDRs; default the server's container subnet) with `password`
+                /// (default generated, kept in a 0600 file; see `db_password`). Idempotent.
+                read fn add_db(engine: DbEngineName, server: String, user: String, database: String;
+                    name: Option<String> = None, allowed: Vec<String> = (Vec::new()), password: Option<String> = None)
+                    [dry_run, progress] spec DbSpec -> Applied<DbAdded>
+                    = |c, x| c.add_db(DbSpec { engine: engine.0, server, user, database, name, allowed,
+                        password: password.map(Secret::new) }, x.opts, x.progress).await
+            }
+            {
+                /// `listdbs`: every database instance with its databases, users, allowed ranges,
+                /// sizes, version and whether it answers now.
+                read fn dbs() -> Vec<DbInfo> = |c, _x| c.dbs().await
+            }
+            {
+                /// `listdbs --show-password`: the password of the user owning `database` on
+                /// `instance`, from its 0600 file on this machine.
+                read fn db_password(instance: String, database: String) -> String
+                    = |c, _x| c.db_password(&instance, &database).map(|s| s.expose().to_string())
+            }
+            {
+                /// `deldb`: drops `database` and its user, or without it removes the whole
+                /// instance (container, forwards, state, passwords).
+                read fn del_db(instance: String; database: Option<String> = None) [dry_run] -> Applied<DbRecord>
+                    = |c, x| c.del_db(&instance, database.as_deref(), x.opts).await
+            }
         }
     };
 }
@@ -596,6 +624,10 @@ literal_arg!(
     LbKindName = ["haproxy", "nginx"]
 );
 literal_arg!(
+    /// A database engine as an argument.
+    DbEngineName = ["mysql", "postgresql"]
+);
+literal_arg!(
     /// A `setlb` setting's name.
     LbSettingName = ["mode", "url", "ssl", "workers", "resolvers"]
 );
@@ -603,11 +635,13 @@ literal_arg!(
 /// The names [`for_each_operation!`] uses: a binding that expands it
 /// imports this (`use flockport_core::api::prelude::*`).
 pub mod prelude {
-    pub use super::{Contents, LbKindName, LbSettingName, Values};
+    pub use super::{Contents, DbEngineName, LbKindName, LbSettingName, Values};
     pub use crate::cluster::{AddServer, Applied, ContainerSpec, ServerStatus};
+    pub use crate::db::{DbAdded, DbInfo, DbRecord, DbSpec};
     pub use crate::inventory::ServerConfig;
     pub use crate::lb::{LbInfo, LbRecord, LbSetting, LbSpec};
     pub use crate::lxc::{ContainerInfo, ServerFacts};
+    pub use crate::secrets::Secret;
     pub use crate::service::ServiceContainer;
     pub use crate::state::ContainerRecord;
     pub use crate::vip::{Vip, VipInfo, VipSpec};

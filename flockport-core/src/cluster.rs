@@ -161,6 +161,11 @@ impl Cluster {
         })
     }
 
+    /// The inventory.
+    pub(crate) fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
     /// The inventory file's path.
     pub fn inventory_path(&self) -> &Path {
         &self.inventory_path

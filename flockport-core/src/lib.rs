@@ -13,6 +13,7 @@ extern crate self as flockport_core;
 
 pub mod api;
 pub mod cluster;
+pub mod db;
 pub mod error;
 pub mod fsutil;
 pub mod image;
@@ -23,6 +24,7 @@ pub mod lxc;
 pub mod names;
 pub mod plan;
 pub mod quote;
+pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod transport;
@@ -35,6 +37,7 @@ mod mock_tests;
 pub mod testkit;
 
 pub use cluster::{AddServer, Applied, ApplyOptions, Cluster, ContainerSpec, ServerStatus};
+pub use db::{DbAdded, DbInfo, DbRecord, DbSpec, Engine};
 pub use error::{Error, ErrorKind, Result};
 pub use inventory::{Inventory, ServerConfig, TransportKind};
 pub use lb::{Backend, BackendHealth, LbInfo, LbKind, LbRecord, LbSetting, LbSpec};

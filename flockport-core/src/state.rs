@@ -31,7 +31,8 @@ use std::path::{Path, PathBuf};
 ///   ([`ServiceContainer`]: family, name, server, address, image, published
 ///   as `{host_port, port}`), no longer in `containers`.
 /// - 3: webservers (`ws`) and floating IPs (`vips`, [`crate::vip::VipRecord`] by name).
-pub const SCHEMA_VERSION: u32 = 3;
+/// - 4: database instances (`dbs`, [`crate::db::DbRecord`] by name).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
@@ -68,6 +69,9 @@ pub struct State {
     /// Floating IPs by name (schema 3).
     #[serde(default)]
     pub vips: BTreeMap<String, crate::vip::VipRecord>,
+    /// Database instances by name (schema 4).
+    #[serde(default)]
+    pub dbs: BTreeMap<String, crate::db::DbRecord>,
 }
 
 impl Default for State {
@@ -79,6 +83,7 @@ impl Default for State {
             lbs: BTreeMap::new(),
             ws: BTreeMap::new(),
             vips: BTreeMap::new(),
+            dbs: BTreeMap::new(),
         }
     }
 }
@@ -86,7 +91,11 @@ impl Default for State {
 impl State {
     /// Every service container, of every family.
     pub fn services(&self) -> impl Iterator<Item = &ServiceContainer> + '_ {
-        self.lbs.values().map(|l| &l.container).chain(self.ws.values().map(|w| &w.container))
+        self.lbs
+            .values()
+            .map(|l| &l.container)
+            .chain(self.ws.values().map(|w| &w.container))
+            .chain(self.dbs.values().map(|d| &d.container))
     }
 
     /// The service container called `name`, of any family.
@@ -100,6 +109,7 @@ impl State {
         let slot = match sc.family {
             Family::Lb => self.lbs.get_mut(&sc.name).map(|l| &mut l.container),
             Family::Ws => self.ws.get_mut(&sc.name).map(|w| &mut w.container),
+            Family::Db => self.dbs.get_mut(&sc.name).map(|d| &mut d.container),
         };
         match slot {
             Some(s) => {
@@ -139,6 +149,25 @@ impl State {
     }
 }
 
+/// Record `name` of a family's map in the state (`kind` is what people
+/// call it, e.g. `load balancer`); when absent, the error lists the known
+/// names, or says how to add one (`add`, e.g. `flockport addlb`).
+pub fn find<'a, T>(map: &'a BTreeMap<String, T>, kind: &'static str, name: &str, add: &str) -> Result<&'a T> {
+    crate::names::check_name(kind, name)?;
+    map.get(name).ok_or_else(|| {
+        let known: Vec<&str> = map.keys().map(String::as_str).collect();
+        Error::not_found(
+            kind,
+            name,
+            if known.is_empty() {
+                format!("there are none; add one with `{add}`")
+            } else {
+                format!("known: {}", known.join(", "))
+            },
+        )
+    })
+}
+
 /// Brings a state file's JSON of schema `from` up to [`SCHEMA_VERSION`], one
 /// version at a time.
 pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde_json::Value, String> {
@@ -148,6 +177,8 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
             0 | 1 => v1_to_v2(v)?,
             // 2 -> 3: webservers (`ws`) and floating IPs (`vips`); absent maps are empty ones.
             2 => v,
+            // 3 -> 4: database instances (`dbs`); an absent map is an empty one.
+            3 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };

@@ -114,7 +114,7 @@ macro_rules! named {
         }
     )*};
 }
-named!(LbKindName, LbSettingName);
+named!(LbKindName, LbSettingName, DbEngineName);
 
 /// A parameter: `value` given, else `default`, else an error naming it.
 pub fn arg<T: JsArg>(value: Option<T::Js>, name: &'static str, default: Option<T>) -> CoreResult<T> {

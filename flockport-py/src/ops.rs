@@ -95,7 +95,7 @@ macro_rules! named {
         }
     )*};
 }
-named!(LbKindName, LbSettingName);
+named!(LbKindName, LbSettingName, DbEngineName);
 
 /// `dry_run` and `progress`, when an operation takes them.
 #[derive(Default)]

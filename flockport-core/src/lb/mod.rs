@@ -559,19 +559,7 @@ pub fn config_steps(
 // ---- the Cluster operations ---------------------------------------------
 
 fn find_lb<'a>(state: &'a State, name: &str) -> Result<&'a LbRecord> {
-    names::check_name("load balancer name", name)?;
-    state.lbs.get(name).ok_or_else(|| {
-        let known: Vec<&str> = state.lbs.keys().map(String::as_str).collect();
-        Error::not_found(
-            "load balancer",
-            name,
-            if known.is_empty() {
-                "there are none; add one with `flockport addlb`".to_string()
-            } else {
-                format!("known: {}", known.join(", "))
-            },
-        )
-    })
+    crate::state::find(&state.lbs, "load balancer", name, "flockport addlb")
 }
 
 impl Cluster {

@@ -1,5 +1,5 @@
 //! What every service container shares, whatever runs in it (a load
-//! balancer today; webservers, databases and endpoints next): the record of
+//! balancer, a webserver, a database instance; endpoints next): the record of
 //! the container ([`ServiceContainer`]: family, name, server, address, image,
 //! published ports), ownership (only its family's verbs remove it), and `pub`
 //! forwards from the server's host addresses to it that come back by
@@ -35,6 +35,8 @@ pub enum Family {
     Lb,
     /// Webservers (`addws`, removed by `delws`).
     Ws,
+    /// Database instances (`adddb`, removed by `deldb INSTANCE`).
+    Db,
 }
 
 impl Family {
@@ -43,6 +45,7 @@ impl Family {
         match self {
             Family::Lb => "lb",
             Family::Ws => "ws",
+            Family::Db => "db",
         }
     }
     /// What people call it.
@@ -50,6 +53,7 @@ impl Family {
         match self {
             Family::Lb => "load balancer",
             Family::Ws => "webserver",
+            Family::Db => "database instance",
         }
     }
     /// The verb that removes one.
@@ -57,6 +61,7 @@ impl Family {
         match self {
             Family::Lb => "dellb",
             Family::Ws => "delws",
+            Family::Db => "deldb",
         }
     }
 }

@@ -35,19 +35,7 @@ pub const TAKE_UP_SLACK_SECS: u32 = 30;
 
 /// Finds floating IP `name` in the state.
 fn find_vip<'a>(state: &'a State, name: &str) -> Result<&'a VipRecord> {
-    names::check_name("floating IP name", name)?;
-    state.vips.get(name).ok_or_else(|| {
-        let known: Vec<&str> = state.vips.keys().map(String::as_str).collect();
-        Error::not_found(
-            "floating IP",
-            name,
-            if known.is_empty() {
-                "there are none; add one with `flockport addvip`".to_string()
-            } else {
-                format!("known: {}", known.join(", "))
-            },
-        )
-    })
+    crate::state::find(&state.vips, "floating IP", name, "flockport addvip")
 }
 
 /// The server's own address: its inventory host when that is an IPv4

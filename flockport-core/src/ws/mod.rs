@@ -37,19 +37,7 @@ pub fn packages() -> Vec<String> {
 }
 
 fn find_ws<'a>(state: &'a State, name: &str) -> Result<&'a WsRecord> {
-    names::check_name("webserver name", name)?;
-    state.ws.get(name).ok_or_else(|| {
-        let known: Vec<&str> = state.ws.keys().map(String::as_str).collect();
-        Error::not_found(
-            "webserver",
-            name,
-            if known.is_empty() {
-                "there are none; add one with `flockport addws SERVER`".to_string()
-            } else {
-                format!("known: {}", known.join(", "))
-            },
-        )
-    })
+    crate::state::find(&state.ws, "webserver", name, "flockport addws SERVER")
 }
 
 impl Cluster {
