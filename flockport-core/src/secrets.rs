@@ -58,7 +58,7 @@ impl std::fmt::Display for Secret {
 }
 
 /// Secret files under one directory (mode 0700), each mode 0600, named by a
-/// key of `/`-separated names checked by `names::check_name`.
+/// key of plain names (checked: never a path of their own).
 #[derive(Debug, Clone)]
 pub struct SecretStore {
     dir: PathBuf,
@@ -80,7 +80,17 @@ impl SecretStore {
     pub fn path(&self, key: &[&str]) -> Result<PathBuf> {
         let mut p = self.dir.clone();
         for part in key {
-            crate::names::check_name("secret name", part)?;
+            // File names: the names flockport checked before (instances,
+            // users), which may start with '_' and be longer than a container
+            // name; never a path of their own.
+            let plain = part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if part.is_empty() || part.starts_with('.') || part.len() > 255 || !plain {
+                return Err(Error::invalid(
+                    "secret name",
+                    *part,
+                    "use letters, digits, '_', '-' or '.', not starting with '.' (a file name)",
+                ));
+            }
             p.push(part);
         }
         Ok(p)
@@ -162,6 +172,9 @@ mod tests {
         assert_eq!(store.get(&["db", "mysql1", "wordpress"]).unwrap().unwrap().expose(), "pw");
         assert!(store.get(&["db", "mysql1", "other"]).unwrap().is_none());
         assert!(store.path(&["db", "../x"]).is_err());
+        assert!(store.path(&["db", ".."]).is_err());
+        assert!(store.path(&["db", "_u"]).is_ok());
+        assert!(store.path(&["db", &"u".repeat(80)]).is_ok());
         store.remove(&["db", "mysql1"]).unwrap();
         assert!(!p.exists());
         store.remove(&["db", "mysql1"]).unwrap();

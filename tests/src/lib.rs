@@ -456,17 +456,21 @@ pub fn server_lock(server: &str) -> std::fs::File {
 
 /// Runs `flockport --config INVENTORY VERB NAME` when dropped (a test's
 /// clean-up, also on failure): `Cleanup::new(inv, "dellb", "ha1")`.
-pub struct Cleanup(PathBuf, &'static str, String);
+pub struct Cleanup(PathBuf, Vec<String>);
 
 impl Cleanup {
     /// The clean-up of `name` with the delete verb `verb`.
     pub fn new(inventory: &Path, verb: &'static str, name: impl Into<String>) -> Self {
-        Cleanup(inventory.to_path_buf(), verb, name.into())
+        Cleanup(inventory.to_path_buf(), vec![verb.to_string(), name.into()])
+    }
+    /// The clean-up `flockport ARGS...` (e.g. `deldb NAME --yes`).
+    pub fn args(inventory: &Path, args: &[&str]) -> Self {
+        Cleanup(inventory.to_path_buf(), args.iter().map(|s| s.to_string()).collect())
     }
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let _ = Command::new(flockport_bin()).arg("--config").arg(&self.0).args([self.1, self.2.as_str()]).output();
+        let _ = Command::new(flockport_bin()).arg("--config").arg(&self.0).args(&self.1).output();
     }
 }

@@ -217,3 +217,14 @@ fn bad_input_is_refused_before_any_server_is_contacted() {
     }
     assert_eq!(std::fs::read(w.dir.path().join("flockport-state.json")).unwrap(), before, "state changed");
 }
+
+#[test]
+fn the_longest_and_underscore_names_each_engine_takes_work_end_to_end() {
+    let w = world();
+    let long = "u".repeat(80);
+    let a = add(&w, DbSpec { name: Some("m1".into()), ..spec("mysql", "s1", &long, "_db") });
+    assert!(a.record.instance.databases["_db"].user == long);
+    assert!(w.c.db_password("m1", "_db").is_ok());
+    add(&w, DbSpec { name: Some("p1".into()), ..spec("postgresql", "s2", "_u", &"d".repeat(63)) });
+    assert!(w.c.db_password("p1", &"d".repeat(63)).is_ok());
+}

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 mod bad_input;
+mod db;
 mod known_hosts;
 mod lab;
 mod lb;
