@@ -167,9 +167,9 @@ impl Cluster {
                 let (mut plan, container, st) = self.plan_service_container(&pspec, &state, &facts)?;
                 counters = Some(st.counters);
                 let rec = DbRecord { container, engine, port: engine.port(), databases: Default::default() };
+                // (A failed creation leaves no container behind: the provisioning
+                // plan's rollback destroys it, so a retry starts clean.)
                 plan.steps.extend(steps::setup_steps(&server, &rec));
-                // A failed creation leaves no container behind: a retry starts clean.
-                plan.rollback = lxc::destroy_steps(&server, &rec.container.name);
                 changes.push(format!("created {engine} instance {}", rec.container.name));
                 (plan, rec)
             }

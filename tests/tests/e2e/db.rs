@@ -181,6 +181,12 @@ fn walkthrough(e: Engine, home: &str, other: &str, other_net: &str, user: &str, 
     assert_eq!(listed["answers"], true, "{listed}");
     assert_eq!(listed["instance"]["databases"]["d2"]["allowed"][0], other_net, "{listed}");
     assert!(listed["sizes"][user].as_u64().unwrap() > 0, "{listed}");
+    // `pub`: the instance's port on its server's address, for u2 from the other subnet.
+    let port = if e == Engine::My { "3306" } else { "5432" };
+    let host = if home == "s1" { "192.168.122.11" } else { "192.168.122.12" };
+    cli_ok(inv, &["pub", &format!("{home}:{inst}"), port]);
+    assert_eq!(ok(&e.client(inv, &outside, host, ("u2", pw2, "d2"), "SELECT 2")), "2", "through {host}:{port}");
+    cli_ok(inv, &["unpub", &format!("{home}:{inst}"), port]);
     let table = cli_ok(inv, &["listdbs"]);
     assert!(table.contains(&inst) && table.contains("d2") && table.contains(other_net), "{table}");
 
@@ -385,4 +391,52 @@ fn bad_input_is_refused_and_changes_nothing() {
         access,
         "users or access changed"
     );
+}
+
+#[test]
+fn interrupting_adddb_rolls_back_and_a_retry_succeeds() {
+    use std::io::{BufRead, BufReader};
+    let Some(lab) = lab() else { return };
+    let (dir, inv) = lab_inventory_copy(&lab);
+    let inv = inv.as_path();
+    let _g = Cleanup::args(inv, &["deldb", "dbint", "--yes"]);
+    let lock = server_lock("s3");
+    let mut child = Command::new(flockport_bin())
+        .arg("--config")
+        .arg(inv)
+        .args(["adddb", "postgresql", "s3", "app", "app", "-n", "dbint"])
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut seen = Vec::new();
+    let mut sent = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        println!("adddb: {line}");
+        if !sent && line.contains("create container dbint") {
+            // While the container is being made: SIGINT, as Ctrl-C sends.
+            assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+            sent = true;
+        }
+        seen.push(line);
+    }
+    let status = child.wait().unwrap();
+    drop(lock);
+    assert!(sent, "the clone step was announced: {seen:#?}");
+    assert_eq!(status.code(), Some(130), "{seen:#?}");
+    let text = seen.join("\n");
+    assert!(text.contains("rolling back on s3"), "{text}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("flockport-state.json")).unwrap_or_default())
+            .unwrap_or_default();
+    assert!(state["dbs"].as_object().is_none_or(|m| m.is_empty()), "nothing recorded: {state}");
+    assert!(!dir.path().join("flockport-secrets/db/dbint").exists(), "no password kept for what does not exist");
+    let listed = cli_json(inv, &["listcontainers", "s3", "--json"]);
+    assert!(listed.as_array().unwrap().iter().all(|c| c["name"] != "dbint"), "container rolled back: {listed}");
+    // The same command again succeeds, and the instance answers.
+    adddb(inv, &["postgresql", "s3", "app", "app", "-n", "dbint"]);
+    assert_eq!(instance(inv, "dbint")["answers"], true);
 }
