@@ -195,7 +195,18 @@ fn walkthrough(e: Engine, home: &str, other: &str, other_net: &str, user: &str, 
     assert_eq!(again["record"]["changes"].as_array().unwrap().len(), 0, "{again}");
     assert_eq!(again["plan"]["steps"].as_array().unwrap().len(), 0, "{again}");
 
-    // The row survives a stop and start of the container.
+    // A changed -a changes exactly that: u2 now also from the home subnet, same password.
+    let home_net = if home == "s1" { "10.0.4.0/24" } else { "10.0.5.0/24" };
+    let both = format!("{home_net},{other_net}");
+    let wider = adddb(inv, &[e.name(), home, "u2", "d2", "-n", &inst, "-a", &both]);
+    assert_eq!(wider["record"]["changes"].as_array().unwrap().len(), 1, "{wider}");
+    assert_eq!(ok(&e.client(inv, &inside, &addr, ("u2", pw2, "d2"), "SELECT 3")), "3", "u2 from {home_net}");
+    assert_eq!(ok(&e.client(inv, &outside, &addr, ("u2", pw2, "d2"), "SELECT 4")), "4", "and still from {other_net}");
+
+    // The row survives a restart of the database, and a stop and start of the container.
+    let unit = if e == Engine::My { "mariadb" } else { "postgresql@15-main" };
+    cli_ok(inv, &["exec", &inst, "--", "systemctl", "restart", unit]);
+    assert_eq!(ok(&e.client(inv, &inside, &addr, (user, &pw, user), "SELECT x FROM t")), "42");
     cli_ok(inv, &["stopcontainer", &inst]);
     cli_ok(inv, &["startcontainer", &inst]);
     let start = Instant::now();

@@ -1,0 +1,55 @@
+'use strict'
+// Databases from Node: input errors that name the value and change nothing,
+// and (lab) a MariaDB instance made, listed, its password read on request,
+// a second database added and dropped, the instance removed.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Cluster } = require('..')
+const { labOptions, requireLab, tmpdir } = require('./support.js')
+
+test('bad input names the value and changes nothing', async (t) => {
+  const c = Cluster.open(path.join(tmpdir(t), 'flockport.toml'))
+  c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  const bad = [
+    [{ engine: 'mysql', server: 's1', user: "wo'rd", database: 'd' }, /wo'rd/],
+    [{ engine: 'postgresql', server: 's1', user: 'u', database: 'd', allowed: ['banana'] }, /banana/],
+    [{ engine: 'mysql', server: 's1', user: 'u', database: 'd', password: 'a\u0000b' }, /U\+0000/],
+    [{ engine: 'mysql', server: 's1', user: 'root', database: 'd' }, /root/],
+  ]
+  for (const [spec, re] of bad) {
+    await assert.rejects(c.addDb(spec, { dryRun: true }), (e) => e.code === 'InvalidInput' && re.test(e.message) && !/a\u0000b/.test(e.message))
+  }
+  await assert.rejects(c.delDb('nope'), (e) => e.code === 'NotFound' && /nope/.test(e.message))
+  assert.deepEqual(await c.dbs(), [])
+  assert.deepEqual((await c.state()).dbs, {})
+})
+
+test('lab: a MariaDB instance', labOptions(), async (t) => {
+  const dir = tmpdir(t)
+  const inv = path.join(dir, 'flockport.toml')
+  const text = fs.readFileSync(requireLab(), 'utf8').split('\n').filter((l) => !l.startsWith('state')).join('\n')
+  fs.writeFileSync(inv, text + '\n')
+  const c = Cluster.open(inv)
+  const name = `jsdb${process.pid % 10000}`
+  const added = (await c.addDb({ engine: 'mysql', server: 's3', user: 'app', database: 'app', name })).record
+  try {
+    assert.deepEqual([added.instance.name, added.instance.engine, added.instance.port, added.generatedPassword], [name, 'mysql', 3306, true])
+    const pw = await c.dbPassword(name, 'app')
+    assert.ok(pw.length >= 24)
+    assert.ok(!JSON.stringify(added).includes(pw), 'the password is not in the record')
+    await c.addDb({ engine: 'mysql', server: 's3', user: 'u2', database: 'd2', name, allowed: ['10.0.5.0/24'], password: 'node-given-password-0123456789' })
+    assert.equal(await c.dbPassword(name, 'd2'), 'node-given-password-0123456789')
+    const [info] = (await c.dbs()).filter((d) => d.instance.name === name)
+    assert.equal(info.answers, true)
+    assert.match(info.version, /MariaDB/)
+    assert.deepEqual(info.instance.databases.d2.allowed, ['10.0.5.0/24'])
+    await c.delDb(name, 'd2')
+    assert.deepEqual(Object.keys((await c.state()).dbs[name].databases), ['app'])
+  } finally {
+    await c.delDb(name)
+  }
+  assert.equal((await c.state()).dbs[name], undefined)
+})

@@ -1,0 +1,62 @@
+"""Databases from Python: input errors that name the value and change
+nothing, and (lab) a PostgreSQL instance made, listed, its password read on
+request, a second database added and dropped, the instance removed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import flockport
+from conftest import LAB_INVENTORY
+
+
+@pytest.fixture
+def local(cluster: flockport.Cluster) -> flockport.Cluster:
+    cluster.add_server("s1", subnet="10.0.4.0/24", local=True)
+    return cluster
+
+
+def test_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
+    with pytest.raises(flockport.InvalidInput, match="wo'rd"):
+        local.add_db("mysql", "s1", "wo'rd", "d", dry_run=True)
+    with pytest.raises(flockport.InvalidInput, match="10.0.4.0/33"):
+        local.add_db("postgresql", "s1", "u", "d", allowed=["10.0.4.0/33"], dry_run=True)
+    with pytest.raises(flockport.InvalidInput, match="U\\+000A"):
+        local.add_db("mysql", "s1", "u", "d", password="a\nb", dry_run=True)
+    with pytest.raises(flockport.InvalidInput, match="mongodb"):
+        local.add_db("mongodb", "s1", "u", "d")  # type: ignore[arg-type]
+    with pytest.raises(flockport.NotFound, match="nope"):
+        local.del_db("nope")
+    with pytest.raises(flockport.NotFound, match="nope"):
+        local.db_password("nope", "d")
+    assert local.dbs() == [] and local.state().dbs == {}
+
+
+@pytest.mark.lab
+def test_lab_postgresql_instance(lab: flockport.Cluster, tmp_path: Path) -> None:
+    inv = tmp_path / "flockport.toml"
+    inv.write_text("".join(l + "\n" for l in LAB_INVENTORY.read_text().splitlines() if not l.startswith("state")))
+    c = flockport.Cluster.open(inv)
+    name = f"pydb{os.getpid() % 10000}"
+    secret = "python-given-password-0123456789"
+    added = c.add_db("postgresql", "s3", "app", "app", name=name, password=secret)
+    try:
+        rec = added.record
+        assert isinstance(rec, flockport.DbAdded)
+        assert (rec.instance.name, rec.instance.engine, rec.instance.port) == (name, "postgresql", 5432)
+        assert rec.generated_password is False and secret not in str(rec.to_dict())
+        assert c.db_password(name, "app") == secret
+        second = c.add_db("postgresql", "s3", "u2", "d2", name=name, allowed=["10.0.4.0/24"]).record
+        assert second.generated_password and len(c.db_password(name, "d2")) >= 24
+        [info] = [d for d in c.dbs() if d.instance.name == name]
+        assert info.answers and info.version is not None and info.version.startswith("15")
+        assert info.instance.databases["d2"].allowed == ["10.0.4.0/24"]
+        assert c.add_db("postgresql", "s3", "app", "app", name=name).record.changes == []
+        c.del_db(name, database="d2")
+        assert list(c.state().dbs[name].databases) == ["app"]
+    finally:
+        c.del_db(name)
+    assert name not in c.state().dbs
