@@ -3,16 +3,15 @@
 // and (lab) a MariaDB instance made, listed, its password read on request,
 // a second database added and dropped, the instance removed.
 
-const fs = require('node:fs')
 const path = require('node:path')
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Cluster } = require('..')
-const { labOptions, requireLab, tmpdir } = require('./support.js')
+const { labCopy, labOptions, tmpdir } = require('./support.js')
 
 test('bad input names the value and changes nothing', async (t) => {
   const c = Cluster.open(path.join(tmpdir(t), 'flockport.toml'))
-  c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
   const bad = [
     [{ engine: 'mysql', server: 's1', user: "wo'rd", database: 'd' }, /wo'rd/],
     [{ engine: 'postgresql', server: 's1', user: 'u', database: 'd', allowed: ['banana'] }, /banana/],
@@ -28,11 +27,7 @@ test('bad input names the value and changes nothing', async (t) => {
 })
 
 test('lab: a MariaDB instance', labOptions(), async (t) => {
-  const dir = tmpdir(t)
-  const inv = path.join(dir, 'flockport.toml')
-  const text = fs.readFileSync(requireLab(), 'utf8').split('\n').filter((l) => !l.startsWith('state')).join('\n')
-  fs.writeFileSync(inv, text + '\n')
-  const c = Cluster.open(inv)
+  const c = labCopy(t)
   const name = `jsdb${process.pid % 10000}`
   const added = (await c.addDb({ engine: 'mysql', server: 's3', user: 'app', database: 'app', name })).record
   try {

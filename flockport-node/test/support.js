@@ -73,6 +73,16 @@ function requireLab() {
   return LAB_INVENTORY
 }
 
+/** The lab's servers with a state of the test's own: a Cluster opened on a
+ * copy of the lab's inventory without its `state` line, in the test's tmpdir. */
+function labCopy(t) {
+  const { Cluster } = require('..')
+  const inv = path.join(tmpdir(t), 'flockport.toml')
+  const text = fs.readFileSync(requireLab(), 'utf8').split('\n').filter((l) => !l.startsWith('state')).join('\n')
+  fs.writeFileSync(inv, text + '\n')
+  return Cluster.open(inv)
+}
+
 function lxcMissing() {
   if (!run('sh', ['-c', 'command -v lxc-ls'])) return 'LXC is not installed (apt-get install lxc)'
   if (!fs.existsSync('/var/lib/lxc')) return '/var/lib/lxc does not exist (apt-get install lxc)'
@@ -123,6 +133,7 @@ module.exports = {
   labMissing,
   labOptions,
   requireLab,
+  labCopy,
   lxcOptions,
   ghostInventory,
 }

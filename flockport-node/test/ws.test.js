@@ -8,17 +8,17 @@ const path = require('node:path')
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Cluster } = require('..')
-const { labOptions, requireLab, tmpdir } = require('./support.js')
+const { labCopy, labOptions, requireLab, tmpdir } = require('./support.js')
 
-function local(t) {
+async function local(t) {
   const dir = tmpdir(t)
   const c = Cluster.open(path.join(dir, 'flockport.toml'))
-  c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
   return { c, dir }
 }
 
 test('bad input names the value and changes nothing', async (t) => {
-  const { c, dir } = local(t)
+  const { c, dir } = await local(t)
   const hosts = path.join(dir, 'hosts')
   await assert.rejects(c.pubApp('nope', 'x.org', '10.0.4.20:80', null, null, null, { dryRun: true }), (e) => e.code === 'NotFound' && /nope/.test(e.message))
   await assert.rejects(c.pubApp('nope', 'a;b.org', '10.0.4.20:80'), (e) => e.code === 'InvalidInput' && /a;b\.org/.test(e.message))
@@ -30,7 +30,7 @@ test('bad input names the value and changes nothing', async (t) => {
 })
 
 test('addHosts is idempotent and delHosts removes it', async (t) => {
-  const { c, dir } = local(t)
+  const { c, dir } = await local(t)
   const hosts = path.join(dir, 'hosts')
   fs.writeFileSync(hosts, '127.0.0.1 localhost\n')
   const first = await c.addHosts('myminio.org', '10.0.4.100', hosts)
@@ -53,11 +53,7 @@ function get(address, host) {
 }
 
 test('lab: a webserver publishes an app', labOptions(), async (t) => {
-  const dir = tmpdir(t)
-  const inv = path.join(dir, 'flockport.toml')
-  const text = fs.readFileSync(requireLab(), 'utf8').split('\n').filter((l) => !l.startsWith('state')).join('\n')
-  fs.writeFileSync(inv, text + '\n')
-  const c = Cluster.open(inv)
+  const c = labCopy(t)
   const name = `jsws${process.pid % 10000}`
   const rec = (await c.addWs('s3', name)).record
   try {

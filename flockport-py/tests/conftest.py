@@ -62,6 +62,15 @@ def lab() -> flockport.Cluster:
     return flockport.Cluster.open(LAB_INVENTORY)
 
 
+@pytest.fixture
+def lab_copy(lab: flockport.Cluster, tmp_path: Path) -> flockport.Cluster:
+    """The lab's servers with a state of the test's own (a copy of the
+    inventory without its `state` line)."""
+    inv = tmp_path / "flockport.toml"
+    inv.write_text("".join(l + "\n" for l in LAB_INVENTORY.read_text().splitlines() if not l.startswith("state")))
+    return flockport.Cluster.open(inv)
+
+
 def lxc_missing() -> str | None:
     if shutil.which("lxc-ls") is None:
         return "LXC is not installed (apt-get install lxc)"

@@ -5,12 +5,10 @@ request, a second database added and dropped, the instance removed."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 import flockport
-from conftest import LAB_INVENTORY
 
 
 @pytest.fixture
@@ -36,10 +34,8 @@ def test_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
 
 
 @pytest.mark.lab
-def test_lab_postgresql_instance(lab: flockport.Cluster, tmp_path: Path) -> None:
-    inv = tmp_path / "flockport.toml"
-    inv.write_text("".join(l + "\n" for l in LAB_INVENTORY.read_text().splitlines() if not l.startswith("state")))
-    c = flockport.Cluster.open(inv)
+def test_lab_postgresql_instance(lab_copy: flockport.Cluster) -> None:
+    c = lab_copy
     name = f"pydb{os.getpid() % 10000}"
     secret = "python-given-password-0123456789"
     added = c.add_db("postgresql", "s3", "app", "app", name=name, password=secret)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import flockport
-from conftest import LAB_INVENTORY
 
 
 @pytest.fixture
@@ -53,10 +52,8 @@ def _get(url: str, host: str) -> str:
 
 
 @pytest.mark.lab
-def test_lab_webserver_publishes_an_app(lab: flockport.Cluster, tmp_path: Path) -> None:
-    inv = tmp_path / "flockport.toml"
-    inv.write_text("".join(l + "\n" for l in LAB_INVENTORY.read_text().splitlines() if not l.startswith("state")))
-    c = flockport.Cluster.open(inv)
+def test_lab_webserver_publishes_an_app(lab_copy: flockport.Cluster) -> None:
+    c = lab_copy
     name = f"pyws{os.getpid() % 10000}"
     applied = c.add_ws("s2", name=name)
     try:

@@ -58,7 +58,7 @@ fn password_key<'a>(instance: &'a str, user: &'a str) -> [&'a str; 3] {
 
 impl Cluster {
     /// Where this cluster keeps secrets: beside its state file.
-    pub fn secrets(&self) -> SecretStore {
+    pub(crate) fn secrets(&self) -> SecretStore {
         SecretStore::beside(&self.inventory().state_path(self.inventory_path()))
     }
 
