@@ -85,17 +85,18 @@ pub fn pg_hba_steps(server: &ServerConfig, rec: &DbRecord) -> Vec<Step> {
         .checks_config("postgresql"),
         swap: Vec::new(),
         unit: ("postgresql", "", ""),
+        // PostgreSQL reloads in place (no new workers to wait for): its own
+        // reload, awaited by the configuration's load time.
         activate: Activate::WriteOnly,
+        after: vec![attach(
+            server,
+            name,
+            "reload PostgreSQL's access rules and wait until it has".into(),
+            &["sh", "-c", PG_RELOAD_AND_WAIT],
+        )],
         tls_keep: None,
     };
-    let mut steps = change.steps();
-    steps.push(attach(
-        server,
-        name,
-        "reload PostgreSQL's access rules and wait until it has".into(),
-        &["sh", "-c", PG_RELOAD_AND_WAIT],
-    ));
-    steps
+    change.steps()
 }
 
 /// The engine's server config of a new instance, then a restart with it.

@@ -481,7 +481,7 @@ pub fn config_steps(
             }
             LbKind::Nginx => {
                 let (crt, key) = tls_paths(rec.kind, &t.fingerprint);
-                tls_steps.extend(service::container::tls_pair_steps(server, lb, &crt, &key, t));
+                tls_steps.extend(service::container::tls_pair_steps(server, lb, &crt, &key, t, None));
             }
         }
     }
@@ -551,6 +551,7 @@ pub fn config_steps(
         // Nginx reloads gracefully on SIGHUP to its master; HAProxy through its unit.
         unit: (service, pidfile, if rec.kind == LbKind::Nginx { "HUP" } else { "" }),
         activate,
+        after: Vec::new(),
         tls_keep,
     }
     .steps())

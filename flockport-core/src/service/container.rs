@@ -37,11 +37,26 @@ pub fn push(server: &ServerConfig, name: &str, path: &str, mode: u32, content: C
 
 /// Writes a certificate (0644) and its key (0600, a secret step input: never
 /// shown) at `crt` and `key` in container `name`.
-pub fn tls_pair_steps(server: &ServerConfig, name: &str, crt: &str, key: &str, tls: &TlsFiles) -> Vec<Step> {
-    vec![
+///
+/// The key belongs to root unless `key_owner` is given: a service whose
+/// workers load certificates at the handshake (Nginx with a certificate
+/// named by a variable) needs its key owned by the workers' user, still 0600.
+pub fn tls_pair_steps(
+    server: &ServerConfig,
+    name: &str,
+    crt: &str,
+    key: &str,
+    tls: &TlsFiles,
+    key_owner: Option<&str>,
+) -> Vec<Step> {
+    let mut steps = vec![
         push(server, name, crt, 0o644, Content::text(tls.cert_pem.clone())),
         push(server, name, key, 0o600, Content::secret(tls.key_pem().to_vec())),
-    ]
+    ];
+    if let Some(owner) = key_owner {
+        steps.push(attach(server, name, format!("give {key} to {owner}"), &["chown", &format!("{owner}:"), key]));
+    }
+    steps
 }
 
 /// Waits for systemd in a fresh container to finish booting.
@@ -160,6 +175,8 @@ pub struct ConfigChange<'a> {
     pub unit: (&'a str, &'a str, &'a str),
     /// How it goes live.
     pub activate: Activate,
+    /// Steps once it is live (before the removal of old TLS material).
+    pub after: Vec<Step>,
     /// When set: the TLS directory and the fingerprints in use; every other
     /// file there is removed once the new config is live.
     pub tls_keep: Option<(String, Vec<String>)>,
@@ -184,6 +201,7 @@ impl ConfigChange<'_> {
                 &["systemctl", "restart", unit],
             )),
         }
+        steps.extend(self.after);
         if let Some((dir, keep)) = self.tls_keep {
             let mut argv = vec!["sh", "-c", REMOVE_OLD_TLS, "sh", dir.as_str()];
             argv.extend(keep.iter().map(String::as_str));

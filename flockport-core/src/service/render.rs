@@ -15,6 +15,8 @@ fn tera() -> &'static Tera {
             ("nginx.conf", include_str!("../../templates/nginx.conf.tera")),
             ("nginx-lb.conf", include_str!("../../templates/nginx-lb.conf.tera")),
             ("nginx-ws-default.conf", include_str!("../../templates/nginx-ws-default.conf.tera")),
+            ("nginx-ws-front.conf", include_str!("../../templates/nginx-ws-front.conf.tera")),
+            ("nginx-ws-back.service", include_str!("../../templates/nginx-ws-back.service.tera")),
             ("nginx-app.conf", include_str!("../../templates/nginx-app.conf.tera")),
         ];
         // The templates are compiled into the binary and golden-tested, so a

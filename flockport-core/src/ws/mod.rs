@@ -4,7 +4,11 @@
 //! and `unpub` are the shared ones of `service/`).
 //!
 //! A webserver is a service container (`service/`): provisioned, checked,
-//! swapped and reloaded the way every family is. What is its own: one
+//! swapped and reloaded the way every family is. Two Nginx run in it (see
+//! [`steps`]): a front that holds the client connections and TLS and is
+//! never reloaded by an app change, and a back with the apps, reloaded on
+//! every change, whose closed keep-alive connections the front retries. What
+//! is its own: one
 //! config file per app (so one pubapp or delapp costs the same however many
 //! apps the webserver holds), upstreams given as an address, a container of
 //! the cluster (`NAME.app:PORT`, its address looked up when the app is

@@ -56,6 +56,8 @@ fn golden_main_default_and_app_configs() {
     let (main, default) = steps::render_main("nginx11", steps::LIVE).unwrap();
     insta::assert_snapshot!("ws_nginx_conf", main);
     insta::assert_snapshot!("ws_default_conf", default);
+    insta::assert_snapshot!("ws_front_conf", steps::render_front("nginx11").unwrap());
+    insta::assert_snapshot!("ws_back_unit", steps::render_back_unit("nginx11").unwrap());
     insta::assert_snapshot!(
         "ws_app_plain",
         steps::render_app("nginx11", &record("myminio.org", "10.0.5.20", None)).unwrap()
@@ -117,7 +119,7 @@ fn a_refused_config_rolls_back_and_records_nothing() {
     );
     let n = lines.len();
     assert!(lines[n - 2].contains("rm -f /etc/nginx/flockport/apps/x.org.conf"), "{lines:#?}");
-    assert!(lines[n - 1].contains("/run/nginx.pid"), "reloaded: {lines:#?}");
+    assert!(lines[n - 1].contains("/run/nginx-back.pid"), "the back reloaded: {lines:#?}");
     assert!(w.c.state_blocking().unwrap().ws["nginx11"].apps.is_empty());
 }
 
@@ -148,6 +150,32 @@ fn delapp_removes_one_file_and_only_certificates_no_app_uses() {
     assert_eq!(last.argv[last.argv.len() - 1], fp_a, "a.org's certificate is kept");
     assert!(w.s1.lines().iter().any(|l| l.contains("rm -f /etc/nginx/flockport/apps/b.org.conf")));
     assert_eq!(w.c.state_blocking().unwrap().ws["nginx11"].apps.keys().collect::<Vec<_>>(), ["a.org"]);
+}
+
+#[test]
+fn a_tls_app_reaches_the_front_after_the_back_serves_it_and_leaves_it_first() {
+    let w = with_ws();
+    let ss = AppSpec { self_signed: true, ..app("A.org", "10.0.5.20:9000") };
+    let a = run(w.c.pub_app(ss, ApplyOptions::default(), &NoProgress)).unwrap();
+    let fp = a.record.apps["A.org"].tls.as_ref().unwrap().fingerprint.clone();
+    let lines = w.s1.lines();
+    let at = |needle: &str| {
+        lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in {lines:#?}"))
+    };
+    let key = at(&format!("/etc/nginx/flockport/tls/{fp}.key 0600"));
+    let chown = at(&format!("chown www-data: /etc/nginx/flockport/tls/{fp}.key"));
+    let check = at("nginx -t");
+    let reload = at("nginx-back /run/nginx-back.pid HUP");
+    let link = at(&format!("/etc/nginx/flockport/sni {fp} a.org"));
+    assert!(key < chown && chown < check && check < reload && reload < link, "{lines:#?}");
+    assert!(lines.iter().all(|l| !l.contains("systemctl") && !l.contains("/run/nginx.pid")), "the front is left alone");
+    w.s1.clear();
+    run(w.c.del_app("nginx11", "A.org", ApplyOptions::default())).unwrap();
+    let lines = w.s1.lines();
+    let unlink = lines.iter().position(|l| l.contains("rm -f /etc/nginx/flockport/sni/a.org.crt")).unwrap();
+    let reload = lines.iter().position(|l| l.contains("nginx-back /run/nginx-back.pid HUP")).unwrap();
+    assert!(unlink < reload, "{lines:#?}");
+    assert!(lines.iter().all(|l| !l.contains("systemctl") && !l.contains("/run/nginx.pid")), "the front is left alone");
 }
 
 #[test]
