@@ -2,7 +2,10 @@
 //! LB changes (runtime API vs reload).
 
 use super::*;
-use crate::plan::Action;
+use crate::inventory::ServerConfig;
+use crate::plan::{Action, Step};
+use crate::service::ServiceContainer;
+use std::net::Ipv4Addr;
 
 pub(crate) fn rec(kind: LbKind) -> LbRecord {
     LbRecord {
