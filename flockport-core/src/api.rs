@@ -259,6 +259,8 @@ view_as!(Ty::Path, |v| Value::String(v.display().to_string()); PathBuf);
 view_as!(Ty::Bool, |v| Value::Bool(*v); bool);
 view_as!(Ty::Int, |v| Value::from(*v); u8, u16, u32, u64, i32, i64, usize);
 view_as!(Ty::Float, |v| Value::from(*v); f64);
+// A secret argument (a password): a string to the bindings, never shown.
+view_as!(Ty::Str, |_v| Value::String("<secret>".into()); crate::secrets::Secret);
 
 impl ViewValue for () {
     fn ty() -> Ty {
@@ -577,10 +579,10 @@ macro_rules! for_each_operation {
                 /// `allowed` (CIDRs; default the server's container subnet) with `password`
                 /// (default generated, kept in a 0600 file; see `db_password`). Idempotent.
                 read fn add_db(engine: DbEngineName, server: String, user: String, database: String;
-                    name: Option<String> = None, allowed: Vec<String> = (Vec::new()), password: Option<String> = None)
+                    name: Option<String> = None, allowed: Vec<String> = (Vec::new()), password: Option<Secret> = None)
                     [dry_run, progress] spec DbSpec -> Applied<DbAdded>
-                    = |c, x| c.add_db(DbSpec { engine: engine.0, server, user, database, name, allowed,
-                        password: password.map(Secret::new) }, x.opts, x.progress).await
+                    = |c, x| c.add_db(DbSpec { engine: engine.0, server, user, database, name, allowed, password },
+                        x.opts, x.progress).await
             }
             {
                 /// `listdbs`: every database instance with its databases, users, allowed ranges,

@@ -116,6 +116,14 @@ macro_rules! named {
 }
 named!(LbKindName, LbSettingName, DbEngineName);
 
+/// A password: a string in JavaScript, a `Secret` (never shown) from here on.
+impl JsArg for Option<flockport_core::secrets::Secret> {
+    type Js = Option<String>;
+    fn into_core(v: Option<String>, _: &'static str) -> CoreResult<Self> {
+        Ok(v.map(flockport_core::secrets::Secret::new))
+    }
+}
+
 /// A parameter: `value` given, else `default`, else an error naming it.
 pub fn arg<T: JsArg>(value: Option<T::Js>, name: &'static str, default: Option<T>) -> CoreResult<T> {
     match (value, default) {

@@ -97,6 +97,14 @@ macro_rules! named {
 }
 named!(LbKindName, LbSettingName, DbEngineName);
 
+/// A password: a `str` in Python, a `Secret` (never shown) from here on.
+impl PyArg for Option<flockport_core::secrets::Secret> {
+    type Py = Option<String>;
+    fn into_core(v: Option<String>) -> Self {
+        v.map(flockport_core::secrets::Secret::new)
+    }
+}
+
 /// `dry_run` and `progress`, when an operation takes them.
 #[derive(Default)]
 pub struct Flags {
