@@ -244,7 +244,7 @@ export interface ContainerRecord {
 /** A load balancer as recorded in state. */
 export interface LbRecord {
   /** The family that owns it. */
-  family: 'lb' | 'ws' | 'db'
+  family: 'lb' | 'ws' | 'db' | 'ep'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -317,7 +317,7 @@ export interface BackendHealth {
 /** A container that a service owns, as every family's record holds it. */
 export interface ServiceContainer {
   /** The family that owns it. */
-  family: 'lb' | 'ws' | 'db'
+  family: 'lb' | 'ws' | 'db' | 'ep'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -337,7 +337,7 @@ export interface ServiceContainer {
 /** A webserver as recorded in state. */
 export interface WsRecord {
   /** The family that owns it. */
-  family: 'lb' | 'ws' | 'db'
+  family: 'lb' | 'ws' | 'db' | 'ep'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -503,7 +503,7 @@ export interface DbAdded {
 /** A database instance: its container and its databases. */
 export interface DbRecord {
   /** The family that owns it. */
-  family: 'lb' | 'ws' | 'db'
+  family: 'lb' | 'ws' | 'db' | 'ep'
   /** Its name (also the service's). */
   name: string
   /** The server it runs on. */
@@ -548,6 +548,61 @@ export interface DbInfo {
   /** Why it could not be read, if it could not. */
   error?: string
 }
+/** A Consul server agent in its own container, as recorded in state. */
+export interface EpRecord {
+  /** The family that owns it. */
+  family: 'lb' | 'ws' | 'db' | 'ep'
+  /** Its name (also the service's). */
+  name: string
+  /** The server it runs on. */
+  server: string
+  /** Its static address. */
+  address: string
+  /** The image (template container) it was cloned from. */
+  image: string
+  /** Ports forwarded from the server's host addresses. */
+  forwards: Array<Forward>
+  /**
+   * Host ports forwarded from the server's host addresses (see `forwards` for where each
+   * goes).
+   */
+  published: Array<number>
+}
+/** `listep`: every endpoint and the cluster's health. */
+export interface EpListing {
+  /** Every endpoint. */
+  endpoints: Array<EpInfo>
+  /** The leader's name, if there is one. */
+  leader?: string
+  /** Raft peers (voters and not). */
+  peers: number
+  /** Endpoints that may fail with the cluster still able to elect a leader. */
+  faultTolerance: number
+  /**
+   * A warning about the cluster's resilience (fewer than three endpoints, no leader,
+   * endpoints down).
+   */
+  warning?: string
+  /** The UI of each endpoint (`http://ADDRESS:8500/ui/`). */
+  ui: Array<string>
+  /** The DNS interface of each endpoint (`ADDRESS:8600`). */
+  dns: Array<string>
+}
+/** One endpoint as Consul sees it now. */
+export interface EpInfo {
+  /** The record. */
+  record: EpRecord
+  /** `leader` or `follower` in the raft configuration (absent: not a peer). */
+  role?: string
+  /** Whether it votes. */
+  voter: boolean
+  /** Its gossip status (`alive`, `failed`, `left`) or `unknown`. */
+  status: string
+  /** Whether its own agent answered flockport now. */
+  answers: boolean
+  /** Why it could not be read. */
+  error?: string
+}
 /** Everything flockport remembers about a cluster. */
 export declare class State {
   /** Schema version of the file. */
@@ -567,8 +622,10 @@ export declare class State {
   get vips(): Record<string, VipRecord>
   /** Database instances by name (schema 4). */
   get dbs(): Record<string, DbRecord>
+  /** Consul endpoints by name (schema 5). */
+  get eps(): Record<string, EpRecord>
   /** The whole state as plain objects, as the getters give each part. */
-  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord> }
+  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord> }
 }
 /** A floating IP as recorded in state: the [`Vip`] and its VRRP password. */
 export interface VipRecord {
@@ -795,6 +852,22 @@ export declare class Cluster {
    * from its 0600 file on this machine.
    */
   dbPassword(instance: string, database: string): Promise<string>
+  /**
+   * `addep`: a Consul endpoint (server agent) on `server` at the static `ip`; `name`
+   * defaults to `consul-` and the address's last number. The first bootstraps the cluster
+   * (gossip encryption, ACLs default deny), the next join.
+   */
+  addEp(server: string, ip: string, name?: string | undefined | null, options?: ApplyOptions | undefined | null, progress?: (event: ProgressEvent) => void): Promise<Applied<EpRecord>>
+  /**
+   * `listep`: every endpoint with its raft role and health read from Consul now, the peer
+   * count, fault tolerance and a warning below three.
+   */
+  endpoints(): Promise<EpListing>
+  /**
+   * `delep`: the endpoint leaves the cluster, then its container goes; refused without
+   * `force` when fewer than two would remain or some are down.
+   */
+  delEp(name: string, force?: boolean | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<EpRecord>>
   /**
    * `deldb`: drops `database` and its user, or without it removes the whole instance
    * (container, forwards, state, passwords).

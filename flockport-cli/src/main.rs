@@ -2,6 +2,7 @@
 //! `--json`. Verbs and flags follow Flockport's documentation.
 
 mod db;
+mod ep;
 mod output;
 mod vip;
 mod ws;
@@ -261,6 +262,9 @@ enum Command {
     // ---- databases (flockport-cli/src/db.rs) ----
     #[command(flatten)]
     Db(db::DbCommand),
+    // ---- Consul endpoints (flockport-cli/src/ep.rs) ----
+    #[command(flatten)]
+    Ep(ep::EpCommand),
 }
 
 fn init_tracing(verbose: u8) {
@@ -463,6 +467,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         // ---- floating IPs (flockport-cli/src/vip.rs) ----
         Command::Vip(cmd) => return vip::run(&cluster, cmd, &progress).await,
         Command::Db(cmd) => return db::run(&cluster, cmd, &progress).await,
+        Command::Ep(cmd) => return ep::run(&cluster, cmd, &progress).await,
         Command::Push { container, source, dest, mode } => {
             let mode = flockport_core::names::parse_mode(&mode)?;
             let bytes = std::fs::read(&source).map_err(|e| Error::io("reading", &source, e))?;

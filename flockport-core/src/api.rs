@@ -596,6 +596,24 @@ macro_rules! for_each_operation {
                     = |c, _x| c.db_password(&instance, &database).map(|s| s.expose().to_string())
             }
             {
+                /// `addep`: a Consul endpoint (server agent) on `server` at the static `ip`;
+                /// `name` defaults to `consul-` and the address's last number. The first
+                /// bootstraps the cluster (gossip encryption, ACLs default deny), the next join.
+                read fn add_ep(server: String, ip: String; name: Option<String> = None) [dry_run, progress] -> Applied<EpRecord>
+                    = |c, x| c.add_ep(&server, &ip, name.as_deref(), x.opts, x.progress).await
+            }
+            {
+                /// `listep`: every endpoint with its raft role and health read from Consul
+                /// now, the peer count, fault tolerance and a warning below three.
+                read fn endpoints() -> EpListing = |c, _x| c.endpoints().await
+            }
+            {
+                /// `delep`: the endpoint leaves the cluster, then its container goes; refused
+                /// without `force` when fewer than two would remain or some are down.
+                read fn del_ep(name: String; force: bool = false) [dry_run] -> Applied<EpRecord>
+                    = |c, x| c.del_ep(&name, force, x.opts).await
+            }
+            {
                 /// `deldb`: drops `database` and its user, or without it removes the whole
                 /// instance (container, forwards, state, passwords).
                 read fn del_db(instance: String; database: Option<String> = None) [dry_run] -> Applied<DbRecord>
@@ -640,6 +658,7 @@ pub mod prelude {
     pub use super::{Contents, DbEngineName, LbKindName, LbSettingName, Values};
     pub use crate::cluster::{AddServer, Applied, ContainerSpec, ServerStatus};
     pub use crate::db::{DbAdded, DbInfo, DbRecord, DbSpec};
+    pub use crate::ep::{EpListing, EpRecord};
     pub use crate::inventory::ServerConfig;
     pub use crate::lb::{LbInfo, LbRecord, LbSetting, LbSpec};
     pub use crate::lxc::{ContainerInfo, ServerFacts};

@@ -209,6 +209,10 @@ pub struct Inventory {
     /// `flockport-state.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<PathBuf>,
+    /// The Consul binary copied into endpoint containers (default: `consul`
+    /// on PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consul_binary: Option<PathBuf>,
     /// The servers.
     #[serde(default, rename = "server")]
     pub servers: Vec<ServerConfig>,

@@ -14,6 +14,7 @@ extern crate self as flockport_core;
 pub mod api;
 pub mod cluster;
 pub mod db;
+pub mod ep;
 pub mod error;
 pub mod fsutil;
 pub mod image;

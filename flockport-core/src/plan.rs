@@ -22,16 +22,21 @@ use std::sync::Arc;
 pub struct Content {
     bytes: Vec<u8>,
     secret: bool,
+    binary: bool,
 }
 
 impl Content {
     /// Plain content.
     pub fn text(s: impl Into<String>) -> Self {
-        Content { bytes: s.into().into_bytes(), secret: false }
+        Content { bytes: s.into().into_bytes(), secret: false, binary: false }
+    }
+    /// A program or other binary file: shown as `<binary, N bytes, sha256 PREFIX>`.
+    pub fn binary(bytes: Vec<u8>) -> Self {
+        Content { bytes, secret: false, binary: true }
     }
     /// Content holding a secret (password, key): shown as `<secret, N bytes>`.
     pub fn secret(bytes: impl Into<Vec<u8>>) -> Self {
-        Content { bytes: bytes.into(), secret: true }
+        Content { bytes: bytes.into(), secret: true, binary: false }
     }
     /// The bytes to send.
     pub fn bytes(&self) -> &[u8] {
@@ -41,6 +46,10 @@ impl Content {
     pub fn shown(&self) -> String {
         if self.secret {
             format!("<secret, {} bytes>", self.bytes.len())
+        } else if self.binary {
+            use sha2::Digest;
+            let digest = hex::encode(sha2::Sha256::digest(&self.bytes));
+            format!("<binary, {} bytes, sha256 {}>", self.bytes.len(), &digest[..16])
         } else {
             String::from_utf8_lossy(&self.bytes).into_owned()
         }

@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 ///   as `{host_port, port}`), no longer in `containers`.
 /// - 3: webservers (`ws`) and floating IPs (`vips`, [`crate::vip::VipRecord`] by name).
 /// - 4: database instances (`dbs`, [`crate::db::DbRecord`] by name).
-pub const SCHEMA_VERSION: u32 = 4;
+/// - 5: Consul endpoints (`eps`, [`crate::ep::EpRecord`] by name).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
@@ -72,6 +73,9 @@ pub struct State {
     /// Database instances by name (schema 4).
     #[serde(default)]
     pub dbs: BTreeMap<String, crate::db::DbRecord>,
+    /// Consul endpoints by name (schema 5).
+    #[serde(default)]
+    pub eps: BTreeMap<String, crate::ep::EpRecord>,
 }
 
 impl Default for State {
@@ -84,6 +88,7 @@ impl Default for State {
             ws: BTreeMap::new(),
             vips: BTreeMap::new(),
             dbs: BTreeMap::new(),
+            eps: BTreeMap::new(),
         }
     }
 }
@@ -96,6 +101,7 @@ impl State {
             .map(|l| &l.container)
             .chain(self.ws.values().map(|w| &w.container))
             .chain(self.dbs.values().map(|d| &d.container))
+            .chain(self.eps.values().map(|e| &e.container))
     }
 
     /// The service container called `name`, of any family.
@@ -110,6 +116,7 @@ impl State {
             Family::Lb => self.lbs.get_mut(&sc.name).map(|l| &mut l.container),
             Family::Ws => self.ws.get_mut(&sc.name).map(|w| &mut w.container),
             Family::Db => self.dbs.get_mut(&sc.name).map(|d| &mut d.container),
+            Family::Ep => self.eps.get_mut(&sc.name).map(|e| &mut e.container),
         };
         match slot {
             Some(s) => {
@@ -179,6 +186,8 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
             2 => v,
             // 3 -> 4: database instances (`dbs`); an absent map is an empty one.
             3 => v,
+            // 4 -> 5: Consul endpoints (`eps`); an absent map is an empty one.
+            4 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };

@@ -24,6 +24,9 @@ test('bad input names the value and changes nothing', async (t) => {
   await assert.rejects(c.delDb('nope'), (e) => e.code === 'NotFound' && /nope/.test(e.message))
   assert.deepEqual(await c.dbs(), [])
   assert.deepEqual((await c.state()).dbs, {})
+  await assert.rejects(c.addEp('s1', '10.0.5.10', null, { dryRun: true }), (e) => e.code === 'InvalidInput' && /10\.0\.5\.10/.test(e.message))
+  await assert.rejects(c.delEp('nope', true), (e) => e.code === 'NotFound' && /nope/.test(e.message))
+  assert.deepEqual((await c.endpoints()).endpoints, [])
 })
 
 test('lab: a MariaDB instance', labOptions(), async (t) => {

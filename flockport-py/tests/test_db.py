@@ -33,6 +33,14 @@ def test_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
     assert local.dbs() == [] and local.state().dbs == {}
 
 
+def test_endpoint_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
+    with pytest.raises(flockport.InvalidInput, match="10.0.5.10"):
+        local.add_ep("s1", "10.0.5.10", dry_run=True)
+    with pytest.raises(flockport.NotFound, match="nope"):
+        local.del_ep("nope", force=True)
+    assert local.endpoints().endpoints == [] and local.state().eps == {}
+
+
 @pytest.mark.lab
 def test_lab_postgresql_instance(lab_copy: flockport.Cluster) -> None:
     c = lab_copy

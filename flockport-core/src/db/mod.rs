@@ -163,6 +163,7 @@ impl Cluster {
                     prefix: engine.prefix(),
                     packages: engine.packages(),
                     role: format!("{engine}-db"),
+                    address: None,
                 };
                 let (mut plan, container, st) = self.plan_service_container(&pspec, &state, &facts)?;
                 counters = Some(st.counters);

@@ -84,6 +84,7 @@ impl Cluster {
             prefix: kind.name_prefix(),
             packages: kind.packages(),
             role,
+            address: None,
         };
         let (mut plan, container, st) = self.plan_service_container(&pspec, &state, &facts)?;
         let name = container.name.clone();

@@ -233,6 +233,9 @@ pub struct ProvisionSpec<'a> {
     pub packages: Vec<String>,
     /// The role shown for its container (`haproxy-lb`, `nginx-ws`).
     pub role: String,
+    /// A static address the user gave (checked: in the server's subnet,
+    /// free); default: the next free one.
+    pub address: Option<String>,
 }
 
 impl Cluster {
@@ -261,7 +264,7 @@ impl Cluster {
             server: spec.server.name.clone(),
             name: name.clone(),
             packages: spec.packages.clone(),
-            address: None,
+            address: spec.address.clone(),
             role: Some(spec.role.clone()),
             no_start: false,
         };

@@ -37,6 +37,8 @@ pub enum Family {
     Ws,
     /// Database instances (`adddb`, removed by `deldb INSTANCE`).
     Db,
+    /// Consul endpoints (`addep`, removed by `delep`).
+    Ep,
 }
 
 impl Family {
@@ -46,6 +48,7 @@ impl Family {
             Family::Lb => "lb",
             Family::Ws => "ws",
             Family::Db => "db",
+            Family::Ep => "ep",
         }
     }
     /// What people call it.
@@ -54,6 +57,7 @@ impl Family {
             Family::Lb => "load balancer",
             Family::Ws => "webserver",
             Family::Db => "database instance",
+            Family::Ep => "endpoint",
         }
     }
     /// The verb that removes one.
@@ -62,6 +66,7 @@ impl Family {
             Family::Lb => "dellb",
             Family::Ws => "delws",
             Family::Db => "deldb",
+            Family::Ep => "delep",
         }
     }
 }

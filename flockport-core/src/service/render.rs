@@ -18,6 +18,8 @@ fn tera() -> &'static Tera {
             ("nginx-ws-front.conf", include_str!("../../templates/nginx-ws-front.conf.tera")),
             ("nginx-ws-back.service", include_str!("../../templates/nginx-ws-back.service.tera")),
             ("nginx-app.conf", include_str!("../../templates/nginx-app.conf.tera")),
+            ("consul.hcl", include_str!("../../templates/consul.hcl.tera")),
+            ("consul.service", include_str!("../../templates/consul.service.tera")),
         ];
         // The templates are compiled into the binary and golden-tested, so a
         // failure here is a build defect, caught by the tests.

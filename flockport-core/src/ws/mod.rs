@@ -74,6 +74,7 @@ impl Cluster {
             prefix: NAME_PREFIX,
             packages: packages(),
             role: "nginx-ws".into(),
+            address: None,
         };
         let (mut plan, container, st) = self.plan_service_container(&pspec, &state, &facts)?;
         let name = container.name.clone();

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod db;
+mod ep;
 mod known_hosts;
 mod lab;
 mod lb;

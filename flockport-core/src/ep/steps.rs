@@ -1,0 +1,140 @@
+//! Pure builders of an endpoint's files and steps (no I/O): Consul's config
+//! (rendered; it holds the gossip key and the management token, so it is a
+//! secret file), its systemd unit, the wait for a leader with this endpoint
+//! voting, the anonymous read-only policy, the `listep` probe, `consul leave`.
+
+use super::EpRecord;
+use crate::error::Result;
+use crate::inventory::ServerConfig;
+use crate::plan::{Content, Step};
+use crate::secrets::Secret;
+use crate::service::container::{attach, push};
+use crate::service::render::render;
+use tera::Context;
+
+/// Consul's config file in the container (mode 0600: secrets inside).
+pub const CONFIG: &str = "/etc/consul.d/consul.hcl";
+/// The management token for Consul's CLI in the container (0600).
+pub const TOKEN_FILE: &str = "/etc/consul.d/flockport.token";
+/// The rules of the anonymous token's policy.
+pub const ANONYMOUS_RULES_FILE: &str = "/etc/consul.d/anonymous.hcl";
+/// Where the binary goes.
+pub const BINARY: &str = "/usr/local/bin/consul";
+
+/// What anonymous requests may do: read services and nodes (DNS, catalog
+/// reads), nothing else.
+pub const ANONYMOUS_RULES: &str =
+    "service_prefix \"\" {\n  policy = \"read\"\n}\nnode_prefix \"\" {\n  policy = \"read\"\n}\n";
+
+/// Consul's CLI in the container with the management token from its file
+/// (never in argv): `$@` after the prefix.
+const CLI_ENV: &str =
+    "export CONSUL_HTTP_TOKEN_FILE=/etc/consul.d/flockport.token CONSUL_HTTP_ADDR=http://127.0.0.1:8500";
+
+/// Waits (60 s at most) until the raft configuration has a leader and
+/// endpoint `$1` votes.
+pub fn wait_voting_script() -> String {
+    format!(
+        r#"{CLI_ENV}
+i=0; while [ "$i" -lt 600 ]; do
+  out=$(consul operator raft list-peers 2>/dev/null) && printf '%s\n' "$out" | awk -v n="$1" '$1 == n && $5 == "true" {{ f = 1 }} $4 == "leader" {{ l = 1 }} END {{ exit !(f && l) }}' && exit 0
+  sleep 0.1; i=$((i+1))
+done
+echo "endpoint $1 is not a voting member of a cluster with a leader after 60 s:" >&2; consul operator raft list-peers >&2; exit 1"#
+    )
+}
+
+/// Makes the anonymous token read-only for services and nodes (idempotent).
+pub fn anonymous_policy_script() -> String {
+    format!(
+        r#"{CLI_ENV}
+consul acl policy read -name flockport-anonymous-read >/dev/null 2>&1 || consul acl policy create -name flockport-anonymous-read -description "flockport: anonymous requests may read services and nodes" -rules @/etc/consul.d/anonymous.hcl >/dev/null || exit 1
+consul acl token update -id 00000000-0000-0000-0000-000000000002 -policy-name flockport-anonymous-read -description "Anonymous Token (flockport: read services and nodes)" >/dev/null"#
+    )
+}
+
+/// The `listep` probe of one endpoint: its raft peers and gossip members,
+/// each line prefixed (`peer `, `member `).
+pub fn probe_argv() -> Vec<String> {
+    let script =
+        format!("{CLI_ENV}\nconsul operator raft list-peers | sed 's/^/peer /' && consul members | sed 's/^/member /'");
+    vec!["sh".into(), "-c".into(), script]
+}
+
+/// Consul's config of endpoint `rec`: the first one of a cluster bootstraps
+/// it; every endpoint lists all the others to join (so a restart rejoins).
+pub fn render_config(
+    rec: &EpRecord,
+    bootstrap: bool,
+    join: &[String],
+    gossip: &Secret,
+    token: &Secret,
+) -> Result<String> {
+    let mut c = Context::new();
+    c.insert("name", &rec.container.name);
+    c.insert("address", &rec.container.address.to_string());
+    c.insert("bootstrap", &bootstrap);
+    c.insert("join", join);
+    c.insert("gossip_key", gossip.expose());
+    c.insert("token", token.expose());
+    render("consul.hcl", &c)
+}
+
+/// The config step of `rec` (a secret file).
+pub fn config_step(server: &ServerConfig, rec: &EpRecord, text: String) -> Step {
+    push(server, &rec.container.name, CONFIG, 0o600, Content::secret(text.into_bytes()))
+}
+
+/// The steps that install and start Consul in a fresh endpoint container.
+pub fn install_steps(
+    server: &ServerConfig,
+    rec: &EpRecord,
+    binary: Vec<u8>,
+    config: String,
+    token: &Secret,
+) -> Result<Vec<Step>> {
+    let name = rec.container.name.as_str();
+    let mut c = Context::new();
+    c.insert("name", name);
+    let unit = render("consul.service", &c)?;
+    Ok(vec![
+        push(server, name, BINARY, 0o755, Content::binary(binary)),
+        config_step(server, rec, config),
+        push(server, name, TOKEN_FILE, 0o600, Content::secret(token.expose().as_bytes().to_vec())),
+        push(server, name, ANONYMOUS_RULES_FILE, 0o644, Content::text(ANONYMOUS_RULES)),
+        push(server, name, "/etc/systemd/system/consul.service", 0o644, Content::text(unit)),
+        attach(
+            server,
+            name,
+            format!("start Consul in {name}"),
+            &["sh", "-c", "systemctl daemon-reload && systemctl enable --now consul"],
+        ),
+        attach(
+            server,
+            name,
+            format!("wait until {name} votes in a cluster with a leader"),
+            &["sh", "-c", &wait_voting_script(), "sh", name],
+        ),
+    ])
+}
+
+/// `consul leave` in the endpoint's container: it leaves the raft
+/// configuration and gossip cleanly. With `force`, a failure (the container
+/// or agent is down) does not stop the removal.
+pub fn leave_step(server: &ServerConfig, rec: &EpRecord, force: bool) -> Step {
+    let script = format!("{CLI_ENV}\nconsul leave");
+    let description = format!("{} leaves the Consul cluster", rec.container.name);
+    let inner: Vec<String> = ["sh", "-c", script.as_str()].iter().map(|s| s.to_string()).collect();
+    let attach_argv = crate::lxc::attach_argv(server, &rec.container.name, &inner);
+    if !force {
+        return Step::run(&server.name, description, attach_argv);
+    }
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        r#""$@" || echo "could not leave cleanly; removing it anyway" >&2"#.into(),
+        "sh".into(),
+    ];
+    argv.extend(attach_argv);
+    Step::run(&server.name, format!("{description} (forced: a failure is reported, not fatal)"), argv)
+}
