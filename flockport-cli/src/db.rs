@@ -222,17 +222,12 @@ pub async fn run(cluster: &Cluster, cmd: DbCommand, progress: &StepProgress) -> 
         DbCommand::Listdbs { json, show_password: None } => {
             let rows = cluster.dbs().await?;
             listing(&rows, json)?;
-            let unread: Vec<(String, String)> = rows
-                .iter()
-                .filter_map(|d| {
-                    d.error
-                        .as_ref()
-                        .map(|e| (d.instance.container.server.clone(), format!("{}: {e}", d.instance.container.name)))
-                })
-                .collect();
-            if !unread.is_empty() {
-                output::unread(&unread);
-                return Ok(3);
+            let code =
+                output::unread_rows(rows.iter().map(|d| {
+                    (d.instance.container.server.as_str(), d.instance.container.name.as_str(), d.error.as_ref())
+                }));
+            if code != 0 {
+                return Ok(code);
             }
         }
         DbCommand::Deldb { instance, database, yes, change } => {

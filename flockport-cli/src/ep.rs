@@ -83,18 +83,13 @@ pub async fn run(cluster: &Cluster, cmd: EpCommand, progress: &StepProgress) -> 
         EpCommand::Listep(o) => {
             let l = cluster.endpoints().await?;
             listing(&l, o.json)?;
-            let unread: Vec<(String, String)> = l
-                .endpoints
-                .iter()
-                .filter_map(|e| {
-                    e.error
-                        .as_ref()
-                        .map(|m| (e.record.container.server.clone(), format!("{}: {m}", e.record.container.name)))
-                })
-                .collect();
-            if !unread.is_empty() {
-                output::unread(&unread);
-                return Ok(3);
+            let code = output::unread_rows(
+                l.endpoints
+                    .iter()
+                    .map(|e| (e.record.container.server.as_str(), e.record.container.name.as_str(), e.error.as_ref())),
+            );
+            if code != 0 {
+                return Ok(code);
             }
         }
         EpCommand::Delep { name, force, change } => {

@@ -417,15 +417,9 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Listlbs(o) => {
             let rows = cluster.lbs().await?;
             output::lbs(&rows, o.json)?;
-            let unread: Vec<(String, String)> = rows
-                .iter()
-                .filter_map(|l| {
-                    l.error.as_ref().map(|e| (l.record.server().to_string(), format!("{}: {e}", l.record.name())))
-                })
-                .collect();
-            if !unread.is_empty() {
-                output::unread(&unread);
-                return Ok(3);
+            let code = output::unread_rows(rows.iter().map(|l| (l.record.server(), l.record.name(), l.error.as_ref())));
+            if code != 0 {
+                return Ok(code);
             }
         }
         Command::Addbackends { lb, backends, change } => {

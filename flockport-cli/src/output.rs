@@ -128,6 +128,21 @@ pub fn unread(servers: &[(String, String)]) {
     }
 }
 
+/// A family's listing rows as (server, name, error): says on stderr which
+/// could not be read; the exit code (3 when any, else 0).
+pub fn unread_rows<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a String>)>) -> u8 {
+    let failed: Vec<(String, String)> = rows
+        .into_iter()
+        .filter_map(|(server, name, e)| e.map(|e| (server.to_string(), format!("{name}: {e}"))))
+        .collect();
+    unread(&failed);
+    if failed.is_empty() {
+        0
+    } else {
+        3
+    }
+}
+
 /// `listlbs`.
 pub fn lbs(rows: &[LbInfo], as_json: bool) -> Result<(), Error> {
     if as_json {

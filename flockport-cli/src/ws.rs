@@ -157,17 +157,12 @@ pub async fn run(cluster: &Cluster, cmd: WsCommand, progress: &StepProgress) -> 
         WsCommand::Listws(o) => {
             let rows = cluster.webservers().await?;
             listing(&rows, o.json)?;
-            let unread: Vec<(String, String)> = rows
-                .iter()
-                .filter_map(|w| {
-                    w.error
-                        .as_ref()
-                        .map(|e| (w.record.container.server.clone(), format!("{}: {e}", w.record.container.name)))
-                })
-                .collect();
-            if !unread.is_empty() {
-                output::unread(&unread);
-                return Ok(3);
+            let code = output::unread_rows(
+                rows.iter()
+                    .map(|w| (w.record.container.server.as_str(), w.record.container.name.as_str(), w.error.as_ref())),
+            );
+            if code != 0 {
+                return Ok(code);
             }
         }
         WsCommand::Pubapp { ws, url, upstream, cert, key, self_signed, change } => {
