@@ -108,8 +108,10 @@ impl Cluster {
 
     /// `addep SERVER IP [-n NAME]`: a Consul server agent in a container on
     /// SERVER at IP (in its subnet, free). The first endpoint bootstraps the
-    /// cluster; a further one joins the others, and every endpoint's config
-    /// then lists all the others. Returns once the endpoint votes in a
+    /// cluster (`bootstrap_expect = 1`, only in its first config: a rewritten
+    /// config of an endpoint that has raft data never bootstraps); a further
+    /// one joins the others, and every endpoint's config then lists all the
+    /// others. Returns once the endpoint votes in a
     /// cluster that has a leader.
     pub async fn add_ep(
         &self,
@@ -171,8 +173,8 @@ impl Cluster {
                 .map(|e| e.container.address.to_string())
                 .collect();
             ojoin.push(addr.to_string());
-            let first = state.eps.values().next().is_some_and(|f| f.container.name == other.container.name);
-            let text = steps::render_config(other, first, &ojoin, &gossip, &token)?;
+            // Its raft data exists: a rewritten config never bootstraps.
+            let text = steps::render_config(other, false, &ojoin, &gossip, &token)?;
             plan.steps.push(steps::config_step(&oserver, other, text));
         }
         plan.operation = format!("addep {} {addr} -n {name}", server.name);
@@ -303,7 +305,6 @@ impl Cluster {
         let mut plan = Plan::new(format!("delep {name}{}", if force { " --force" } else { "" }));
         plan.steps.push(steps::leave_step(&server, &rec, force));
         plan.steps.extend(removal_steps(&server, &rec.container));
-        let first = remaining.first().map(|f| f.container.name.clone());
         for other in &remaining {
             let oserver = self.server(&other.container.server)?.clone();
             let join: Vec<String> = remaining
@@ -311,9 +312,7 @@ impl Cluster {
                 .filter(|e| e.container.name != other.container.name)
                 .map(|e| e.container.address.to_string())
                 .collect();
-            let boot = first.as_deref() == Some(other.container.name.as_str())
-                && state.eps.values().next().is_some_and(|f| f.container.name == other.container.name);
-            let text = steps::render_config(other, boot, &join, &gossip, &token)?;
+            let text = steps::render_config(other, false, &join, &gossip, &token)?;
             plan.steps.push(steps::config_step(&oserver, other, text));
         }
         plan.state_changes.push(format!("remove endpoint {name} and its container"));
