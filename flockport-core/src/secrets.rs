@@ -9,6 +9,14 @@
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// `N` bytes from OpenSSL's CSPRNG: every secret flockport makes starts here.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    openssl::rand::rand_bytes(&mut b)
+        .map_err(|e| Error::io("reading random bytes", "openssl", std::io::Error::other(e.to_string())))?;
+    Ok(b)
+}
+
 /// A secret string: shown as `<secret>` by `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
@@ -28,10 +36,8 @@ impl Secret {
     pub fn generate(len: usize) -> Result<Self> {
         const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
         let mut out = String::with_capacity(len);
-        let mut buf = [0u8; 64];
         while out.len() < len {
-            openssl::rand::rand_bytes(&mut buf)
-                .map_err(|e| Error::io("reading random bytes", "openssl", std::io::Error::other(e.to_string())))?;
+            let buf = random_bytes::<64>()?;
             // Rejection sampling keeps every character equally likely.
             let limit = 256 - (256 % ALPHABET.len());
             for b in buf.iter().map(|&b| usize::from(b)).filter(|&b| b < limit) {

@@ -474,3 +474,33 @@ impl Drop for Cleanup {
         let _ = Command::new(flockport_bin()).arg("--config").arg(&self.0).args(&self.1).output();
     }
 }
+
+/// Runs `flockport --config INVENTORY ARGS...` and sends it SIGINT (as
+/// Ctrl-C does) when a line of its stderr contains `at`; returns its exit
+/// code, whether the signal was sent, and its stderr lines.
+pub fn interrupt_when(inventory: &Path, args: &[&str], at: &str) -> (Option<i32>, bool, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(flockport_bin())
+        .arg("--config")
+        .arg(inventory)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut seen = Vec::new();
+    let mut sent = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        println!("{}: {line}", args.first().copied().unwrap_or_default());
+        if !sent && line.contains(at) {
+            assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+            sent = true;
+        }
+        seen.push(line);
+    }
+    let status = child.wait().unwrap();
+    (status.code(), sent, seen)
+}

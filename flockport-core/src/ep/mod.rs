@@ -47,9 +47,7 @@ pub fn default_name(ip: std::net::Ipv4Addr, taken: impl Fn(&str) -> bool) -> Str
 
 /// A UUID (version 4) from the CSPRNG: Consul's token format.
 fn new_token() -> Result<Secret> {
-    let mut b = [0u8; 16];
-    openssl::rand::rand_bytes(&mut b)
-        .map_err(|e| Error::io("reading random bytes", "openssl", std::io::Error::other(e.to_string())))?;
+    let mut b = crate::secrets::random_bytes::<16>()?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
@@ -58,10 +56,7 @@ fn new_token() -> Result<Secret> {
 
 /// A gossip encryption key (32 random bytes, base64: `consul keygen`'s form).
 fn new_gossip_key() -> Result<Secret> {
-    let mut b = [0u8; 32];
-    openssl::rand::rand_bytes(&mut b)
-        .map_err(|e| Error::io("reading random bytes", "openssl", std::io::Error::other(e.to_string())))?;
-    Ok(Secret::new(openssl::base64::encode_block(&b)))
+    Ok(Secret::new(openssl::base64::encode_block(&crate::secrets::random_bytes::<32>()?)))
 }
 
 impl Cluster {
@@ -164,19 +159,9 @@ impl Cluster {
             ));
         }
         // Every other endpoint's config lists the new one (read at its next start).
-        for other in &others {
-            let oserver = self.server(&other.container.server)?.clone();
-            let mut ojoin: Vec<String> = state
-                .eps
-                .values()
-                .filter(|e| e.container.name != other.container.name)
-                .map(|e| e.container.address.to_string())
-                .collect();
-            ojoin.push(addr.to_string());
-            // Its raft data exists: a rewritten config never bootstraps.
-            let text = steps::render_config(other, false, &ojoin, &gossip, &token)?;
-            plan.steps.push(steps::config_step(&oserver, other, text));
-        }
+        let mut members: Vec<&EpRecord> = others.clone();
+        members.push(&rec);
+        plan.steps.extend(self.rejoin_config_steps(&others, &members, &gossip, &token)?);
         plan.operation = format!("addep {} {addr} -n {name}", server.name);
         plan.state_changes.push(format!(
             "add endpoint {name} (Consul at {addr} on {}{})",
@@ -252,6 +237,31 @@ impl Cluster {
         })
     }
 
+    /// The configs of endpoints `rewrite` rewritten so that each lists every
+    /// other endpoint of `members` to join (read at its next start). They
+    /// have raft data, so a rewritten config never bootstraps.
+    fn rejoin_config_steps(
+        &self,
+        rewrite: &[&EpRecord],
+        members: &[&EpRecord],
+        gossip: &Secret,
+        token: &Secret,
+    ) -> Result<Vec<crate::plan::Step>> {
+        rewrite
+            .iter()
+            .map(|ep| {
+                let server = self.server(&ep.container.server)?;
+                let join: Vec<String> = members
+                    .iter()
+                    .filter(|m| m.container.name != ep.container.name)
+                    .map(|m| m.container.address.to_string())
+                    .collect();
+                let text = steps::render_config(ep, false, &join, gossip, token)?;
+                Ok(steps::config_step(server, ep, text))
+            })
+            .collect()
+    }
+
     async fn ep_probe(&self, rec: &EpRecord) -> Result<String> {
         let server = self.server(&rec.container.server)?.clone();
         let t = self.transport(&server)?;
@@ -305,16 +315,8 @@ impl Cluster {
         let mut plan = Plan::new(format!("delep {name}{}", if force { " --force" } else { "" }));
         plan.steps.push(steps::leave_step(&server, &rec, force));
         plan.steps.extend(removal_steps(&server, &rec.container));
-        for other in &remaining {
-            let oserver = self.server(&other.container.server)?.clone();
-            let join: Vec<String> = remaining
-                .iter()
-                .filter(|e| e.container.name != other.container.name)
-                .map(|e| e.container.address.to_string())
-                .collect();
-            let text = steps::render_config(other, false, &join, &gossip, &token)?;
-            plan.steps.push(steps::config_step(&oserver, other, text));
-        }
+        let kept: Vec<&EpRecord> = remaining.iter().collect();
+        plan.steps.extend(self.rejoin_config_steps(&kept, &kept, &gossip, &token)?);
         plan.state_changes.push(format!("remove endpoint {name} and its container"));
         self.finish(plan, txn, rec, opts, &NoProgress, |st| {
             st.eps.remove(name);

@@ -460,10 +460,7 @@ pub fn pick_vrid(network: Ipv4Net, used: &[u8]) -> Result<u8> {
 
 /// A VRRPv2 PASS password: 8 random letters and digits.
 pub fn new_auth_pass() -> Result<String> {
-    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 8];
-    openssl::rand::rand_bytes(&mut bytes).map_err(|e| Error::invalid("random bytes", "", e.to_string()))?;
-    Ok(bytes.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect())
+    Ok(crate::secrets::Secret::generate(8)?.expose().to_string())
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! data across a stop and start, deldb, passwords kept secret (output, plan,
 //! state, the servers' process lists), and bad input that changes nothing.
 
-use flockport_tests::{cli, cli_json, cli_ok, flockport_bin, lab, lab_inventory_copy, server_lock, Cleanup};
+use flockport_tests::{
+    cli, cli_json, cli_ok, flockport_bin, interrupt_when, lab, lab_inventory_copy, server_lock, Cleanup,
+};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -406,38 +408,17 @@ fn bad_input_is_refused_and_changes_nothing() {
 
 #[test]
 fn interrupting_adddb_rolls_back_and_a_retry_succeeds() {
-    use std::io::{BufRead, BufReader};
     let Some(lab) = lab() else { return };
     let (dir, inv) = lab_inventory_copy(&lab);
     let inv = inv.as_path();
     let _g = Cleanup::args(inv, &["deldb", "dbint", "--yes"]);
     let lock = server_lock("s3");
-    let mut child = Command::new(flockport_bin())
-        .arg("--config")
-        .arg(inv)
-        .args(["adddb", "postgresql", "s3", "app", "app", "-n", "dbint"])
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let mut seen = Vec::new();
-    let mut sent = false;
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        println!("adddb: {line}");
-        if !sent && line.contains("create container dbint") {
-            // While the container is being made: SIGINT, as Ctrl-C sends.
-            assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-            sent = true;
-        }
-        seen.push(line);
-    }
-    let status = child.wait().unwrap();
+    // While the container is being made: SIGINT, as Ctrl-C sends.
+    let (code, sent, seen) =
+        interrupt_when(inv, &["adddb", "postgresql", "s3", "app", "app", "-n", "dbint"], "create container dbint");
     drop(lock);
     assert!(sent, "the clone step was announced: {seen:#?}");
-    assert_eq!(status.code(), Some(130), "{seen:#?}");
+    assert_eq!(code, Some(130), "{seen:#?}");
     let text = seen.join("\n");
     assert!(text.contains("rolling back on s3"), "{text}");
     let state: serde_json::Value =

@@ -7,10 +7,9 @@
 use flockport_core::plan::{NoProgress, Plan, Step};
 use flockport_core::transport::TransportExt;
 use flockport_core::Cluster;
-use flockport_tests::{cli, cli_json, cli_ok, flockport_bin, lab, lab_inventory_copy, server_lock, Cleanup};
-use std::io::{BufRead, BufReader};
+use flockport_tests::{cli, cli_json, cli_ok, interrupt_when, lab, lab_inventory_copy, server_lock, Cleanup};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `addlb haproxy SERVER -n PREFIX<pid>` (the server's test lock held while
@@ -129,34 +128,13 @@ fn interrupting_addlb_rolls_back_and_a_retry_succeeds() {
     let (_dir, inv) = lab_inventory_copy(&lab);
     let name = format!("fpt-int{}", std::process::id() % 10_000);
     let lock = server_lock("s3");
-    let mut child = Command::new(flockport_bin())
-        .arg("--config")
-        .arg(&inv)
-        .args(["addlb", "haproxy", "s3", "-n", &name])
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let mut sent = false;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        println!("addlb: {line}");
-        if !sent && line.contains(&format!("create container {name}")) {
-            // After the clone step starts: SIGINT, as Ctrl-C sends.
-            assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-            sent = true;
-        }
-        seen.push(line);
-    }
-    let status = child.wait().unwrap();
+    // After the clone step starts: SIGINT, as Ctrl-C sends.
+    let (code, sent, seen) =
+        interrupt_when(&inv, &["addlb", "haproxy", "s3", "-n", &name], &format!("create container {name}"));
     drop(lock);
     let _g = Cleanup::new(&inv, "dellb", name.clone());
     assert!(sent, "the clone step was announced: {seen:#?}");
-    assert_eq!(status.code(), Some(130), "{seen:#?}");
+    assert_eq!(code, Some(130), "{seen:#?}");
     let text = seen.join("\n");
     assert!(text.contains("interrupted") && text.contains("rolling back on s3"), "{text}");
     assert!(text.contains("run it again"), "{text}");
