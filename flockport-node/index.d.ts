@@ -603,6 +603,75 @@ export interface EpInfo {
   /** Why it could not be read. */
   error?: string
 }
+/** An ad-hoc service instance (`pubservice NAME IP:PORT`) and its checks. */
+export interface AdhocService {
+  /** The service's name (`NAME.service.consul`). */
+  name: string
+  /** The instance's address. */
+  address: string
+  /** The instance's port. */
+  port: number
+  /** Its checks. */
+  checks: Array<AdhocCheck>
+}
+/** A check of an ad-hoc service, run by every endpoint's agent. */
+export interface AdhocCheck {
+  /** Its name (unique among ad-hoc checks; also its ID in Consul). */
+  name: string
+  /** tcp or http. */
+  kind: 'tcp' | 'http'
+  /** `IP:PORT` (tcp) or the URL (http). */
+  target: string
+  /** Seconds between runs. */
+  intervalSecs: number
+}
+/** `services`: every service instance and check the endpoints know. */
+export interface ServiceListing {
+  /** Every instance, by name then address. */
+  services: Array<ServiceInstance>
+  /** The endpoint that answered. */
+  endpoint: string
+  /**
+   * Ad-hoc services flockport published that Consul does not hold (drift; the next change,
+   * or the endpoints' watchers, put them back).
+   */
+  missing: Array<string>
+}
+/** One service instance as Consul knows it now. */
+export interface ServiceInstance {
+  /** The service's name (`NAME.service.consul`). */
+  name: string
+  /** The instance's ID. */
+  id: string
+  /** Its address. */
+  address: string
+  /** Its port. */
+  port: number
+  /** Who registered it: `pubservice`, or `consul` (the endpoints' own), or `other`. */
+  origin: string
+  /** The agents (nodes) that hold it. */
+  nodes: Array<string>
+  /** Its checks. */
+  checks: Array<CheckState>
+  /** Whether DNS answers with it now (passing on at least one live agent). */
+  healthy: boolean
+}
+/** A check of a service instance as the endpoints run it now. */
+export interface CheckState {
+  /** Its name. */
+  name: string
+  /**
+   * `passing` when every agent that runs it passes, `critical` when none does, else
+   * `warning`.
+   */
+  status: string
+  /** How many agents run it and see it passing. */
+  passing: number
+  /** How many agents run it. */
+  runs: number
+  /** What it last printed (of a failing run, if any). */
+  output: string
+}
 /** Everything flockport remembers about a cluster. */
 export declare class State {
   /** Schema version of the file. */
@@ -624,8 +693,10 @@ export declare class State {
   get dbs(): Record<string, DbRecord>
   /** Consul endpoints by name (schema 5). */
   get eps(): Record<string, EpRecord>
+  /** Ad-hoc services (`pubservice`) and their checks by Consul ID (schema 6). */
+  get adhoc(): Record<string, AdhocService>
   /** The whole state as plain objects, as the getters give each part. */
-  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord> }
+  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord>; adhoc: Record<string, AdhocService> }
 }
 /** A floating IP as recorded in state: the [`Vip`] and its VRRP password. */
 export interface VipRecord {
@@ -868,6 +939,29 @@ export declare class Cluster {
    * `force` when fewer than two would remain or some are down.
    */
   delEp(name: string, force?: boolean | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<EpRecord>>
+  /**
+   * `pubservice`: an ad-hoc service instance `name` at `address` (IP:PORT), registered by
+   * every endpoint (`NAME.service.consul`).
+   */
+  pubService(name: string, address: string, options?: ApplyOptions | undefined | null): Promise<Applied<AdhocService>>
+  /**
+   * `pubcheck`: a check `name` (`kind` tcp with `target` IP:PORT, or http with a URL) of the
+   * ad-hoc instance it targets (or of `service`), run every `interval` seconds (default 3)
+   * by every endpoint.
+   */
+  pubCheck(name: string, kind: string, target: string, service?: string | undefined | null, interval?: number | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<AdhocService>>
+  /**
+   * `unpubservice`: withdraws ad-hoc service `name` (every instance, or the one at
+   * `address`) and its checks.
+   */
+  unpubService(name: string, address?: string | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<Array<AdhocService>>>
+  /** `unpubcheck`: withdraws ad-hoc check `name`. */
+  unpubCheck(name: string, options?: ApplyOptions | undefined | null): Promise<Applied<AdhocService>>
+  /**
+   * `services`: every service instance and check the endpoints know now (read through
+   * Consul's HTTP API), and published ad-hoc services Consul lacks.
+   */
+  services(): Promise<ServiceListing>
   /**
    * `deldb`: drops `database` and its user, or without it removes the whole instance
    * (container, forwards, state, passwords).

@@ -16,6 +16,8 @@ from typing import Any, Generic, Literal, TypeVar, final
 __version__: str
 
 __all__ = [
+    "AdhocCheck",
+    "AdhocService",
     "AlreadyExists",
     "App",
     "AppHealth",
@@ -23,6 +25,7 @@ __all__ = [
     "Applied",
     "Backend",
     "BackendHealth",
+    "CheckState",
     "Cluster",
     "ConfigRejected",
     "ContainerInfo",
@@ -52,6 +55,8 @@ __all__ = [
     "ServerFacts",
     "ServerStatus",
     "ServiceContainer",
+    "ServiceInstance",
+    "ServiceListing",
     "State",
     "Step",
     "TrackStatus",
@@ -771,6 +776,89 @@ class EpInfo:
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
+class AdhocService:
+    """An ad-hoc service instance (`pubservice NAME IP:PORT`) and its checks."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def checks(self) -> list[AdhocCheck]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class AdhocCheck:
+    """A check of an ad-hoc service, run by every endpoint's agent."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> Literal["tcp", "http"]: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def interval_secs(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class ServiceListing:
+    """`services`: every service instance and check the endpoints know."""
+
+    @property
+    def services(self) -> list[ServiceInstance]: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def missing(self) -> list[str]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class ServiceInstance:
+    """One service instance as Consul knows it now."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def nodes(self) -> list[str]: ...
+    @property
+    def checks(self) -> list[CheckState]: ...
+    @property
+    def healthy(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class CheckState:
+    """A check of a service instance as the endpoints run it now."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def passing(self) -> int: ...
+    @property
+    def runs(self) -> int: ...
+    @property
+    def output(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
 class State:
     """Everything flockport remembers about a cluster."""
 
@@ -790,6 +878,8 @@ class State:
     def dbs(self) -> dict[str, DbRecord]: ...
     @property
     def eps(self) -> dict[str, EpRecord]: ...
+    @property
+    def adhoc(self) -> dict[str, AdhocService]: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, value: object, /) -> bool: ...
 
@@ -1229,6 +1319,63 @@ class Cluster:
         force: bool = False,
         dry_run: bool = False,
     ) -> Awaitable[Applied[EpRecord]]: ...
+    def pub_service(
+        self,
+        name: str,
+        address: str,
+        *,
+        dry_run: bool = False,
+    ) -> Applied[AdhocService]: ...
+    def pub_service_async(
+        self,
+        name: str,
+        address: str,
+        *,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[AdhocService]]: ...
+    def pub_check(
+        self,
+        name: str,
+        kind: str,
+        target: str,
+        *,
+        service: str | None = None,
+        interval: int | None = None,
+        dry_run: bool = False,
+    ) -> Applied[AdhocService]: ...
+    def pub_check_async(
+        self,
+        name: str,
+        kind: str,
+        target: str,
+        *,
+        service: str | None = None,
+        interval: int | None = None,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[AdhocService]]: ...
+    def unpub_service(
+        self,
+        name: str,
+        *,
+        address: str | None = None,
+        dry_run: bool = False,
+    ) -> Applied[list[AdhocService]]: ...
+    def unpub_service_async(
+        self,
+        name: str,
+        *,
+        address: str | None = None,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[list[AdhocService]]]: ...
+    def unpub_check(self, name: str, *, dry_run: bool = False) -> Applied[AdhocService]: ...
+    def unpub_check_async(
+        self,
+        name: str,
+        *,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[AdhocService]]: ...
+    def services(self) -> ServiceListing: ...
+    def services_async(self) -> Awaitable[ServiceListing]: ...
     def del_db(
         self,
         instance: str,

@@ -1,10 +1,11 @@
-//! The endpoint verbs (Flockport's "Service discovery" section, part 1):
-//! addep, listep, delep.
+//! The service discovery verbs (Flockport's "Service discovery" section,
+//! part 1): addep, listep, delep; pubservice, pubcheck, unpubservice,
+//! unpubcheck (ad-hoc services and checks) and services.
 
 use crate::output::{self, StepProgress};
 use crate::{ChangeOpts, ListOpts};
 use clap::Subcommand;
-use flockport_core::ep::EpListing;
+use flockport_core::ep::{AdhocService, EpListing, ServiceListing};
 use flockport_core::{Cluster, Error};
 
 /// The endpoint verbs.
@@ -35,6 +36,100 @@ pub enum EpCommand {
         #[command(flatten)]
         change: ChangeOpts,
     },
+    /// Publish an ad-hoc service on every endpoint: NAME.service.consul (or NAME.consul
+    /// where flockport takes a host) answers with IP. Another IP:PORT under the same
+    /// name is a further instance.
+    Pubservice {
+        /// Service name: lower-case letters, digits, '-' (a DNS label).
+        name: String,
+        /// IP:PORT of the instance, e.g. 10.0.7.20:9000.
+        address: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Add a check to the ad-hoc service instance it targets, run by every endpoint:
+    /// `tcp IP:PORT` or `http URL`. A failing check takes the instance out of DNS answers.
+    Pubcheck {
+        /// Check name (unique among ad-hoc checks).
+        name: String,
+        /// tcp or http.
+        kind: String,
+        /// tcp: IP:PORT; http: an http:// or https:// URL (2xx passes).
+        target: String,
+        /// The service it checks (default: the instance at the target's address and port).
+        #[arg(long)]
+        service: Option<String>,
+        /// Seconds between runs (default 3).
+        #[arg(long)]
+        interval: Option<u32>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Withdraw an ad-hoc service (every instance, or the one at IP:PORT) and its checks.
+    Unpubservice {
+        /// Service name.
+        name: String,
+        /// Only the instance at IP:PORT.
+        address: Option<String>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Withdraw an ad-hoc check.
+    Unpubcheck {
+        /// Check name.
+        name: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// List every service and check the endpoints know now, with instances, addresses
+    /// and check states.
+    Services(ListOpts),
+}
+
+fn service_line(r: &AdhocService) -> String {
+    let checks: Vec<String> = r.checks.iter().map(|c| c.name.clone()).collect();
+    format!(
+        "{} at {}:{} ({}.service.consul){}",
+        r.name,
+        r.address,
+        r.port,
+        r.name,
+        if checks.is_empty() { String::new() } else { format!(", checks: {}", checks.join(", ")) }
+    )
+}
+
+fn services_listing(l: &ServiceListing, as_json: bool) -> Result<(), Error> {
+    if as_json {
+        return output::json(l);
+    }
+    let mut t = output::table(&["SERVICE", "ADDRESS", "ORIGIN", "HEALTHY", "CHECKS", "AGENTS"]);
+    for s in &l.services {
+        let checks: Vec<String> = s
+            .checks
+            .iter()
+            .map(|c| {
+                let mut x = format!("{} {} ({}/{})", c.name, c.status, c.passing, c.runs);
+                if c.status != "passing" && !c.output.is_empty() {
+                    x.push_str(&format!(": {}", c.output.lines().next().unwrap_or_default()));
+                }
+                x
+            })
+            .collect();
+        t.add_row(vec![
+            s.name.clone(),
+            format!("{}:{}", s.address, s.port),
+            s.origin.clone(),
+            if s.healthy { "yes".into() } else { "no".into() },
+            if checks.is_empty() { "-".into() } else { checks.join("\n") },
+            s.nodes.join(" "),
+        ]);
+    }
+    println!("{t}");
+    println!("read from endpoint {}", l.endpoint);
+    if !l.missing.is_empty() {
+        eprintln!("warning: published but not in Consul: {}", l.missing.join(", "));
+    }
+    Ok(())
 }
 
 fn listing(l: &EpListing, as_json: bool) -> Result<(), Error> {
@@ -97,6 +192,31 @@ pub async fn run(cluster: &Cluster, cmd: EpCommand, progress: &StepProgress) -> 
             output::applied(&a, change.json, |r| {
                 format!("removed endpoint {} from {}", r.container.name, r.container.server)
             })?;
+        }
+        EpCommand::Pubservice { name, address, change } => {
+            let a = cluster.pub_service(&name, &address, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("published {}", service_line(r)))?;
+        }
+        EpCommand::Pubcheck { name, kind, target, service, interval, change } => {
+            let a = cluster.pub_check(&name, &kind, &target, service.as_deref(), interval, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("check {name} added: {}", service_line(r)))?;
+        }
+        EpCommand::Unpubservice { name, address, change } => {
+            let a = cluster.unpub_service(&name, address.as_deref(), change.apply()).await?;
+            output::applied(&a, change.json, |r| {
+                r.iter().map(|s| format!("withdrew {}", service_line(s))).collect::<Vec<_>>().join("\n")
+            })?;
+        }
+        EpCommand::Unpubcheck { name, change } => {
+            let a = cluster.unpub_check(&name, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("check {name} withdrawn: {}", service_line(r)))?;
+        }
+        EpCommand::Services(o) => {
+            let l = cluster.services().await?;
+            services_listing(&l, o.json)?;
+            if !l.missing.is_empty() {
+                return Ok(1);
+            }
         }
     }
     Ok(0)

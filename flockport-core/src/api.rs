@@ -614,6 +614,36 @@ macro_rules! for_each_operation {
                     = |c, x| c.del_ep(&name, force, x.opts).await
             }
             {
+                /// `pubservice`: an ad-hoc service instance `name` at `address` (IP:PORT),
+                /// registered by every endpoint (`NAME.service.consul`).
+                read fn pub_service(name: String, address: String) [dry_run] -> Applied<AdhocService>
+                    = |c, x| c.pub_service(&name, &address, x.opts).await
+            }
+            {
+                /// `pubcheck`: a check `name` (`kind` tcp with `target` IP:PORT, or http with a
+                /// URL) of the ad-hoc instance it targets (or of `service`), run every
+                /// `interval` seconds (default 3) by every endpoint.
+                read fn pub_check(name: String, kind: String, target: String; service: Option<String> = None,
+                    interval: Option<u32> = None) [dry_run] -> Applied<AdhocService>
+                    = |c, x| c.pub_check(&name, &kind, &target, service.as_deref(), interval, x.opts).await
+            }
+            {
+                /// `unpubservice`: withdraws ad-hoc service `name` (every instance, or the one at
+                /// `address`) and its checks.
+                read fn unpub_service(name: String; address: Option<String> = None) [dry_run] -> Applied<Vec<AdhocService>>
+                    = |c, x| c.unpub_service(&name, address.as_deref(), x.opts).await
+            }
+            {
+                /// `unpubcheck`: withdraws ad-hoc check `name`.
+                read fn unpub_check(name: String) [dry_run] -> Applied<AdhocService>
+                    = |c, x| c.unpub_check(&name, x.opts).await
+            }
+            {
+                /// `services`: every service instance and check the endpoints know now (read
+                /// through Consul's HTTP API), and published ad-hoc services Consul lacks.
+                read fn services() -> ServiceListing = |c, _x| c.services().await
+            }
+            {
                 /// `deldb`: drops `database` and its user, or without it removes the whole
                 /// instance (container, forwards, state, passwords).
                 read fn del_db(instance: String; database: Option<String> = None) [dry_run] -> Applied<DbRecord>
@@ -658,7 +688,7 @@ pub mod prelude {
     pub use super::{Contents, DbEngineName, LbKindName, LbSettingName, Values};
     pub use crate::cluster::{AddServer, Applied, ContainerSpec, ServerStatus};
     pub use crate::db::{DbAdded, DbInfo, DbRecord, DbSpec};
-    pub use crate::ep::{EpListing, EpRecord};
+    pub use crate::ep::{AdhocService, EpListing, EpRecord, ServiceListing};
     pub use crate::inventory::ServerConfig;
     pub use crate::lb::{LbInfo, LbRecord, LbSetting, LbSpec};
     pub use crate::lxc::{ContainerInfo, ServerFacts};

@@ -178,6 +178,32 @@ pub enum Error {
         source: openssh::Error,
     },
 
+    /// An HTTP request to a service's API (Consul's) could not be made or
+    /// answered.
+    #[error("server {server}: {context}: {source}")]
+    Http {
+        /// The server through which the service was reached.
+        server: String,
+        /// What was being done.
+        context: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A service's API answered with an error status.
+    #[error("server {server}: {context}: HTTP {status}: {body}")]
+    ApiStatus {
+        /// The server through which the service was reached.
+        server: String,
+        /// What was being done.
+        context: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer's body.
+        body: String,
+    },
+
     /// A local or remote file operation failed.
     #[error("{context} {path}: {source}")]
     Io {
@@ -313,8 +339,12 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
-            Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } => ErrorKind::Unreachable,
-            Error::RemoteCommand { .. } | Error::Timeout { .. } | Error::Parse { .. } => ErrorKind::RemoteCommandFailed,
+            Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } | Error::Http { .. } => {
+                ErrorKind::Unreachable
+            }
+            Error::RemoteCommand { .. } | Error::Timeout { .. } | Error::Parse { .. } | Error::ApiStatus { .. } => {
+                ErrorKind::RemoteCommandFailed
+            }
             Error::ConfigRejected { .. } => ErrorKind::ConfigRejected,
             Error::Io { .. }
             | Error::Inventory { .. }

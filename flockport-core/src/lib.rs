@@ -13,6 +13,7 @@ extern crate self as flockport_core;
 
 pub mod api;
 pub mod cluster;
+pub mod consul;
 pub mod db;
 pub mod ep;
 pub mod error;

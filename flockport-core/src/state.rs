@@ -33,7 +33,8 @@ use std::path::{Path, PathBuf};
 /// - 3: webservers (`ws`) and floating IPs (`vips`, [`crate::vip::VipRecord`] by name).
 /// - 4: database instances (`dbs`, [`crate::db::DbRecord`] by name).
 /// - 5: Consul endpoints (`eps`, [`crate::ep::EpRecord`] by name).
-pub const SCHEMA_VERSION: u32 = 5;
+/// - 6: ad-hoc services (`adhoc`, [`crate::ep::AdhocService`] by Consul ID).
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
@@ -76,6 +77,9 @@ pub struct State {
     /// Consul endpoints by name (schema 5).
     #[serde(default)]
     pub eps: BTreeMap<String, crate::ep::EpRecord>,
+    /// Ad-hoc services (`pubservice`) and their checks by Consul ID (schema 6).
+    #[serde(default)]
+    pub adhoc: BTreeMap<String, crate::ep::AdhocService>,
 }
 
 impl Default for State {
@@ -89,6 +93,7 @@ impl Default for State {
             vips: BTreeMap::new(),
             dbs: BTreeMap::new(),
             eps: BTreeMap::new(),
+            adhoc: BTreeMap::new(),
         }
     }
 }
@@ -188,6 +193,8 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
             3 => v,
             // 4 -> 5: Consul endpoints (`eps`); an absent map is an empty one.
             4 => v,
+            // 5 -> 6: ad-hoc services (`adhoc`); an absent map is an empty one.
+            5 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };

@@ -47,7 +47,7 @@ macro_rules! same {
         }
     )*};
 }
-same!(String, bool, u32, Vec<String>, Option<String>, Option<f64>);
+same!(String, bool, u32, Vec<String>, Option<String>, Option<u32>, Option<f64>);
 
 impl JsArg for u16 {
     type Js = u32;

@@ -43,6 +43,7 @@ same!(
     Vec<u16>,
     Option<String>,
     Option<u16>,
+    Option<u32>,
     Option<f64>,
     Option<PathBuf>
 );

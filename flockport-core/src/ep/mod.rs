@@ -11,9 +11,14 @@
 //! restart rejoins. The Consul binary is the user's (`consul_binary` in the
 //! inventory, or `consul` on PATH), copied into each endpoint.
 
+pub mod catalog;
+pub mod dns;
+mod services;
 pub mod spec;
 pub mod steps;
 
+pub use catalog::{AdhocCheck, AdhocService, CheckKind};
+pub use services::{CheckState, ServiceInstance, ServiceListing};
 pub use spec::{EpInfo, EpListing, EpRecord};
 
 use crate::cluster::{Applied, ApplyOptions, Cluster};
@@ -150,6 +155,12 @@ impl Cluster {
             std::fs::read(&binary_path).map_err(|e| Error::io("reading the Consul binary", &binary_path, e))?;
         let config = steps::render_config(&rec, bootstrap, &join, &gossip, &token)?;
         plan.steps.extend(steps::install_steps(&server, &rec, binary, config, &token)?);
+        if !state.adhoc.is_empty() {
+            // Its watcher applies the ad-hoc services the KV store holds.
+            let doc = catalog::agent_config(&state.adhoc.values().collect::<Vec<_>>());
+            plan.steps.push(steps::stage_step(&server, &rec, doc));
+            plan.steps.push(steps::wait_applied_step(&server, &rec));
+        }
         if bootstrap {
             plan.steps.push(crate::service::container::attach(
                 &server,
@@ -162,6 +173,7 @@ impl Cluster {
         let mut members: Vec<&EpRecord> = others.clone();
         members.push(&rec);
         plan.steps.extend(self.rejoin_config_steps(&others, &members, &gossip, &token)?);
+        plan.steps.extend(self.dns_steps(&members));
         plan.operation = format!("addep {} {addr} -n {name}", server.name);
         plan.state_changes.push(format!(
             "add endpoint {name} (Consul at {addr} on {}{})",
@@ -186,6 +198,11 @@ impl Cluster {
     /// three endpoints.
     pub async fn endpoints(&self) -> Result<EpListing> {
         let state = self.store().load().await?;
+        self.endpoints_in(&state).await
+    }
+
+    /// [`Cluster::endpoints`] of the endpoints in `state`.
+    pub(crate) async fn endpoints_in(&self, state: &State) -> Result<EpListing> {
         let futs = state.eps.values().map(|rec| async move { (rec, self.ep_probe(rec).await) });
         let probed = futures::future::join_all(futs).await;
         let view = probed.iter().find_map(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
@@ -262,6 +279,11 @@ impl Cluster {
             .collect()
     }
 
+    /// Every server of the inventory forwards `consul` to `eps`.
+    fn dns_steps(&self, eps: &[&EpRecord]) -> Vec<crate::plan::Step> {
+        self.inventory().servers.iter().flat_map(|s| dns::steps(s, eps)).collect()
+    }
+
     async fn ep_probe(&self, rec: &EpRecord) -> Result<String> {
         let server = self.server(&rec.container.server)?.clone();
         let t = self.transport(&server)?;
@@ -317,6 +339,7 @@ impl Cluster {
         plan.steps.extend(removal_steps(&server, &rec.container));
         let kept: Vec<&EpRecord> = remaining.iter().collect();
         plan.steps.extend(self.rejoin_config_steps(&kept, &kept, &gossip, &token)?);
+        plan.steps.extend(self.dns_steps(&kept));
         plan.state_changes.push(format!("remove endpoint {name} and its container"));
         self.finish(plan, txn, rec, opts, &NoProgress, |st| {
             st.eps.remove(name);

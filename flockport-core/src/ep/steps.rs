@@ -20,6 +20,50 @@ pub const TOKEN_FILE: &str = "/etc/consul.d/flockport.token";
 pub const ANONYMOUS_RULES_FILE: &str = "/etc/consul.d/anonymous.hcl";
 /// Where the binary goes.
 pub const BINARY: &str = "/usr/local/bin/consul";
+/// The ad-hoc services file the agent reads (written by [`SYNC_SCRIPT`]).
+pub const SERVICES_FILE: &str = "/etc/consul.d/flockport-services.json";
+/// The script `consul watch` runs when the ad-hoc services in KV change.
+pub const SYNC_BINARY: &str = "/usr/local/bin/flockport-consul-sync";
+/// A copy of the KV document the agent last applied.
+pub const APPLIED_FILE: &str = "/var/lib/flockport-consul/applied";
+/// Where a change's document is staged before it goes into KV.
+pub const STAGED_FILE: &str = "/var/lib/flockport-consul/services.next";
+
+/// Applies the ad-hoc services in KV to this agent: run by `consul watch`
+/// (unit `flockport-consul-sync`) at its start and at every change of the
+/// key, with the key's JSON (`null` when absent) on standard input. The
+/// document's token placeholder becomes the management token from its
+/// 0600 file (the agent registers config-file services with the token in
+/// their definition; the KV document itself holds no secret); the file is
+/// swapped in and the agent reloaded; a config the agent refuses is swapped
+/// back. [`APPLIED_FILE`] then holds the document applied.
+pub const SYNC_SCRIPT: &str = r#"#!/bin/sh
+# Managed by flockport: applies the ad-hoc services kept in Consul's KV store
+# (flockport/services) to this endpoint's agent. Run by `consul watch`.
+export CONSUL_HTTP_TOKEN_FILE=/etc/consul.d/flockport.token CONSUL_HTTP_ADDR=http://127.0.0.1:8500
+umask 077
+f=/etc/consul.d/flockport-services.json
+d=/var/lib/flockport-consul
+mkdir -p "$d" && t=$(mktemp "$d/sync.XXXXXX") || exit 1
+trap 'rm -f "$t" "$f.new"' EXIT
+if [ "$(head -c 4)" = null ]; then
+  printf '{"services": []}\n' > "$t"
+else
+  consul kv get flockport/services > "$t" || exit 1
+fi
+if ! cmp -s "$t" "$d/applied"; then
+  tok=$(cat /etc/consul.d/flockport.token) || exit 1
+  sed "s/@flockport-token@/$tok/g" "$t" > "$f.new" || exit 1
+  cp -p "$f" "$d/prev.json" 2>/dev/null
+  mv -f "$f.new" "$f" || exit 1
+  if ! consul reload >/dev/null; then
+    echo "flockport: the agent refused the ad-hoc services; keeping the previous ones" >&2
+    cp "$d/prev.json" "$f" && consul reload >/dev/null
+    exit 1
+  fi
+fi
+mv -f "$t" "$d/applied"
+"#;
 
 /// What anonymous requests may do: read services and nodes (DNS, catalog
 /// reads), nothing else.
@@ -97,17 +141,22 @@ pub fn install_steps(
     let mut c = Context::new();
     c.insert("name", name);
     let unit = render("consul.service", &c)?;
+    c.insert("key", super::catalog::KV_KEY);
+    let sync_unit = render("consul-sync.service", &c)?;
     Ok(vec![
         push(server, name, BINARY, 0o755, Content::binary(binary)),
         config_step(server, rec, config),
         push(server, name, TOKEN_FILE, 0o600, Content::secret(token.expose().as_bytes().to_vec())),
         push(server, name, ANONYMOUS_RULES_FILE, 0o644, Content::text(ANONYMOUS_RULES)),
+        push(server, name, SERVICES_FILE, 0o644, Content::text("{\"services\": []}\n")),
+        push(server, name, SYNC_BINARY, 0o755, Content::text(SYNC_SCRIPT)),
         push(server, name, "/etc/systemd/system/consul.service", 0o644, Content::text(unit)),
+        push(server, name, "/etc/systemd/system/flockport-consul-sync.service", 0o644, Content::text(sync_unit)),
         attach(
             server,
             name,
-            format!("start Consul in {name}"),
-            &["sh", "-c", "systemctl daemon-reload && systemctl enable --now consul"],
+            format!("start Consul and its ad-hoc services' watcher in {name}"),
+            &["sh", "-c", "systemctl daemon-reload && systemctl enable --now consul flockport-consul-sync"],
         ),
         attach(
             server,
@@ -137,4 +186,38 @@ pub fn leave_step(server: &ServerConfig, rec: &EpRecord, force: bool) -> Step {
     ];
     argv.extend(attach_argv);
     Step::run(&server.name, format!("{description} (forced: a failure is reported, not fatal)"), argv)
+}
+
+/// Stages the ad-hoc services document `doc` in endpoint `rec`'s
+/// container: what [`kv_put_step`] stores and [`wait_applied_step`] awaits.
+pub fn stage_step(server: &ServerConfig, rec: &EpRecord, doc: String) -> Step {
+    push(server, &rec.container.name, STAGED_FILE, 0o644, Content::text(doc))
+}
+
+/// Puts the staged document into Consul's KV store through endpoint `rec`
+/// (the management token from its file, the document from a file: neither
+/// in argv).
+pub fn kv_put_step(server: &ServerConfig, rec: &EpRecord) -> Step {
+    let name = rec.container.name.as_str();
+    let script = format!("{CLI_ENV}\nconsul kv put {} @{STAGED_FILE} >/dev/null", super::catalog::KV_KEY);
+    attach(
+        server,
+        name,
+        format!("store the ad-hoc services in Consul's KV store through {name}"),
+        &["sh", "-c", &script],
+    )
+}
+
+/// Waits (30 s at most) until endpoint `rec`'s agent has applied the staged
+/// document (`consul kv get` prints it with a newline after it).
+pub fn wait_applied_step(server: &ServerConfig, rec: &EpRecord) -> Step {
+    let name = rec.container.name.as_str();
+    let script = format!(
+        r#"i=0; while [ "$i" -lt 300 ]; do
+  {{ cat {STAGED_FILE}; echo; }} | cmp -s - {APPLIED_FILE} && exit 0
+  sleep 0.1; i=$((i+1))
+done
+echo "endpoint $1 has not applied the ad-hoc services after 30 s (journalctl -u flockport-consul-sync in its container tells why)" >&2; exit 1"#
+    );
+    attach(server, name, format!("wait until {name} runs the ad-hoc services"), &["sh", "-c", &script, "sh", name])
 }

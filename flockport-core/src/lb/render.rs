@@ -29,8 +29,18 @@ pub fn render_haproxy(rec: &LbRecord) -> Result<String> {
 }
 
 /// (nginx.conf, lb.conf) for `rec`; nginx.conf includes `{root}/lb.conf`.
-pub fn render_nginx(rec: &LbRecord, root: &str) -> Result<(String, String)> {
+/// A Consul name backend is resolved at each request (cached 1 s) through
+/// the LB's resolvers, or else its server's forwarder at `gateway`.
+pub fn render_nginx(rec: &LbRecord, root: &str, gateway: std::net::Ipv4Addr) -> Result<(String, String)> {
     let mut c = context(rec);
+    let consul = rec.backends.iter().find(|b| b.is_consul()).map(|b| format!("{}:{}", b.host, b.port));
+    c.insert("consul_backend", &consul);
+    let consul_resolvers: Vec<String> = if rec.resolvers.is_empty() {
+        vec![gateway.to_string()]
+    } else {
+        rec.resolvers.iter().map(|r| r.to_string()).collect()
+    };
+    c.insert("consul_resolvers", &consul_resolvers);
     c.insert("includes", &[format!("{root}/lb.conf")]);
     let (crt, key) = match &rec.tls {
         Some(fp) => {
@@ -116,7 +126,7 @@ mod proptests {
             lands_as_placeholder(&url, placeholder, 1, |u| {
                 let mut r = rec(LbKind::Nginx);
                 r.url = Some(u.to_string());
-                render_nginx(&r, "/etc/nginx/flockport").unwrap().1
+                render_nginx(&r, "/etc/nginx/flockport", std::net::Ipv4Addr::new(10, 0, 4, 1)).unwrap().1
             })?;
         }
 
@@ -143,7 +153,7 @@ mod proptests {
             lands_as_placeholder(&host, "placeholder.flockport.invalid", 1, |h| {
                 let mut r = rec(LbKind::Nginx);
                 r.backends = vec![Backend { host: h.to_string(), ..b.clone() }];
-                render_nginx(&r, "/etc/nginx/flockport").unwrap().1
+                render_nginx(&r, "/etc/nginx/flockport", std::net::Ipv4Addr::new(10, 0, 4, 1)).unwrap().1
             })?;
         }
     }

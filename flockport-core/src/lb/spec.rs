@@ -158,7 +158,9 @@ impl Backend {
                     }
                     check_dns_name(s, host)?;
                 }
-                Ok(Backend { name: None, host: host.to_string(), port: parse_port(s, port)? })
+                // The seed's `NAME.consul` is Consul's `NAME.service.consul`.
+                let host = crate::ep::catalog::consul_host(host).unwrap_or_else(|| host.to_string());
+                Ok(Backend { name: None, host, port: parse_port(s, port)? })
             }
             (LbKind::Nginx, _) => Err(Error::invalid(
                 "backend",
@@ -166,6 +168,12 @@ impl Backend {
                 "Nginx backends are ip:port or host:port, e.g. 10.0.4.20:80 or wordpress.consul:80",
             )),
         }
+    }
+
+    /// Whether its host is a name in Consul's domain (resolved at every
+    /// request through the server's forwarder, not once at load).
+    pub fn is_consul(&self) -> bool {
+        self.host.ends_with(".consul")
     }
 
     /// What identifies it in its LB: the name (HAProxy) or host:port (Nginx).

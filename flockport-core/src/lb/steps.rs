@@ -168,7 +168,7 @@ pub fn config_steps(
         }
         LbKind::Nginx => {
             let staged = "/etc/nginx/flockport-next";
-            let (main, site) = render_nginx(rec, staged)?;
+            let (main, site) = render_nginx(rec, staged, server.gateway())?;
             let mut stage = vec![
                 push(server, lb, &format!("{staged}/nginx.conf"), 0o644, Content::text(main)),
                 push(server, lb, &format!("{staged}/lb.conf"), 0o644, Content::text(site)),
@@ -188,7 +188,7 @@ pub fn config_steps(
                 )
                 .checks_config("nginx")
             };
-            let (main, site) = render_nginx(rec, "/etc/nginx/flockport")?;
+            let (main, site) = render_nginx(rec, "/etc/nginx/flockport", server.gateway())?;
             let swap = vec![
                 push(server, lb, "/etc/nginx/flockport/lb.conf", 0o644, Content::text(site)),
                 push(server, lb, "/etc/nginx/nginx.conf", 0o644, Content::text(main)),

@@ -27,7 +27,7 @@ pub(crate) fn rec(kind: LbKind) -> LbRecord {
             ],
             LbKind::Nginx => vec![
                 Backend::parse(kind, "10.0.4.20:80").unwrap(),
-                Backend::parse(kind, "wordpress.consul:80").unwrap(),
+                Backend::parse(kind, "wordpress.example.org:80").unwrap(),
             ],
         },
         tls: None,
@@ -35,6 +35,8 @@ pub(crate) fn rec(kind: LbKind) -> LbRecord {
         resolvers: vec![],
     }
 }
+
+const GW: Ipv4Addr = Ipv4Addr::new(10, 0, 4, 1);
 
 pub(crate) fn server() -> ServerConfig {
     let text = "[[server]]\nname = \"s1\"\nhost = \"192.0.2.1\"\nsubnet = \"10.0.4.0/24\"\n";
@@ -55,7 +57,7 @@ fn golden_haproxy_cfg() {
 
 #[test]
 fn golden_nginx_conf() {
-    let (main, site) = render_nginx(&rec(LbKind::Nginx), "/etc/nginx/flockport").unwrap();
+    let (main, site) = render_nginx(&rec(LbKind::Nginx), "/etc/nginx/flockport", GW).unwrap();
     insta::assert_snapshot!("nginx_main", main);
     insta::assert_snapshot!("nginx_site_plain", site);
     let mut r = rec(LbKind::Nginx);
@@ -63,9 +65,21 @@ fn golden_nginx_conf() {
     r.tls = Some("0123456789abcdef".into());
     r.workers = Some(4);
     r.resolvers = vec![Ipv4Addr::new(10, 0, 4, 10), Ipv4Addr::new(10, 0, 5, 10)];
-    let (main, site) = render_nginx(&r, "/etc/nginx/flockport-next").unwrap();
+    let (main, site) = render_nginx(&r, "/etc/nginx/flockport-next", GW).unwrap();
     assert!(main.contains("worker_processes 4;") && main.contains("include /etc/nginx/flockport-next/lb.conf;"));
     insta::assert_snapshot!("nginx_site_full", site);
+}
+
+#[test]
+fn golden_nginx_conf_with_a_consul_name_resolves_at_each_request() {
+    let mut r = rec(LbKind::Nginx);
+    r.backends = vec![Backend::parse(LbKind::Nginx, "minio.consul:9000").unwrap()];
+    let (_, site) = render_nginx(&r, "/etc/nginx/flockport", GW).unwrap();
+    insta::assert_snapshot!("nginx_site_consul", site);
+    // Mixed with other backends, a Consul name is refused (its instances are the backends).
+    let mixed = [Backend::parse(LbKind::Nginx, "10.0.4.20:80").unwrap(), r.backends[0].clone()];
+    let e = super::check_unique_backends(&mixed).unwrap_err().to_string();
+    assert!(e.contains("minio.service.consul:9000") && e.contains("pubservice"), "{e}");
 }
 
 #[test]
@@ -86,7 +100,8 @@ fn backends_parse_per_kind() {
         assert!(e.contains(names), "{bad}: {e}");
     }
     let n = LbKind::Nginx;
-    assert_eq!(Backend::parse(n, "wordpress.consul:80").unwrap().key(), "wordpress.consul:80");
+    assert_eq!(Backend::parse(n, "wordpress.consul:80").unwrap().key(), "wordpress.service.consul:80");
+    assert_eq!(Backend::parse(n, "wordpress.example.org:80").unwrap().key(), "wordpress.example.org:80");
     for bad in ["web1:10.0.4.20:80", "10.0.4.256:80", "bad_host!:80", "10.0.4.20"] {
         assert!(Backend::parse(n, bad).is_err(), "{bad}");
     }

@@ -163,12 +163,12 @@ fn setlb_resolvers_leaves_resolv_conf_to_the_checked_step() {
         server: "s1".into(),
         name: Some("ng1".into()),
         url: Some("mywordpress.org".into()),
-        backends: vec!["wordpress.consul:80".into()],
+        backends: vec!["wordpress.example.org:80".into()],
         ..Default::default()
     };
     run(c.add_lb(spec, ApplyOptions::default(), &NoProgress)).unwrap();
     s1.clear();
-    s1.on("nginx -t", fail(1, "host not found in upstream \"wordpress.consul:80\""));
+    s1.on("nginx -t", fail(1, "host not found in upstream \"wordpress.example.org:80\""));
     let e = run(c.set_lb("ng1", LbSetting::Resolvers(vec!["10.0.4.10".into()]), ApplyOptions::default())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ConfigRejected, "{e}");
     let lines = s1.full_lines();

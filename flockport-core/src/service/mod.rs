@@ -125,6 +125,12 @@ impl ServiceContainer {
     }
 }
 
+/// Shell that sets `INIT` to `systemd` when the server's PID 1 is systemd
+/// in the server's own network namespace (its units are the server's), else
+/// to `daemon` (e.g. a network namespace as a server: daemons run with
+/// their own pid files). Every daemon flockport runs on a server follows it.
+pub const DETECT_INIT: &str = r#"if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ "$(readlink /proc/1/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then INIT=systemd; else INIT=daemon; fi"#;
+
 /// Where a server keeps each service container's forwards.
 pub const FORWARDS_DIR: &str = "/var/lib/flockport/forwards";
 /// The `lxc.hook.start-host` of every container flockport makes.

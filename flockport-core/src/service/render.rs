@@ -20,6 +20,7 @@ fn tera() -> &'static Tera {
             ("nginx-app.conf", include_str!("../../templates/nginx-app.conf.tera")),
             ("consul.hcl", include_str!("../../templates/consul.hcl.tera")),
             ("consul.service", include_str!("../../templates/consul.service.tera")),
+            ("consul-sync.service", include_str!("../../templates/consul-sync.service.tera")),
         ];
         // The templates are compiled into the binary and golden-tested, so a
         // failure here is a build defect, caught by the tests.

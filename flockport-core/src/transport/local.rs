@@ -40,6 +40,10 @@ async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u
 
 #[async_trait::async_trait]
 impl Transport for LocalTransport {
+    async fn open_tunnel(&self, target: std::net::SocketAddrV4) -> Result<std::net::SocketAddr> {
+        Ok(target.into())
+    }
+
     fn server(&self) -> &str {
         &self.server
     }

@@ -17,6 +17,7 @@ pub use ssh::{SshTransport, CONNECT_TIMEOUT};
 use crate::error::{tail, Error, Result};
 use crate::inventory::{ServerConfig, TransportKind};
 use crate::quote::quote_argv;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,6 +103,24 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// Runs `argv` with optional standard input. A non-zero exit is not an
     /// error here (see [`Output::check`]); failing to run at all is.
     async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output>;
+
+    /// A TCP address on this machine that reaches `target` as the server
+    /// reaches it (a service in one of its containers): an SSH local forward
+    /// through the server's master, or `target` itself for this machine.
+    /// [`Transport::close_tunnel`] ends it.
+    async fn open_tunnel(&self, target: SocketAddrV4) -> Result<SocketAddr> {
+        Err(Error::Unreachable {
+            server: self.server().to_string(),
+            reason: format!("this transport cannot reach {target} (no tunnel)"),
+            source: None,
+        })
+    }
+
+    /// Ends a tunnel [`Transport::open_tunnel`] opened (nothing to do for
+    /// this machine).
+    async fn close_tunnel(&self, _local: SocketAddr, _target: SocketAddrV4) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Convenience operations built on [`Transport::exec`].

@@ -369,6 +369,43 @@ impl Transport for SshTransport {
         // sees its standard streams close).
         within(self.config.command_timeout(), &self.config.name, &argv, self.run(&session, &line, stdin)).await
     }
+
+    /// A local forward through the server's master: 127.0.0.1 and a port
+    /// that was free a moment ago (the mux protocol takes a fixed port; a
+    /// port taken in between fails the request and the next one is tried).
+    async fn open_tunnel(&self, target: std::net::SocketAddrV4) -> Result<std::net::SocketAddr> {
+        let session = self.session().await?;
+        let mut last = None;
+        for _ in 0..3 {
+            let local = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| Error::io("choosing a local port for a tunnel", "127.0.0.1", e))?;
+            match session
+                .request_port_forward(openssh::ForwardType::Local, local, std::net::SocketAddr::from(target))
+                .await
+            {
+                Ok(()) => return Ok(local),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(Error::Ssh {
+            server: self.config.name.clone(),
+            context: format!("forwarding a local port to {target}"),
+            source: last.unwrap_or(openssh::Error::Disconnected),
+        })
+    }
+
+    async fn close_tunnel(&self, local: std::net::SocketAddr, target: std::net::SocketAddrV4) -> Result<()> {
+        let session = self.session().await?;
+        session
+            .close_port_forward(openssh::ForwardType::Local, local, std::net::SocketAddr::from(target))
+            .await
+            .map_err(|e| Error::Ssh {
+                server: self.config.name.clone(),
+                context: format!("closing the forward of {local} to {target}"),
+                source: e,
+            })
+    }
 }
 
 impl SshTransport {

@@ -96,8 +96,7 @@ answers() {
 /// `addr DEV CIDR`, `running PID`, `file NAME SHA256`, `include`,
 /// `vrid N`, `state NAME STATE`, `arp answers|silent|off-link`,
 /// `track ADDR:PORT up|down`.
-pub const PROBE: &str = r#"if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ "$(readlink /proc/1/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then INIT=systemd; else INIT=daemon; fi
-printf 'init\t%s\n' "$INIT"
+pub const PROBE: &str = r#"printf 'init\t%s\n' "$INIT"
 command -v keepalived >/dev/null 2>&1 && printf 'keepalived\t%s\n' "$(keepalived --version 2>&1 | head -n 1)"
 printf 'ssh\t%s\n' "${SSH_CONNECTION:-}"
 ip -o -4 addr show | while read -r _ dev _ cidr _; do printf 'addr\t%s\t%s\n' "${dev%%@*}" "$cidr"; done
@@ -234,7 +233,8 @@ fn script(server: &str, description: impl Into<String>, body: &str, args: &[&str
 
 /// The argv of the probe of a server: ARP-probe `arp` (if any), check `tracks`.
 pub fn probe_argv(arp: Option<Ipv4Addr>, tracks: &[(Ipv4Addr, u16)]) -> Vec<String> {
-    let mut argv = vec!["sh".to_string(), "-c".into(), format!("{FUNCS}{PROBE}"), "sh".into()];
+    let mut argv =
+        vec!["sh".to_string(), "-c".into(), format!("{FUNCS}{}\n{PROBE}", crate::service::DETECT_INIT), "sh".into()];
     argv.push(arp.map(|a| a.to_string()).unwrap_or_default());
     argv.extend(tracks.iter().map(|(a, p)| format!("{a}:{p}")));
     argv

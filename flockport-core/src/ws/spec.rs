@@ -38,8 +38,9 @@ pub enum UpstreamSpec {
     Address(Ipv4Addr, u16),
     /// `NAME.app:PORT` (or `NAME:PORT`): a container of the cluster.
     Container(String, u16),
-    /// A DNS name with dots (`minio.service.consul:9000`), resolved by the
-    /// webserver's resolver when Nginx loads its config.
+    /// A DNS name with dots: resolved by the webserver's resolver when Nginx
+    /// loads its config, or, in Consul's domain (`minio.consul:9000` is
+    /// written `minio.service.consul:9000`), at each request.
     Dns(String, u16),
 }
 
@@ -79,7 +80,9 @@ impl UpstreamSpec {
                 format!("{host:?} is neither an address nor a host name; {fix}"),
             ));
         }
-        Ok(UpstreamSpec::Dns(host.to_string(), port))
+        // The seed's `NAME.consul` is Consul's `NAME.service.consul`.
+        let host = crate::ep::catalog::consul_host(host).unwrap_or_else(|| host.to_string());
+        Ok(UpstreamSpec::Dns(host, port))
     }
 }
 
@@ -197,6 +200,10 @@ mod tests {
         assert_eq!(UpstreamSpec::parse("c3:80").unwrap(), UpstreamSpec::Container("c3".into(), 80));
         assert_eq!(
             UpstreamSpec::parse("minio.service.consul:9000").unwrap(),
+            UpstreamSpec::Dns("minio.service.consul".into(), 9000)
+        );
+        assert_eq!(
+            UpstreamSpec::parse("minio.consul:9000").unwrap(),
             UpstreamSpec::Dns("minio.service.consul".into(), 9000)
         );
         for bad in [

@@ -119,9 +119,14 @@ pub fn render_back_unit(name: &str) -> Result<String> {
     render("nginx-ws-back.service", &c)
 }
 
-/// The config file of `app` on webserver `ws`.
-pub fn render_app(ws: &str, app: &App) -> Result<String> {
+/// The config file of `app` on webserver `ws`. An upstream in Consul's
+/// domain is resolved at each request (answers kept 1 s) through the
+/// forwarder of the webserver's server at `gateway`, so its instances are
+/// followed with no reload.
+pub fn render_app(ws: &str, app: &App, gateway: std::net::Ipv4Addr) -> Result<String> {
     let mut c = context(ws);
+    c.insert("consul", &app.upstream.host.ends_with(".consul"));
+    c.insert("resolver", &gateway.to_string());
     c.insert("url", &app.url);
     c.insert("shown", &app.upstream.to_string());
     // One upstream block per app; URLs are DNS names, so a digest keeps two
@@ -248,7 +253,7 @@ pub fn config_steps(
                 let (crt, key) = tls_paths(&t.fingerprint);
                 tls.extend(tls_pair_steps(server, ws, &crt, &key, t, Some(WORKER_USER)));
             }
-            let text = render_app(ws, app)?;
+            let text = render_app(ws, app, server.gateway())?;
             let file = format!("{}.conf", app.url);
             stage.push(Step::run_with_stdin(
                 &server.name,
@@ -304,7 +309,7 @@ pub fn unpublish_rollback(server: &ServerConfig, ws: &str, url: &str) -> Vec<Ste
 /// name (TLS) given back to the front.
 pub fn republish_rollback(server: &ServerConfig, ws: &str, app: &App) -> Result<Vec<Step>> {
     let mut steps = vec![
-        push(server, ws, &app_file(LIVE, &app.url), 0o644, Content::text(render_app(ws, app)?)),
+        push(server, ws, &app_file(LIVE, &app.url), 0o644, Content::text(render_app(ws, app, server.gateway())?)),
         reload(server, ws),
     ];
     if let Some(t) = &app.tls {

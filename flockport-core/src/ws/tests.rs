@@ -8,6 +8,7 @@ use crate::lb::verb_tests::{run, transcript};
 use crate::mock_tests::{cluster_with, probe_fake};
 use crate::testkit::{fail, FakeTransport};
 use crate::ErrorKind;
+const GW: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 0, 5, 1);
 
 fn s1_probe() -> String {
     let s = crate::mock_tests::server("s1", "10.0.4.0/24");
@@ -60,12 +61,12 @@ fn golden_main_default_and_app_configs() {
     insta::assert_snapshot!("ws_back_unit", steps::render_back_unit("nginx11").unwrap());
     insta::assert_snapshot!(
         "ws_app_plain",
-        steps::render_app("nginx11", &record("myminio.org", "10.0.5.20", None)).unwrap()
+        steps::render_app("nginx11", &record("myminio.org", "10.0.5.20", None), GW).unwrap()
     );
     let tls = AppTls { fingerprint: "0123456789abcdef".into(), source: TlsSource::SelfSigned, not_after: "x".into() };
     let mut a = record("mywordpress.org", "10.0.4.20", Some(tls));
     a.upstream.container = Some("wordpress".into());
-    insta::assert_snapshot!("ws_app_tls", steps::render_app("nginx11", &a).unwrap());
+    insta::assert_snapshot!("ws_app_tls", steps::render_app("nginx11", &a, GW).unwrap());
 }
 
 #[test]

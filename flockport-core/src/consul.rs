@@ -1,0 +1,197 @@
+//! Consul's HTTP API, as flockport reads it: a thin typed layer on reqwest
+//! (timeouts on every request), reached through a tunnel of the endpoint's
+//! server ([`crate::transport::Transport::open_tunnel`]: an SSH local
+//! forward, so this machine needs no route to the container subnets).
+//!
+//! Reads go out without a token: the anonymous policy may read services and
+//! nodes (and so their health), which is all `services` shows. Changes are
+//! made in the endpoints' containers with Consul's CLI and the management
+//! token from a 0600 file (see [`crate::ep::steps`]), so that every change is
+//! a step of a plan (`--dry-run`, progress, the one place errors are made).
+
+use crate::error::{Error, Result};
+use crate::transport::Transport;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Consul's HTTP port on an endpoint.
+pub const HTTP_PORT: u16 = 8500;
+/// How long one request may take in all.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client of one endpoint's HTTP API through its server's tunnel; call
+/// [`ConsulClient::close`] when done (a dropped client leaves the forward
+/// until the SSH master exits).
+#[derive(Debug)]
+pub struct ConsulClient {
+    transport: Arc<dyn Transport>,
+    local: SocketAddr,
+    target: SocketAddrV4,
+    http: reqwest::Client,
+}
+
+/// A node of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Node {
+    /// Its name (an endpoint's is the endpoint's).
+    pub node: String,
+    /// Its address.
+    pub address: String,
+}
+
+/// A service instance as the catalog holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AgentService {
+    /// Its ID (unique on its node).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The service's name.
+    pub service: String,
+    /// Its address (empty: the node's).
+    #[serde(default)]
+    pub address: String,
+    /// Its port.
+    #[serde(default)]
+    pub port: u16,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Its metadata.
+    #[serde(default)]
+    pub meta: Option<BTreeMap<String, String>>,
+}
+
+/// A health check as the catalog holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthCheck {
+    /// The node that runs it.
+    pub node: String,
+    /// Its ID.
+    #[serde(rename = "CheckID")]
+    pub check_id: String,
+    /// Its name.
+    pub name: String,
+    /// `passing`, `warning` or `critical`.
+    pub status: String,
+    /// What it last printed.
+    #[serde(default)]
+    pub output: String,
+    /// The service it belongs to (empty: the node's).
+    #[serde(rename = "ServiceID", default)]
+    pub service_id: String,
+}
+
+/// One instance of a service with its node and checks (`/v1/health/service`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServiceEntry {
+    /// The node it is registered on.
+    pub node: Node,
+    /// The instance.
+    pub service: AgentService,
+    /// Its checks and its node's.
+    pub checks: Vec<HealthCheck>,
+}
+
+impl ConsulClient {
+    /// A client of the endpoint at `address` on the server of `transport`.
+    pub async fn connect(transport: Arc<dyn Transport>, address: std::net::Ipv4Addr) -> Result<Self> {
+        let target = SocketAddrV4::new(address, HTTP_PORT);
+        let local = transport.open_tunnel(target).await?;
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .no_proxy()
+            .build()
+            .map_err(|e| Error::Http {
+                server: transport.server().to_string(),
+                context: "making an HTTP client".into(),
+                source: e,
+            })?;
+        Ok(ConsulClient { transport, local, target, http })
+    }
+
+    /// Ends the tunnel.
+    pub async fn close(self) -> Result<()> {
+        self.transport.close_tunnel(self.local, self.target).await
+    }
+
+    /// GET `/v1/SEGMENTS...` (each segment escaped by the URL builder),
+    /// decoded from JSON.
+    async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {
+        let server = self.transport.server().to_string();
+        let path = segments.join("/");
+        let context = format!("Consul at {} GET /v1/{path}", self.target);
+        let mut url = reqwest::Url::parse(&format!("http://{}/v1/", self.local))
+            .map_err(|e| Error::invalid("tunnel address", self.local.to_string(), e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|()| Error::invalid("tunnel address", self.local.to_string(), "not a base URL"))?
+            .pop_if_empty()
+            .extend(segments);
+        let resp = self.http.get(url).send().await.map_err(|e| Error::Http {
+            server: server.clone(),
+            context: context.clone(),
+            source: e,
+        })?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            return Err(Error::ApiStatus {
+                server,
+                context,
+                status: status.as_u16(),
+                body: body.chars().take(300).collect(),
+            });
+        }
+        resp.json::<T>().await.map_err(|e| Error::Http { server, context, source: e })
+    }
+
+    /// Every service name in the catalog with its tags.
+    pub async fn catalog_services(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        self.get(&["catalog", "services"]).await
+    }
+
+    /// Every instance of service `name` with its node and checks (healthy
+    /// or not).
+    pub async fn health_service(&self, name: &str) -> Result<Vec<ServiceEntry>> {
+        self.get(&["health", "service", name]).await
+    }
+
+    /// Every service instance and its checks, service by service.
+    pub async fn all_services(&self) -> Result<BTreeMap<String, Vec<ServiceEntry>>> {
+        let names = self.catalog_services().await?;
+        let futs = names.keys().map(|n| async move { (n.clone(), self.health_service(n).await) });
+        let mut out = BTreeMap::new();
+        for (n, r) in futures::future::join_all(futs).await {
+            out.insert(n, r?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_answers_decode() {
+        let text = r#"[{"Node":{"ID":"x","Node":"consul-10","Address":"10.0.4.10","Datacenter":"dc1"},
+            "Service":{"ID":"minio-10-0-7-20-9000","Service":"minio","Tags":["flockport"],"Address":"10.0.7.20","Meta":{"flockport":"pubservice"},"Port":9000},
+            "Checks":[{"Node":"consul-10","CheckID":"serfHealth","Name":"Serf Health Status","Status":"passing","Output":"ok","ServiceID":""},
+                      {"Node":"consul-10","CheckID":"minio-check","Name":"minio-check","Status":"critical","Output":"dial tcp: refused","ServiceID":"minio-10-0-7-20-9000"}]}]"#;
+        let e: Vec<ServiceEntry> = serde_json::from_str(text).unwrap();
+        assert_eq!(e[0].node.node, "consul-10");
+        assert_eq!((e[0].service.address.as_str(), e[0].service.port), ("10.0.7.20", 9000));
+        assert_eq!(e[0].checks[1].status, "critical");
+        assert_eq!(e[0].checks[1].service_id, "minio-10-0-7-20-9000");
+    }
+}
