@@ -29,6 +29,21 @@ test('bad input names the value and changes nothing', async (t) => {
   assert.deepEqual((await c.endpoints()).endpoints, [])
 })
 
+test('service catalog: bad input names the value and changes nothing', async (t) => {
+  const c = Cluster.open(path.join(tmpdir(t), 'flockport.toml'))
+  await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  const invalid = (re) => (e) => e.code === 'InvalidInput' && re.test(e.message)
+  await assert.rejects(c.pubService('minio', '10.0.7.20:9000'), invalid(/addep/))
+  await assert.rejects(c.pubService("mi'nio", '10.0.7.20:9000', { dryRun: true }), invalid(/mi'nio/))
+  await assert.rejects(c.pubService('minio', '10.0.7.20:99999'), invalid(/10\.0\.7\.20:99999/))
+  await assert.rejects(c.pubCheck('c', 'icmp', '10.0.7.20'), invalid(/icmp/))
+  await assert.rejects(c.pubCheck('c', 'http', 'gopher://x/', null, 2), invalid(/gopher:\/\/x\//))
+  await assert.rejects(c.unpubService('nope', '10.0.7.20:9000'), (e) => e.code === 'NotFound' && /nope/.test(e.message))
+  await assert.rejects(c.unpubCheck('nope'), (e) => e.code === 'NotFound' && /nope/.test(e.message))
+  await assert.rejects(c.services(), invalid(/addep/))
+  assert.deepEqual((await c.state()).adhoc, {})
+})
+
 test('lab: a MariaDB instance', labOptions(), async (t) => {
   const c = labCopy(t)
   const name = `jsdb${process.pid % 10000}`

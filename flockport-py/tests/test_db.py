@@ -41,6 +41,26 @@ def test_endpoint_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
     assert local.endpoints().endpoints == [] and local.state().eps == {}
 
 
+def test_service_catalog_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
+    with pytest.raises(flockport.InvalidInput, match="addep"):
+        local.pub_service("minio", "10.0.7.20:9000")
+    with pytest.raises(flockport.InvalidInput, match="mi.nio"):
+        local.pub_service("mi.nio", "10.0.7.20:9000", dry_run=True)
+    with pytest.raises(flockport.InvalidInput, match="10.0.7.20:0"):
+        local.pub_service("minio", "10.0.7.20:0")
+    with pytest.raises(flockport.InvalidInput, match="udp"):
+        local.pub_check("c", "udp", "10.0.7.20:9000")
+    with pytest.raises(flockport.InvalidInput, match="ftp://x/"):
+        local.pub_check("c", "http", "ftp://x/", interval=2)
+    with pytest.raises(flockport.NotFound, match="nope"):
+        local.unpub_service("nope", address="10.0.7.20:9000")
+    with pytest.raises(flockport.NotFound, match="nope"):
+        local.unpub_check("nope")
+    with pytest.raises(flockport.InvalidInput, match="addep"):
+        local.services()
+    assert local.state().adhoc == {}
+
+
 @pytest.mark.lab
 def test_lab_postgresql_instance(lab_copy: flockport.Cluster) -> None:
     c = lab_copy
