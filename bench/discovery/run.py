@@ -284,7 +284,7 @@ class Bench:
         except ValueError:
             return []
         items = d if isinstance(d, list) else d.get("endpoints", [])
-        return [e.get("name") for e in items if isinstance(e, dict)]
+        return [e.get("name") or (e.get("record") or {}).get("name") for e in items if isinstance(e, dict)]
 
     def setup(self):
         os.makedirs(WORK, exist_ok=True)
