@@ -67,6 +67,10 @@ fn golden_main_default_and_app_configs() {
     let mut a = record("mywordpress.org", "10.0.4.20", Some(tls));
     a.upstream.container = Some("wordpress".into());
     insta::assert_snapshot!("ws_app_tls", steps::render_app("nginx11", &a, GW).unwrap());
+    // A Consul name: no upstream block, resolved at each request through the server's forwarder.
+    let consul = steps::render_app("nginx11", &record("files.org", "minio.service.consul", None), GW).unwrap();
+    insta::assert_snapshot!("ws_app_consul", consul);
+    assert!(consul.contains("resolver 10.0.5.1 valid=1s") && !consul.contains("\nupstream "), "{consul}");
 }
 
 #[test]
