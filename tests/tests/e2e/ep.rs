@@ -219,7 +219,9 @@ fn endpoints_bootstrap_join_survive_the_leaders_loss_and_leave() {
     let took = wait_for(Duration::from_secs(15), "minio-check passing in `services`", || {
         instance(inv, "minio", "10.0.7.20").is_some_and(|i| {
             i["healthy"] == true
-                && i["checks"].as_array().is_some_and(|c| c.iter().any(|c| c["name"] == "minio-check" && c["status"] == "passing"))
+                && i["checks"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["name"] == "minio-check" && c["status"] == "passing"))
         })
     });
     println!("minio-check passing in `services` {:.1} s after pubcheck", took.as_secs_f64());
@@ -304,13 +306,27 @@ fn endpoints_bootstrap_join_survive_the_leaders_loss_and_leave() {
 
     // An Nginx load balancer on minio.consul:9000 follows instances with no command on it.
     let lock = server_lock("s2");
-    let lb = cli_json(inv, &["addlb", "nginx", "s2", "-n", "consullb", "-u", "minio.test", "-b", "minio.consul:9000", "--json"]);
+    let lb = cli_json(
+        inv,
+        &["addlb", "nginx", "s2", "-n", "consullb", "-u", "minio.test", "-b", "minio.consul:9000", "--json"],
+    );
     drop(lock);
     let _lb = Cleanup::new(inv, "dellb", "consullb");
     let lb_addr = lb["record"]["address"].as_str().unwrap().to_string();
     let get = || {
         let out = Command::new("ip")
-            .args(["netns", "exec", "s2", "curl", "-s", "-m", "5", "-H", "Host: minio.test", &format!("http://{lb_addr}/")])
+            .args([
+                "netns",
+                "exec",
+                "s2",
+                "curl",
+                "-s",
+                "-m",
+                "5",
+                "-H",
+                "Host: minio.test",
+                &format!("http://{lb_addr}/"),
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
