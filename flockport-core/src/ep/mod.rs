@@ -299,7 +299,9 @@ impl Cluster {
     /// endpoints would remain or when those that would remain are not all
     /// alive (they could not form a quorum).
     pub async fn del_ep(&self, name: &str, force: bool, opts: ApplyOptions) -> Result<Applied<EpRecord>> {
-        let state = self.store().load().await?;
+        // The lock first: the quorum check below holds for the state it removes from.
+        let txn = self.store().begin().await?;
+        let state = txn.state().clone();
         let rec = find_ep(&state, name)?.clone();
         let remaining: Vec<EpRecord> = state.eps.values().filter(|e| e.container.name != name).cloned().collect();
         if !force {
@@ -313,7 +315,7 @@ impl Cluster {
                     ),
                 ));
             }
-            let listing = self.endpoints().await?;
+            let listing = self.endpoints_in(&state).await?;
             let down: Vec<String> = listing
                 .endpoints
                 .iter()
@@ -331,7 +333,6 @@ impl Cluster {
                 ));
             }
         }
-        let txn = self.store().begin().await?;
         let server = self.server(&rec.container.server)?.clone();
         let (gossip, token, _) = self.consul_secrets()?;
         let mut plan = Plan::new(format!("delep {name}{}", if force { " --force" } else { "" }));

@@ -184,6 +184,13 @@ impl Cluster {
             }
             CheckKind::Http => catalog::parse_check_url(target)?,
         };
+        // The seed's `NAME.consul` in a URL is Consul's `NAME.service.consul`
+        // (the endpoints resolve it through their server's forwarder).
+        let target = match (kind, catalog::consul_host(&host)) {
+            (CheckKind::Http, Some(h)) if h != host => target.replacen(&host, &h, 1),
+            _ => target.to_string(),
+        };
+        let target = target.as_str();
         if let Some(s) = service {
             catalog::check_label("service name", s)?;
         }

@@ -149,6 +149,19 @@ pub fn install_steps(
         push(server, name, TOKEN_FILE, 0o600, Content::secret(token.expose().as_bytes().to_vec())),
         push(server, name, ANONYMOUS_RULES_FILE, 0o644, Content::text(ANONYMOUS_RULES)),
         push(server, name, SERVICES_FILE, 0o644, Content::text("{\"services\": []}\n")),
+        // Names in checks (`http://minio.service.consul/`) resolve through the
+        // server's forwarder, which sends other names to the server's resolvers.
+        push(
+            server,
+            name,
+            "/etc/resolv.conf",
+            0o644,
+            Content::text(format!(
+                "# Managed by flockport: the forwarder of server {}.\nnameserver {}\n",
+                server.name,
+                server.gateway()
+            )),
+        ),
         push(server, name, SYNC_BINARY, 0o755, Content::text(SYNC_SCRIPT)),
         push(server, name, "/etc/systemd/system/consul.service", 0o644, Content::text(unit)),
         push(server, name, "/etc/systemd/system/flockport-consul-sync.service", 0o644, Content::text(sync_unit)),
