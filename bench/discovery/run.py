@@ -459,6 +459,7 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
             if not (self.result(p, 35) or {}).get("ok"):
                 raise RuntimeError(f"{distinct[-1]} never resolved through the forwarder")
             dnames = [f"{n}.service.consul" for n in distinct]
+            time.sleep(self.a.settle)  # let the agents finish the reloads of the publications
             for i in range(self.a.qps_rounds):
                 self.check_deadline()
                 order = [("forwarder", FWD), ("direct", DIRECT)]
@@ -711,11 +712,12 @@ def lab_up():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=7, help="publish samples per arm (default 7)")
+    ap.add_argument("--rounds", type=int, default=12, help="publish samples per arm (default 12)")
     ap.add_argument("--check-rounds", type=int, default=None, help="failing-check samples (default: --rounds)")
-    ap.add_argument("--qps-rounds", type=int, default=4)
+    ap.add_argument("--qps-rounds", type=int, default=6)
     ap.add_argument("--qps-secs", type=float, default=4.0)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after publishing the qps names")
     ap.add_argument("--deadline", help="HH:MM UTC: stop measuring then, clean up and write what there is")
     ap.add_argument("--notes-file", help="a file of observations (one per line) to put in the .md")
     ap.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")

@@ -9,7 +9,7 @@
 //!   with the bindings' field names ([`Case`]). Python makes a frozen class
 //!   per shape at import; Node gets plain objects; `flockport.pyi` and
 //!   `index.d.ts` are generated from the shapes ([`codegen`]).
-//! * Operations: [`for_each_operation!`] lists every generated `Cluster`
+//! * Operations: [`for_each_operation!`](crate::for_each_operation) lists every generated `Cluster`
 //!   operation (name, doc, parameters, return type, how the core runs it).
 //!   The core expands it into [`ops`] (an `Args` struct and `call` per
 //!   operation) and [`operations`] (the list as data); each binding expands
@@ -18,6 +18,8 @@
 //! See ARCHITECTURE.md, "Bindings", for the recipe.
 
 pub mod codegen;
+#[macro_use]
+mod operations;
 
 use crate::cluster::ApplyOptions;
 use crate::plan::{NoProgress, Progress};
@@ -376,7 +378,7 @@ impl Param {
     }
 }
 
-/// An operation as data (from [`for_each_operation!`]).
+/// An operation as data (from [`for_each_operation!`](crate::for_each_operation)).
 #[derive(Debug, Clone)]
 pub struct OpShape {
     /// Python's name (the core's).
@@ -402,255 +404,6 @@ impl OpShape {
     pub fn camel(&self) -> String {
         camel(self.name)
     }
-}
-
-/// Every generated `Cluster` operation, each once: the declaration that the
-/// core ([`ops`]), the bindings' methods, `flockport.pyi`, `index.d.ts` and
-/// the parity tests follow.
-///
-/// An entry: doc comment; `read` or `edit`; `fn NAME(POSITIONAL; KEYWORD)`
-/// where a keyword parameter has a default; `[dry_run, progress]` (either,
-/// both or absent); `spec NAME` when Node takes the parameters as one object
-/// (interface NAME); `-> RETURN`; and `|cluster, ctx| CORE CALL`, where the
-/// parameters are locals and `ctx` is a [`Ctx`].
-#[macro_export]
-macro_rules! for_each_operation {
-    ($cb:path) => {
-        $cb! {
-            {
-                /// Adds a server to the inventory (`addserver`). Nothing is contacted.
-                edit fn add_server(name: String, subnet: String, host: Option<String> = None;
-                    local: bool = false, user: Option<String> = None, port: Option<u16> = None,
-                    identity: Option<PathBuf> = None, known_hosts: Option<PathBuf> = None,
-                    ssh_config: Option<PathBuf> = None, bridge: Option<String> = None) spec AddServer
-                    -> ServerConfig
-                    = |c, _x| c.add_server(AddServer { name, subnet, host, local, user, port, identity, known_hosts, ssh_config, bridge })
-            }
-            {
-                /// Removes a server from the inventory (`delserver`); refused while the
-                /// state records containers on it.
-                edit fn del_server(name: String) -> () = |c, _x| c.del_server(&name).await
-            }
-            {
-                /// Probes one server (one round trip): LXC version, overlay support, containers.
-                read fn probe(server: String) -> ServerFacts = |c, _x| c.probe(&server).await
-            }
-            {
-                /// `listservers`: every server contacted in parallel, one round trip each.
-                /// An unreachable server is reported in its status, not raised.
-                read fn list_servers() -> Vec<ServerStatus> = |c, _x| Ok(c.list_servers().await)
-            }
-            {
-                /// `listcontainers`: containers (images excluded) on one server or all, in parallel.
-                read fn containers(server: Option<String> = None) -> Vec<ContainerInfo>
-                    = |c, _x| c.containers(server.as_deref()).await
-            }
-            {
-                /// Writes a file (bytes or text) inside a container with `mode`.
-                read fn push(container: String, path: String, contents: Contents, mode: u32 = 0o644) -> ()
-                    = |c, _x| c.push(&container, &path, &contents.0, mode).await
-            }
-            {
-                /// Builds (or reuses) an image with `packages` on a server; the record is
-                /// its template name. The progress callback is called before each step.
-                read fn build_image(server: String, packages: Vec<String>) [dry_run, progress] -> Applied<String>
-                    = |c, x| c.build_image(&server, packages, x.opts, x.progress).await
-            }
-            {
-                /// Creates a managed container (`addcontainer`): image (built if
-                /// missing), clone, static address, start.
-                read fn add_container(server: String, name: String; packages: Vec<String> = (Vec::new()),
-                    address: Option<String> = None, role: Option<String> = None, no_start: bool = false)
-                    [dry_run, progress] spec ContainerSpec -> Applied<ContainerRecord>
-                    = |c, x| c.add_container(ContainerSpec { server, name, packages, address, role, no_start }, x.opts, x.progress).await
-            }
-            {
-                /// Destroys a managed container (`delcontainer`).
-                read fn del_container(name: String) [dry_run] -> Applied<ContainerRecord>
-                    = |c, x| c.del_container(&name, x.opts).await
-            }
-            {
-                /// Starts (`running` true) or stops a container.
-                read fn set_running(name: String, running: bool) [dry_run] -> Applied<ContainerInfo>
-                    = |c, x| c.set_running(&name, running, x.opts).await
-            }
-            {
-                /// `addlb`: a load balancer (`kind` `haproxy` or `nginx`) in its own container
-                /// on `server`, configured and running. Nginx needs `url`; `cert` and `key`
-                /// (PEM files) turn TLS on.
-                read fn add_lb(kind: LbKindName, server: String; name: Option<String> = None, url: Option<String> = None,
-                    backends: Vec<String> = (Vec::new()), cert: Option<PathBuf> = None, key: Option<PathBuf> = None)
-                    [dry_run, progress] spec LbSpec -> Applied<LbRecord>
-                    = |c, x| c.add_lb(LbSpec { kind: kind.0, server, name, url, backends, cert, key }, x.opts, x.progress).await
-            }
-            {
-                /// `listlbs`: every load balancer with live backend health.
-                read fn lbs() -> Vec<LbInfo> = |c, _x| c.lbs().await
-            }
-            {
-                /// `addbackends`: HAProxy `name:ip:port` or Nginx `ip:port`/`host:port`.
-                read fn add_backends(lb: String, backends: Vec<String>) [dry_run] -> Applied<LbRecord>
-                    = |c, x| c.add_backends(&lb, backends, x.opts).await
-            }
-            {
-                /// `delbackends`: HAProxy drains then deletes, Nginx reloads.
-                read fn del_backends(lb: String, backends: Vec<String>) [dry_run] -> Applied<LbRecord>
-                    = |c, x| c.del_backends(&lb, backends, x.opts).await
-            }
-            {
-                /// `setlb LB SETTING VALUE...`: `setting` is `mode`, `url`, `ssl` (values
-                /// cert, key), `workers` or `resolvers`; `values` one string or a list.
-                read fn set_lb(lb: String, setting: LbSettingName, values: Values) [dry_run] -> Applied<LbRecord>
-                    = |c, x| c.set_lb(&lb, LbSetting::parse(&setting.0, &values.0)?, x.opts).await
-            }
-            {
-                /// `pub [SERVER:]NAME PORT[:TO_PORT]`: forwards `port` on the service
-                /// container's server to its `to_port` (default the same port).
-                read fn publish(target: String, port: u16, to_port: Option<u16> = None) [dry_run] -> Applied<ServiceContainer>
-                    = |c, x| c.publish(&target, &format!("{port}:{}", to_port.unwrap_or(port)), x.opts).await
-            }
-            {
-                /// `unpub [SERVER:]NAME PORT`: removes the forward of host port `port`.
-                read fn unpublish(target: String, port: u16) [dry_run] -> Applied<ServiceContainer>
-                    = |c, x| c.unpublish(&target, port, x.opts).await
-            }
-            {
-                /// `dellb`: removes the forwards, the container and the state.
-                read fn del_lb(lb: String) [dry_run] -> Applied<LbRecord> = |c, x| c.del_lb(&lb, x.opts).await
-            }
-            {
-                /// `addws`: an Nginx webserver in its own container on `server`, serving no
-                /// app yet; `name` generated (`nginx1`, ...) when absent.
-                read fn add_ws(server: String; name: Option<String> = None) [dry_run, progress] -> Applied<WsRecord>
-                    = |c, x| c.add_ws(&server, name.as_deref(), x.opts, x.progress).await
-            }
-            {
-                /// `listws`: every webserver with its apps and each upstream's live health.
-                read fn webservers() -> Vec<WsInfo> = |c, _x| c.webservers().await
-            }
-            {
-                /// `pubapp`: publishes `upstream` (`IP:PORT`, a container as `NAME.app:PORT`,
-                /// or `HOST:PORT`) under `url` on webserver `ws`; `cert` and `key` (PEM
-                /// files), or `self_signed`, serve it on 443 with port 80 redirecting.
-                read fn pub_app(ws: String, url: String, upstream: String; cert: Option<PathBuf> = None,
-                    key: Option<PathBuf> = None, self_signed: bool = false) [dry_run, progress] -> Applied<WsRecord>
-                    = |c, x| c.pub_app(AppSpec { ws, url, upstream, cert, key, self_signed }, x.opts, x.progress).await
-            }
-            {
-                /// `delapp`: removes the app served under `url` from webserver `ws`.
-                read fn del_app(ws: String, url: String) [dry_run] -> Applied<WsRecord>
-                    = |c, x| c.del_app(&ws, &url, x.opts).await
-            }
-            {
-                /// `delws`: removes a webserver: its forwards, its container and its state.
-                read fn del_ws(ws: String) [dry_run] -> Applied<WsRecord> = |c, x| c.del_ws(&ws, x.opts).await
-            }
-            {
-                /// `addhosts`: `ip url` in flockport's block of this machine's `/etc/hosts`
-                /// (or `file`); idempotent, other lines untouched.
-                read fn add_hosts(url: String, ip: String; file: Option<PathBuf> = None) [dry_run] -> HostsChange
-                    = |c, x| c.add_hosts(&url, &ip, file.as_deref(), x.opts)
-            }
-            {
-                /// `delhosts`: removes `url`'s entry that addhosts made.
-                read fn del_hosts(url: String; file: Option<PathBuf> = None) [dry_run] -> HostsChange
-                    = |c, x| c.del_hosts(&url, file.as_deref(), x.opts)
-            }
-            {
-                /// `addvip`: a floating IP held by `server1` (master) and `server2` (backup)
-                /// with keepalived on both; `advert_int` in seconds (fractions use VRRPv3),
-                /// `track` ports whose service must answer on the holder.
-                read fn add_vip(server1: String, server2: String, ip: String; name: Option<String> = None,
-                    advert_int: Option<f64> = None, track: Vec<u16> = (Vec::new())) [dry_run, progress] -> Applied<Vip>
-                    = |c, x| c.add_vip(VipSpec { server1, server2, ip, name, advert_int, track }, x.opts, x.progress).await
-            }
-            {
-                /// `listvips`: every floating IP, which server holds it now and keepalived's
-                /// state on both.
-                read fn vips() -> Vec<VipInfo> = |c, _x| c.vips().await
-            }
-            {
-                /// `delvip`: removes a floating IP from both servers.
-                read fn del_vip(name: String) [dry_run] -> Applied<Vip> = |c, x| c.del_vip(&name, x.opts).await
-            }
-            {
-                /// `adddb`: a database instance (`engine` `mysql` or `postgresql`) on `server`, or
-                /// the existing instance `name`, with `user` owning `database`, reachable from
-                /// `allowed` (CIDRs; default the server's container subnet) with `password`
-                /// (default generated, kept in a 0600 file; see `db_password`). Idempotent.
-                read fn add_db(engine: DbEngineName, server: String, user: String, database: String;
-                    name: Option<String> = None, allowed: Vec<String> = (Vec::new()), password: Option<Secret> = None)
-                    [dry_run, progress] spec DbSpec -> Applied<DbAdded>
-                    = |c, x| c.add_db(DbSpec { engine: engine.0, server, user, database, name, allowed, password },
-                        x.opts, x.progress).await
-            }
-            {
-                /// `listdbs`: every database instance with its databases, users, allowed ranges,
-                /// sizes, version and whether it answers now.
-                read fn dbs() -> Vec<DbInfo> = |c, _x| c.dbs().await
-            }
-            {
-                /// `listdbs --show-password`: the password of the user owning `database` on
-                /// `instance`, from its 0600 file on this machine.
-                read fn db_password(instance: String, database: String) -> String
-                    = |c, _x| c.db_password(&instance, &database).map(|s| s.expose().to_string())
-            }
-            {
-                /// `addep`: a Consul endpoint (server agent) on `server` at the static `ip`;
-                /// `name` defaults to `consul-` and the address's last number. The first
-                /// bootstraps the cluster (gossip encryption, ACLs default deny), the next join.
-                read fn add_ep(server: String, ip: String; name: Option<String> = None) [dry_run, progress] -> Applied<EpRecord>
-                    = |c, x| c.add_ep(&server, &ip, name.as_deref(), x.opts, x.progress).await
-            }
-            {
-                /// `listep`: every endpoint with its raft role and health read from Consul
-                /// now, the peer count, fault tolerance and a warning below three.
-                read fn endpoints() -> EpListing = |c, _x| c.endpoints().await
-            }
-            {
-                /// `delep`: the endpoint leaves the cluster, then its container goes; refused
-                /// without `force` when fewer than two would remain or some are down.
-                read fn del_ep(name: String; force: bool = false) [dry_run] -> Applied<EpRecord>
-                    = |c, x| c.del_ep(&name, force, x.opts).await
-            }
-            {
-                /// `pubservice`: an ad-hoc service instance `name` at `address` (IP:PORT),
-                /// registered by every endpoint (`NAME.service.consul`).
-                read fn pub_service(name: String, address: String) [dry_run] -> Applied<AdhocService>
-                    = |c, x| c.pub_service(&name, &address, x.opts).await
-            }
-            {
-                /// `pubcheck`: a check `name` (`kind` tcp with `target` IP:PORT, or http with a
-                /// URL) of the ad-hoc instance it targets (or of `service`), run every
-                /// `interval` seconds (default 3) by every endpoint.
-                read fn pub_check(name: String, kind: String, target: String; service: Option<String> = None,
-                    interval: Option<u32> = None) [dry_run] -> Applied<AdhocService>
-                    = |c, x| c.pub_check(&name, &kind, &target, service.as_deref(), interval, x.opts).await
-            }
-            {
-                /// `unpubservice`: withdraws ad-hoc service `name` (every instance, or the one at
-                /// `address`) and its checks.
-                read fn unpub_service(name: String; address: Option<String> = None) [dry_run] -> Applied<Vec<AdhocService>>
-                    = |c, x| c.unpub_service(&name, address.as_deref(), x.opts).await
-            }
-            {
-                /// `unpubcheck`: withdraws ad-hoc check `name`.
-                read fn unpub_check(name: String) [dry_run] -> Applied<AdhocService>
-                    = |c, x| c.unpub_check(&name, x.opts).await
-            }
-            {
-                /// `services`: every service instance and check the endpoints know now (read
-                /// through Consul's HTTP API), and published ad-hoc services Consul lacks.
-                read fn services() -> ServiceListing = |c, _x| c.services().await
-            }
-            {
-                /// `deldb`: drops `database` and its user, or without it removes the whole
-                /// instance (container, forwards, state, passwords).
-                read fn del_db(instance: String; database: Option<String> = None) [dry_run] -> Applied<DbRecord>
-                    = |c, x| c.del_db(&instance, database.as_deref(), x.opts).await
-            }
-        }
-    };
 }
 
 /// A string argument shown as one of fixed strings (checked by the core).
@@ -682,7 +435,7 @@ literal_arg!(
     LbSettingName = ["mode", "url", "ssl", "workers", "resolvers"]
 );
 
-/// The names [`for_each_operation!`] uses: a binding that expands it
+/// The names [`for_each_operation!`](crate::for_each_operation) uses: a binding that expands it
 /// imports this (`use flockport_core::api::prelude::*`).
 pub mod prelude {
     pub use super::{Contents, DbEngineName, LbKindName, LbSettingName, Values};
@@ -700,14 +453,14 @@ pub mod prelude {
     pub use std::path::PathBuf;
 }
 
-/// Expands one entry of [`for_each_operation!`] in the core.
+/// Expands one entry of [`for_each_operation!`](crate::for_each_operation) in the core.
 macro_rules! core_ops {
     ($({
         $(#[doc = $doc:literal])*
         $kind:ident fn $name:ident ($($p:ident : $pt:ty $(= $pd:tt)?),* $(; $($k:ident : $kt:ty = $kd:tt),*)?)
         $([$($flag:ident),*])? $(spec $spec:ident)? -> $ret:ty = |$c:ident, $x:ident| $body:expr
     })*) => {
-        /// Each operation's arguments and call (from [`for_each_operation!`]).
+        /// Each operation's arguments and call (from [`for_each_operation!`](crate::for_each_operation)).
         pub mod ops {
             $(
                 #[doc = concat!("`", stringify!($name), "`.")]
