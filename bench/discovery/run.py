@@ -17,23 +17,30 @@ servers and containers are namespaces of this one kernel, so they share its cloc
    The poller (a query every 5 ms) is started before the command; "return -> resolvable" is the
    first A 10.0.7.20 answer's arrival minus the command's return (negative: it resolved before).
    Each sample's service is removed afterwards (unpubservice / consul services deregister).
+   A third arm, consul-cli-mux, sends the same through an already open ssh master to s1 (the
+   footing flockport's persisted masters give it).
 2. failing check -> out of DNS answers: a listener of the script's own in c5 (`busybox httpd -f -p
    9100`, pid recorded via `echo $!`), the service published at 10.0.7.20:9100 by both arms:
    flockport  - pubservice bdfkN 10.0.7.20:9100 + pubcheck bdfkN-tcp tcp 10.0.7.20:9100 --interval 1
    consul-cli - a service definition bdckN with a tcp check 10.0.7.20:9100 interval 1s (bdisc-1).
-   Once both names resolve, both are polled and the listener is killed by its pid (time taken in
-   c5 just before the kill); each arm's time is the first answer without 10.0.7.20 minus the kill.
+   Once both names resolve, both are polled and, after a random 0.2-1.2 s (so that the kill falls
+   at a random point of the checks' cycle), the listener is killed by its pid (time taken in c5
+   just before the kill); each arm's time is the first answer without 10.0.7.20 minus the kill.
    Both arms share the same kill, so they are measured at the same moment.
-3. DNS queries per second: the same client (N sockets, one query in flight each), same name
-   (bdqps.service.consul, published with pubservice), same concurrency, `--qps-secs` s each, through
-   the forwarder 10.0.5.1:53 and directly at the endpoint 10.0.5.60:8600, interleaved.
-   overhead = 1 - forwarder/direct.
+3. DNS queries per second: the same client (N sockets, one query in flight each), same
+   concurrency, `--qps-secs` s each, through the forwarder 10.0.5.1:53 and directly at the endpoint
+   10.0.5.60:8600, interleaved; once with the same name from every socket (bdqps.service.consul)
+   and once with a name per socket (bdq0..bdqN-1, so that the forwarder cannot answer identical
+   queries together). overhead = 1 - forwarder/direct. The CPU time of the three agents and of s2's
+   dnsmasq is read from /proc (read-only) around each sample.
 
 Writes bench/results/discovery.md and bench/results/discovery.json.
-Usage (as root, lab up): bench/discovery/run.py [--rounds N] [--qps-rounds N] [--qps-secs S]
-  [--concurrency C] [--deadline HH:MM (UTC; stop measuring then, clean up, write what there is)]
+Usage (as root, lab up): bench/discovery/run.py [--rounds 12] [--check-rounds N] [--qps-rounds 6]
+  [--qps-secs 4] [--concurrency 16] [--deadline HH:MM (UTC; stop measuring then, clean up, write
+  what there is)] [--notes-file F]; bench/discovery/run.py --report-only [--notes-file F] rewrites
+  the .md from the .json. Scratch files (inventory copy, state, probe) go to bench/work/discovery/.
 """
-import argparse, calendar, json, os, shutil, statistics, subprocess, sys, threading, time
+import argparse, calendar, json, os, random, shutil, statistics, subprocess, sys, threading, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FP = os.environ.get("FLOCKPORT_BIN", os.path.join(ROOT, "target/debug/flockport"))
@@ -309,6 +316,10 @@ class Bench:
                 self.results.setdefault("setup_notes", []).append(
                     f"state had no endpoints but ad-hoc services {sorted(st['adhoc'])}: moved aside to {aside}")
                 log(self.results["setup_notes"][-1])
+        # No endpoint left: the next cluster gets fresh Consul secrets (gossip key, management
+        # token) rather than the ones of the previous run's clusters, which flockport keeps.
+        if not [n for n in self.listep() if n]:
+            shutil.rmtree(os.path.join(WORK, "flockport-secrets", "consul"), ignore_errors=True)
         self.results["addep_s"] = {}
         for name, server, ip in EPS:
             self.check_deadline()
@@ -334,6 +345,8 @@ class Bench:
                 log(f"delep {n} failed ({r.returncode}): {r.stderr.strip()[-400:]}; retrying with --force")
                 r, dt = self.fp("delep", n, "--force", check=False)
             log(f"delep {n}: rc {r.returncode} ({dt:.1f} s)")
+            self.results.setdefault("delep", []).append({"name": n, "rc": r.returncode, "secs": round(dt, 2),
+                                                         "forced": r.args.count("--force") > 0})
 
     # ---------------------------------------------------------------- 1. publish
     def publish_flockport(self, i):
@@ -422,7 +435,12 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
             time.sleep(1.5)  # every endpoint's check has passed at least once more
             vf = self.poll(fname, "vanish", timeout=30)
             vc = self.poll(cname, "vanish", timeout=30)
-            time.sleep(0.2)
+            # a random phase: without it the kill lands at the same point of the checks' 1 s cycle
+            # every round (it follows the first pass by a nearly fixed delay) and the result is that
+            # fixed delay, not the detection time
+            jitter = random.uniform(0.0, 1.0)
+            out["jitter_s"] = jitter
+            time.sleep(0.2 + jitter)
             tk = self.kill_listener()
             rf, rc = self.result(vf, 35), self.result(vc, 35)
             out["kill_t"] = tk
@@ -439,6 +457,41 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
         return out
 
     # ---------------------------------------------------------------- 3. qps
+    @staticmethod
+    def dns_pids():
+        """Read-only: the pids of our endpoints' consul agents (by their LXC cgroup) and of s2's
+        flockport dnsmasq (by network namespace and config path), to read their CPU time."""
+        pids = {}
+        s2ns = subprocess.run(["ip", "netns", "exec", "s2", "readlink", "/proc/self/ns/net"], capture_output=True,
+                              text=True).stdout.strip()
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                cmd = open(f"/proc/{d}/cmdline").read().replace("\0", " ")
+                if cmd.startswith("/usr/local/bin/consul agent"):
+                    cg = open(f"/proc/{d}/cgroup").read()
+                    for n, _, _ in EPS:
+                        if f"lxc.payload.{n}/" in cg:
+                            pids[f"consul {n}"] = int(d)
+                elif cmd.startswith("dnsmasq") and "flockport/dns" in cmd and os.readlink(f"/proc/{d}/ns/net") == s2ns:
+                    pids["dnsmasq s2"] = int(d)
+            except OSError:
+                continue
+        return pids
+
+    @staticmethod
+    def cpu_secs(pids):
+        out = {}
+        tck = os.sysconf("SC_CLK_TCK")
+        for k, pid in pids.items():
+            try:
+                f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                out[k] = (int(f[11]) + int(f[12])) / tck
+            except OSError:
+                out[k] = None
+        return out
+
     def qps_phase(self):
         self.fp("pubservice", "bdqps", f"{TARGET_IP}:{TARGET_PORT}")
         distinct = [f"bdq{k}" for k in range(self.a.concurrency)]
@@ -460,6 +513,8 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
                 raise RuntimeError(f"{distinct[-1]} never resolved through the forwarder")
             dnames = [f"{n}.service.consul" for n in distinct]
             time.sleep(self.a.settle)  # let the agents finish the reloads of the publications
+            pids = self.dns_pids()
+            self.results["dns_pids"] = pids
             for i in range(self.a.qps_rounds):
                 self.check_deadline()
                 order = [("forwarder", FWD), ("direct", DIRECT)]
@@ -468,13 +523,16 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
                 for variant, names in (("same", "bdqps.service.consul"), ("distinct", dnames)):
                     for arm, tgt in order:
                         la = open("/proc/loadavg").read().split()[0]
+                        c0 = self.cpu_secs(pids)
                         r = self.result(self.send(op="qps", name=names, ip=TARGET_IP, server=tgt[0],
                                                   port=tgt[1], concurrency=self.a.concurrency, secs=self.a.qps_secs),
                                         self.a.qps_secs + 30)
-                        r = dict(r or {}, arm=arm, variant=variant, round=i, loadavg1=la)
+                        c1 = self.cpu_secs(pids)
+                        cpu = {k: round(c1[k] - c0[k], 2) for k in pids if c0.get(k) is not None and c1.get(k) is not None}
+                        r = dict(r or {}, arm=arm, variant=variant, round=i, loadavg1=la, cpu_s=cpu)
                         self.results["qps"].append(r)
                         log(f"qps round {i} {variant} {arm}: {r.get('qps', 0):.0f}/s (bad {r.get('bad')}, "
-                            f"timeouts {r.get('timeouts')}, p50 {r.get('lat_p50_ms')} ms)")
+                            f"timeouts {r.get('timeouts')}, p50 {r.get('lat_p50_ms')} ms, cpu {cpu})")
         finally:
             self.fp("unpubservice", "bdqps", check=False)
             for n in distinct:
@@ -579,11 +637,33 @@ def summarize(res):
             "lat_p50_ms": {arm: med([x.get("lat_p50_ms") for x in q if x["arm"] == arm]) for arm in ("forwarder", "direct")},
             "lat_p99_ms": {arm: med([x.get("lat_p99_ms") for x in q if x["arm"] == arm]) for arm in ("forwarder", "direct")},
             "bad": sum(x.get("bad") or 0 for x in q), "timeouts": sum(x.get("timeouts") or 0 for x in q)}
+        # CPU seconds per 10,000 answers of each process, median over the samples
+        cpu = {}
+        for arm in ("forwarder", "direct"):
+            xs = [x for x in q if x["arm"] == arm and x.get("cpu_s") and x.get("answered")]
+            keys = sorted({k for x in xs for k in x["cpu_s"]})
+            cpu[arm] = {k: med([1e4 * x["cpu_s"][k] / x["answered"] for x in xs if k in x["cpu_s"]]) for k in keys}
+            cpu[arm]["all"] = med([1e4 * sum(x["cpu_s"].values()) / x["answered"] for x in xs]) if xs else None
+        s["qps"][variant]["cpu_per_10k_answers"] = cpu
     return s
 
 
 def fmt(x, n=3, unit=""):
     return "—" if x is None else f"{x:.{n}f}{unit}"
+
+
+def cpu_keys(s):
+    return sorted({k for v in s["qps"].values() for arm in v.get("cpu_per_10k_answers", {}).values() for k in arm
+                   if k != "all"})
+
+
+def cpu_rows(s):
+    rows = []
+    for variant, v in s["qps"].items():
+        for arm, d in v.get("cpu_per_10k_answers", {}).items():
+            rows.append(f"| {variant} | {arm} | " + " | ".join(fmt(d.get(k), 2) for k in cpu_keys(s)) +
+                        f" | {fmt(d.get('all'), 2)} |")
+    return "\n".join(rows)
 
 
 def pctf(x):
@@ -651,7 +731,8 @@ are wall-clock: the lab's servers and containers are namespaces of this kernel, 
    published by both arms at once: `pubservice bdfkN` + `pubcheck bdfkN-tcp tcp 10.0.7.20:9100
    --interval 1` against a Consul service definition bdckN with a tcp check (interval 1s, timeout
    1s) registered in bdisc-1. When both resolve (plus 1.5 s), both names are polled, the listener
-   is killed, and each arm's time is its first answer without 10.0.7.20 minus the kill (taken in c5
+   is killed after a random 0.2-1.2 s (so that the kill falls at a random point of the checks' 1 s
+   cycle), and each arm's time is its first answer without 10.0.7.20 minus the kill (taken in c5
    right before `kill`). Both arms see the same kill.
 3. **DNS queries per second**: one client (Python, one thread), {res['args_d']['concurrency']} UDP sockets with one query
    in flight each, {res['args_d']['qps_secs']} s per sample, forwarder 10.0.5.1:53 against the endpoint bdisc-2
@@ -697,6 +778,10 @@ Per sample (s, flockport/consul-cli): {', '.join(f"{fmt(o.get('flockport_s'))}/{
 
 Target "at most 10 % overhead" (same name): {met(qs.get('overhead'), 0.10)}.
 
+""" + (("CPU seconds per 10,000 answers (read from /proc of the three agents and s2's dnsmasq during each\n"
+        "sample; median over samples):\n\n| names | path | " + " | ".join(cpu_keys(s)) + " | all |\n|---|---|" +
+        "---|" * (len(cpu_keys(s)) + 1) + "\n" + cpu_rows(s)) if cpu_keys(s) else "") + f"""
+
 ## Observations
 
 """ + "\n".join(f"- {n}" for n in res.get("notes", [])) + "\n"
@@ -728,7 +813,8 @@ def main():
         res = json.load(open(os.path.join(ROOT, "bench/results/discovery.json")))
         if a.notes_file:
             res["notes"] = [l.strip() for l in open(a.notes_file) if l.strip()]
-            json.dump(res, open(os.path.join(ROOT, "bench/results/discovery.json"), "w"), indent=1)
+        res["summary"] = summarize(res)
+        json.dump(res, open(os.path.join(ROOT, "bench/results/discovery.json"), "w"), indent=1, default=str)
         write_md(res)
         return
     if os.geteuid() != 0:

@@ -22,6 +22,9 @@ use std::time::Duration;
 pub const HTTP_PORT: u16 = 8500;
 /// How long one request may take in all.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the liveness question (`/v1/status/leader`) may take: an
+/// endpoint that does not answer within it counts as down.
+pub const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -128,6 +131,11 @@ impl ConsulClient {
     /// GET `/v1/SEGMENTS...` (each segment escaped by the URL builder),
     /// decoded from JSON.
     async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {
+        self.get_within(segments, REQUEST_TIMEOUT).await
+    }
+
+    /// [`ConsulClient::get`] with its own time limit.
+    async fn get_within<T: DeserializeOwned>(&self, segments: &[&str], limit: Duration) -> Result<T> {
         let server = self.transport.server().to_string();
         let path = segments.join("/");
         let context = format!("Consul at {} GET /v1/{path}", self.target);
@@ -137,7 +145,7 @@ impl ConsulClient {
             .map_err(|()| Error::invalid("tunnel address", self.local.to_string(), "not a base URL"))?
             .pop_if_empty()
             .extend(segments);
-        let resp = self.http.get(url).send().await.map_err(|e| Error::Http {
+        let resp = self.http.get(url).timeout(limit).send().await.map_err(|e| Error::Http {
             server: server.clone(),
             context: context.clone(),
             source: e,
@@ -153,6 +161,11 @@ impl ConsulClient {
             });
         }
         resp.json::<T>().await.map_err(|e| Error::Http { server, context, source: e })
+    }
+
+    /// The raft leader's address as this endpoint knows it (empty: none).
+    pub async fn leader(&self) -> Result<String> {
+        self.get_within(&["status", "leader"], STATUS_TIMEOUT).await
     }
 
     /// Every service name in the catalog with its tags.

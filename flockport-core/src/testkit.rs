@@ -41,6 +41,7 @@ struct Inner {
     calls: Vec<Call>,
     round_trips: usize,
     rules: Vec<Rule>,
+    tunnel: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for FakeTransport {
@@ -68,6 +69,13 @@ impl FakeTransport {
     /// Answers commands whose line contains `needle` by `f`.
     pub fn on_with(&self, needle: &str, f: impl Fn(&Call) -> Output + Send + Sync + 'static) -> &Self {
         self.lock().rules.push((needle.to_string(), Box::new(f)));
+        self
+    }
+
+    /// Tunnels ([`Transport::open_tunnel`]) lead to `local` (a test's own
+    /// listener, e.g. [`http_answering`]); without it they fail.
+    pub fn tunnel(&self, local: std::net::SocketAddr) -> &Self {
+        self.lock().tunnel = Some(local);
         self
     }
 
@@ -145,6 +153,14 @@ impl Transport for FakeTransport {
         &self.server
     }
 
+    async fn open_tunnel(&self, target: std::net::SocketAddrV4) -> Result<std::net::SocketAddr> {
+        self.lock().tunnel.ok_or_else(|| crate::error::Error::Unreachable {
+            server: self.server.clone(),
+            reason: format!("(fake) {target} does not answer"),
+            source: None,
+        })
+    }
+
     async fn exec(&self, argv: Vec<String>, stdin: Option<Vec<u8>>) -> Result<Output> {
         let round_trip = {
             let mut g = self.lock();
@@ -185,4 +201,24 @@ impl Transport for FakeTransport {
 /// Output of a failed command.
 pub fn fail(status: i32, stderr: &str) -> Output {
     Output { status, stdout: Vec::new(), stderr: stderr.as_bytes().to_vec() }
+}
+
+/// A loopback HTTP listener answering every request with `200` and `body`
+/// (JSON) until the test ends: what a tunnel of a [`FakeTransport`] reaches.
+pub fn http_answering(body: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let addr = l.local_addr().expect("its address");
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
 }

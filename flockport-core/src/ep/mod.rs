@@ -156,9 +156,12 @@ impl Cluster {
         let config = steps::render_config(&rec, bootstrap, &join, &gossip, &token)?;
         plan.steps.extend(steps::install_steps(&server, &rec, binary, config, &token)?);
         if !state.adhoc.is_empty() {
-            // Its watcher applies the ad-hoc services the KV store holds.
+            // The ad-hoc services go (back) into the KV store (a new cluster
+            // after the last endpoint went has an empty one), and its
+            // watcher applies them.
             let doc = catalog::agent_config(&state.adhoc.values().collect::<Vec<_>>());
             plan.steps.push(steps::stage_step(&server, &rec, doc));
+            plan.steps.push(steps::kv_put_step(&server, &rec));
             plan.steps.push(steps::wait_applied_step(&server, &rec));
         }
         if bootstrap {
@@ -342,8 +345,26 @@ impl Cluster {
         plan.steps.extend(self.rejoin_config_steps(&kept, &kept, &gossip, &token)?);
         plan.steps.extend(self.dns_steps(&kept));
         plan.state_changes.push(format!("remove endpoint {name} and its container"));
+        let last = remaining.is_empty();
+        if last {
+            plan.state_changes.push(
+                "the last endpoint: the cluster's gossip key and management token are forgotten (a new cluster gets new ones)"
+                    .into(),
+            );
+            if !state.adhoc.is_empty() {
+                plan.state_changes.push(format!(
+                    "{} ad-hoc service(s) stay in the state: the next addep publishes them again (unpubservice removes them)",
+                    state.adhoc.len()
+                ));
+            }
+        }
+        let store = self.secrets();
         self.finish(plan, txn, rec, opts, &NoProgress, |st| {
             st.eps.remove(name);
+            if last {
+                store.remove(&["consul", "gossip"])?;
+                store.remove(&["consul", "management"])?;
+            }
             Ok(())
         })
         .await

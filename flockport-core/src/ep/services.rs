@@ -10,7 +10,7 @@
 //! before anything is touched.
 
 use super::catalog::{self, AdhocCheck, AdhocService, CheckKind};
-use super::{steps, EpInfo, EpRecord};
+use super::{steps, EpRecord};
 use crate::cluster::{Applied, ApplyOptions, Cluster};
 use crate::consul::{ConsulClient, ServiceEntry};
 use crate::error::{Error, Result};
@@ -330,6 +330,17 @@ impl Cluster {
         Err(Error::Many(errors))
     }
 
+    /// The leader `ep` knows of (empty: none), read through its tunnel.
+    async fn ep_leader(&self, ep: &EpRecord) -> Result<String> {
+        let server = self.server(&ep.container.server)?.clone();
+        let client = ConsulClient::connect(self.transport(&server)?, ep.container.address).await?;
+        let r = client.leader().await;
+        let closed = client.close().await;
+        let leader = r?;
+        closed?;
+        Ok(leader)
+    }
+
     async fn read_catalog(&self, ep: &EpRecord) -> Result<BTreeMap<String, Vec<ServiceEntry>>> {
         let server = self.server(&ep.container.server)?.clone();
         let client = ConsulClient::connect(self.transport(&server)?, ep.container.address).await?;
@@ -349,16 +360,28 @@ impl Cluster {
         next: &BTreeMap<String, AdhocService>,
         operation: String,
     ) -> Result<Plan> {
-        let listing = self.endpoints_in(state).await?;
-        let live: Vec<&EpInfo> = listing.endpoints.iter().filter(|e| e.answers && e.status == "alive").collect();
-        let (Some(writer), Some(_)) = (live.first(), listing.leader.as_ref()) else {
-            let first = listing.endpoints.first().map(|e| e.record.container.server.clone()).unwrap_or_default();
+        // Which endpoints answer, and whether the cluster has a leader:
+        // Consul's `/v1/status/leader` through each one's tunnel, at once.
+        let futs = state.eps.values().map(|ep| async move { (ep, self.ep_leader(ep).await) });
+        let answers = futures::future::join_all(futs).await;
+        let live: Vec<&EpRecord> =
+            answers.iter().filter(|(_, r)| r.as_ref().is_ok_and(|l| !l.is_empty())).map(|(e, _)| *e).collect();
+        let Some(writer) = live.first() else {
+            let first = state.eps.values().next().map(|e| e.container.server.clone()).unwrap_or_default();
+            let why: Vec<String> = answers
+                .iter()
+                .map(|(e, r)| match r {
+                    Ok(_) => format!("{}: no leader", e.container.name),
+                    Err(err) => format!("{}: {err}", e.container.name),
+                })
+                .collect();
             return Err(Error::Unreachable {
                 server: first,
                 reason: format!(
-                    "the Consul endpoints have no leader ({} of {} answer), so no change can be stored; bring endpoints back (flockport listep shows them)",
+                    "the Consul endpoints have no leader ({} of {} answer with one), so no change can be stored; bring endpoints back (flockport listep shows them): {}",
                     live.len(),
-                    listing.endpoints.len()
+                    state.eps.len(),
+                    why.join("; ")
                 ),
                 source: None,
             });
@@ -366,17 +389,17 @@ impl Cluster {
         let doc = catalog::agent_config(&next.values().collect::<Vec<_>>());
         let mut plan = Plan::new(operation);
         for ep in &live {
-            let server = self.server(&ep.record.container.server)?;
-            plan.steps.push(steps::stage_step(server, &ep.record, doc.clone()));
-            if ep.record.container.name == writer.record.container.name {
-                plan.steps.push(steps::kv_put_step(server, &ep.record));
+            let server = self.server(&ep.container.server)?;
+            plan.steps.push(steps::stage_step(server, ep, doc.clone()));
+            if ep.container.name == writer.container.name {
+                plan.steps.push(steps::kv_put_step(server, ep));
             }
-            plan.steps.push(steps::wait_applied_step(server, &ep.record));
+            plan.steps.push(steps::wait_applied_step(server, ep));
         }
-        for ep in listing.endpoints.iter().filter(|e| !(e.answers && e.status == "alive")) {
+        for ep in state.eps.values().filter(|e| !live.iter().any(|l| l.container.name == e.container.name)) {
             plan.state_changes.push(format!(
                 "endpoint {} is down: its watcher applies the change when it returns",
-                ep.record.container.name
+                ep.container.name
             ));
         }
         plan.state_changes.push(format!("ad-hoc services: {}", next.len()));

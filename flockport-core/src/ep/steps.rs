@@ -101,7 +101,7 @@ consul acl token update -id 00000000-0000-0000-0000-000000000002 -policy-name fl
 /// each line prefixed (`peer `, `member `).
 pub fn probe_argv() -> Vec<String> {
     let script =
-        format!("{CLI_ENV}\nconsul operator raft list-peers | sed 's/^/peer /' && consul members | sed 's/^/member /'");
+        format!("{CLI_ENV}\nconsul operator raft list-peers -stale | sed 's/^/peer /' && consul members | sed 's/^/member /'");
     vec!["sh".into(), "-c".into(), script]
 }
 
@@ -226,9 +226,9 @@ pub fn kv_put_step(server: &ServerConfig, rec: &EpRecord) -> Step {
 pub fn wait_applied_step(server: &ServerConfig, rec: &EpRecord) -> Step {
     let name = rec.container.name.as_str();
     let script = format!(
-        r#"i=0; while [ "$i" -lt 300 ]; do
+        r#"i=0; while [ "$i" -lt 1500 ]; do
   {{ cat {STAGED_FILE}; echo; }} | cmp -s - {APPLIED_FILE} && exit 0
-  sleep 0.1; i=$((i+1))
+  sleep 0.02; i=$((i+1))
 done
 echo "endpoint $1 has not applied the ad-hoc services after 30 s (journalctl -u flockport-consul-sync in its container tells why)" >&2; exit 1"#
     );

@@ -236,6 +236,13 @@ fn endpoints_bootstrap_join_survive_the_leaders_loss_and_leave() {
     for (s, gw) in [("s1", "10.0.4.1"), ("s2", "10.0.5.1"), ("s3", "10.0.7.1")] {
         assert_eq!(resolve_from(s, gw, "minio.service.consul"), ["10.0.7.20"], "{s}");
     }
+    // SRV records carry the port.
+    let out = Command::new("ip")
+        .args(["netns", "exec", "s2", "busybox", "nslookup", "-type=SRV", "minio.service.consul", "10.0.5.1"])
+        .output()
+        .unwrap();
+    let srv = String::from_utf8_lossy(&out.stdout);
+    assert!(srv.contains(" 9000 "), "{srv}");
     let (code, body) = flockport_tests::http_get("http://10.0.4.10:8500/v1/catalog/services", &[]);
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"minio\""), "{body}");
