@@ -162,7 +162,8 @@ impl Cluster {
             let doc = catalog::agent_config(&state.adhoc.values().collect::<Vec<_>>());
             plan.steps.push(steps::stage_step(&server, &rec, doc));
             plan.steps.push(steps::kv_put_step(&server, &rec));
-            plan.steps.push(steps::wait_applied_step(&server, &rec));
+            let names: Vec<String> = state.adhoc.values().map(|a| a.name.clone()).collect();
+            plan.steps.push(steps::wait_applied_step(&server, &rec, &names, &[]));
         }
         if bootstrap {
             plan.steps.push(crate::service::container::attach(
@@ -172,6 +173,7 @@ impl Cluster {
                 &["sh", "-c", &steps::anonymous_policy_script()],
             ));
         }
+        plan.steps.push(steps::wait_in_catalog_step(&server, &rec));
         // Every other endpoint's config lists the new one (read at its next start).
         let mut members: Vec<&EpRecord> = others.clone();
         members.push(&rec);

@@ -387,6 +387,11 @@ impl Cluster {
             });
         };
         let doc = catalog::agent_config(&next.values().collect::<Vec<_>>());
+        // What the catalog must show from each live agent once it runs the change.
+        let present: std::collections::BTreeSet<String> = next.values().map(|a| a.name.clone()).collect();
+        let absent: Vec<String> =
+            state.adhoc.values().map(|a| a.name.clone()).filter(|n| !present.contains(n)).collect();
+        let present: Vec<String> = present.into_iter().collect();
         let mut plan = Plan::new(operation);
         for ep in &live {
             let server = self.server(&ep.container.server)?;
@@ -394,7 +399,7 @@ impl Cluster {
             if ep.container.name == writer.container.name {
                 plan.steps.push(steps::kv_put_step(server, ep));
             }
-            plan.steps.push(steps::wait_applied_step(server, ep));
+            plan.steps.push(steps::wait_applied_step(server, ep, &present, &absent));
         }
         for ep in state.eps.values().filter(|e| !live.iter().any(|l| l.container.name == e.container.name)) {
             plan.state_changes.push(format!(

@@ -46,8 +46,14 @@ f=/etc/consul.d/flockport-services.json
 d=/var/lib/flockport-consul
 mkdir -p "$d" && t=$(mktemp "$d/sync.XXXXXX") || exit 1
 trap 'rm -f "$t" "$f.new"' EXIT
-if [ "$(head -c 4)" = null ]; then
+# The key's JSON on stdin carries the document (base64); `consul kv get` is
+# the fallback. Either way the file is the document and a newline.
+in=$(cat)
+v=$(printf '%s' "$in" | tr -d ' \n' | sed -n 's/.*"Value":"\([A-Za-z0-9+/=]*\)".*/\1/p')
+if [ "$in" = null ]; then
   printf '{"services": []}\n' > "$t"
+elif [ -n "$v" ] && printf '%s' "$v" | base64 -d > "$t" 2>/dev/null; then
+  echo >> "$t"
 else
   consul kv get flockport/services > "$t" || exit 1
 fi
@@ -88,6 +94,22 @@ echo "endpoint $1 is not a voting member of a cluster with a leader after 60 s:"
     )
 }
 
+/// Waits (30 s at most) until endpoint `rec`'s node is in the catalog: its
+/// agent has synced (on a new cluster the first sync waits for the ACL
+/// bootstrap), so what it registers next is answered by DNS at once.
+pub fn wait_in_catalog_step(server: &ServerConfig, rec: &EpRecord) -> Step {
+    let name = rec.container.name.as_str();
+    let script = format!(
+        r#"{CLI_ENV}
+i=0; while [ "$i" -lt 300 ]; do
+  consul catalog nodes 2>/dev/null | awk -v n="$1" '$1 == n {{ f = 1 }} END {{ exit !f }}' && exit 0
+  sleep 0.1; i=$((i+1))
+done
+echo "endpoint $1 is not in Consul's catalog after 30 s" >&2; exit 1"#
+    );
+    attach(server, name, format!("wait until {name} is in the catalog"), &["sh", "-c", &script, "sh", name])
+}
+
 /// Makes the anonymous token read-only for services and nodes (idempotent).
 pub fn anonymous_policy_script() -> String {
     format!(
@@ -100,8 +122,9 @@ consul acl token update -id 00000000-0000-0000-0000-000000000002 -policy-name fl
 /// The `listep` probe of one endpoint: its raft peers and gossip members,
 /// each line prefixed (`peer `, `member `).
 pub fn probe_argv() -> Vec<String> {
-    let script =
-        format!("{CLI_ENV}\nconsul operator raft list-peers -stale | sed 's/^/peer /' && consul members | sed 's/^/member /'");
+    let script = format!(
+        "{CLI_ENV}\nconsul operator raft list-peers -stale | sed 's/^/peer /' && consul members | sed 's/^/member /'"
+    );
     vec!["sh".into(), "-c".into(), script]
 }
 
@@ -222,15 +245,33 @@ pub fn kv_put_step(server: &ServerConfig, rec: &EpRecord) -> Step {
 }
 
 /// Waits (30 s at most) until endpoint `rec`'s agent has applied the staged
-/// document (`consul kv get` prints it with a newline after it).
-pub fn wait_applied_step(server: &ServerConfig, rec: &EpRecord) -> Step {
+/// document (`consul kv get` prints it with a newline after it) and the
+/// catalog shows it from this agent: every name of `present` registered by
+/// it, none of `absent` (the agent syncs a change at once, except for a few
+/// seconds after a new cluster starts).
+pub fn wait_applied_step(server: &ServerConfig, rec: &EpRecord, present: &[String], absent: &[String]) -> Step {
     let name = rec.container.name.as_str();
     let script = format!(
-        r#"i=0; while [ "$i" -lt 1500 ]; do
-  {{ cat {STAGED_FILE}; echo; }} | cmp -s - {APPLIED_FILE} && exit 0
+        r#"{CLI_ENV}
+n=$1; shift
+i=0; while [ "$i" -lt 1500 ]; do
+  if {{ cat {STAGED_FILE}; echo; }} | cmp -s - {APPLIED_FILE}; then
+    have=$(consul catalog services -node "$n" 2>/dev/null) && ok=1 || ok=0
+    for w in "$@"; do
+      case $w in
+        +*) printf '%s\n' "$have" | grep -qxF -- "${{w#+}}" || ok=0 ;;
+        -*) printf '%s\n' "$have" | grep -qxF -- "${{w#-}}" && ok=0 ;;
+      esac
+    done
+    [ "$ok" = 1 ] && exit 0
+  fi
   sleep 0.02; i=$((i+1))
 done
-echo "endpoint $1 has not applied the ad-hoc services after 30 s (journalctl -u flockport-consul-sync in its container tells why)" >&2; exit 1"#
+echo "endpoint $n has not applied the ad-hoc services after 30 s (journalctl -u flockport-consul-sync in its container tells why)" >&2; exit 1"#
     );
-    attach(server, name, format!("wait until {name} runs the ad-hoc services"), &["sh", "-c", &script, "sh", name])
+    let mut argv: Vec<String> = vec!["sh".into(), "-c".into(), script, "sh".into(), name.into()];
+    argv.extend(present.iter().map(|p| format!("+{p}")));
+    argv.extend(absent.iter().map(|a| format!("-{a}")));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    attach(server, name, format!("wait until {name} runs the ad-hoc services"), &argv)
 }
