@@ -159,39 +159,40 @@ impl Cluster {
                     })
                     .collect())
             }
-            LbKind::Nginx if rec.backends.iter().any(Backend::is_consul) => {
-                // A Consul name's health is its instances' in Consul.
-                let listing = self.services().await?;
+            LbKind::Nginx => {
+                // Other backends: a TCP connect from the LB's container; a
+                // Consul name: its healthy instances in Consul.
+                let targets: Vec<String> =
+                    rec.backends.iter().filter(|b| !b.is_consul()).map(|b| format!("{}:{}", b.host, b.port)).collect();
+                let text = if targets.is_empty() {
+                    String::new()
+                } else {
+                    let argv = tcp_health_argv(targets.iter().map(String::as_str));
+                    lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?.stdout_str()
+                };
+                let listing =
+                    if rec.backends.iter().any(Backend::is_consul) { Some(self.services().await?) } else { None };
                 Ok(rec
                     .backends
                     .iter()
                     .map(|b| {
-                        let svc = crate::ep::catalog::consul_service_name(&b.host);
-                        let healthy = listing
-                            .services
-                            .iter()
-                            .filter(|s| Some(s.name.as_str()) == svc.as_deref() && s.healthy)
-                            .count();
-                        let health = if healthy == 0 {
-                            "DOWN (no healthy instance)".into()
-                        } else {
-                            format!("UP ({healthy} healthy in Consul)")
+                        let health = match (&listing, b.is_consul()) {
+                            (Some(l), true) => {
+                                let svc = crate::ep::catalog::consul_service_name(&b.host);
+                                let healthy = l
+                                    .services
+                                    .iter()
+                                    .filter(|s| Some(s.name.as_str()) == svc.as_deref() && s.healthy)
+                                    .count();
+                                if healthy == 0 {
+                                    "DOWN (no healthy instance)".into()
+                                } else {
+                                    format!("UP ({healthy} healthy in Consul)")
+                                }
+                            }
+                            _ => tcp_health_of(&text, &format!("{}:{}", b.host, b.port)),
                         };
                         BackendHealth { backend: b.to_string(), health }
-                    })
-                    .collect())
-            }
-            LbKind::Nginx => {
-                let targets: Vec<String> = rec.backends.iter().map(|b| format!("{}:{}", b.host, b.port)).collect();
-                let argv = tcp_health_argv(targets.iter().map(String::as_str));
-                let out = lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?;
-                let text = out.stdout_str();
-                Ok(rec
-                    .backends
-                    .iter()
-                    .map(|b| BackendHealth {
-                        backend: b.to_string(),
-                        health: tcp_health_of(&text, &format!("{}:{}", b.host, b.port)),
                     })
                     .collect())
             }
@@ -341,15 +342,6 @@ impl Cluster {
 }
 
 fn check_unique_backends(backends: &[Backend]) -> Result<()> {
-    if let Some(c) = backends.iter().find(|b| b.is_consul()) {
-        if backends.len() > 1 {
-            return Err(Error::invalid(
-                "backend",
-                c.to_string(),
-                "a Consul name is a load balancer's one backend (its instances are the backends): remove the others, or publish them as instances of the same service (flockport pubservice NAME IP:PORT)",
-            ));
-        }
-    }
     let mut seen = std::collections::HashSet::new();
     for b in backends {
         if !seen.insert(b.key()) {

@@ -2,7 +2,7 @@
 //! `flockport-core/templates/` (golden-tested in `lb/tests.rs`), through
 //! the shared engine in `service::render`.
 
-use super::{tls_paths, LbKind, LbRecord};
+use super::{tls_paths, Backend, LbKind, LbRecord};
 use crate::error::Result;
 use crate::service::render::render;
 use tera::Context;
@@ -33,8 +33,12 @@ pub fn render_haproxy(rec: &LbRecord) -> Result<String> {
 /// the LB's resolvers, or else its server's forwarder at `gateway`.
 pub fn render_nginx(rec: &LbRecord, root: &str, gateway: std::net::Ipv4Addr) -> Result<(String, String)> {
     let mut c = context(rec);
-    let consul = rec.backends.iter().find(|b| b.is_consul()).map(|b| format!("{}:{}", b.host, b.port));
-    c.insert("consul_backend", &consul);
+    let statics: Vec<&Backend> = rec.backends.iter().filter(|b| !b.is_consul()).collect();
+    let consul: Vec<String> =
+        rec.backends.iter().filter(|b| b.is_consul()).map(|b| format!("{}:{}", b.host, b.port)).collect();
+    c.insert("static_backends", &statics);
+    c.insert("consul_targets", &consul);
+    c.insert("split", &split(statics.len(), &consul));
     let consul_resolvers: Vec<String> = if rec.resolvers.is_empty() {
         vec![gateway.to_string()]
     } else {
@@ -52,6 +56,43 @@ pub fn render_nginx(rec: &LbRecord, root: &str, gateway: std::net::Ipv4Addr) -> 
     c.insert("tls_cert", &crt);
     c.insert("tls_key", &key);
     Ok((render("nginx.conf", &c)?, render("nginx-lb.conf", &c)?))
+}
+
+/// One share of an LB's traffic: `share` (`NN.NN%` or `*`, the rest) goes
+/// to `target` (the upstream of the other backends, or a Consul name).
+#[derive(serde::Serialize)]
+struct Share {
+    share: String,
+    target: String,
+}
+
+/// How requests are split between the upstream of `statics` backends and
+/// each Consul name (one backend each); empty when there is one target.
+fn split(statics: usize, consul: &[String]) -> Vec<Share> {
+    let mut targets: Vec<(usize, String)> = Vec::new();
+    if statics > 0 {
+        targets.push((statics, "lb_backends".into()));
+    }
+    targets.extend(consul.iter().map(|c| (1, c.clone())));
+    if targets.len() < 2 {
+        return Vec::new();
+    }
+    let total: usize = targets.iter().map(|t| t.0).sum();
+    let last = targets.len() - 1;
+    targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, (w, target))| Share {
+            // Hundredths of a percent, rounded down; `*` takes what is left.
+            share: if i == last {
+                "*".into()
+            } else {
+                let bp = w * 10_000 / total;
+                format!("{}.{:02}%", bp / 100, bp % 100)
+            },
+            target,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -76,10 +76,13 @@ fn golden_nginx_conf_with_a_consul_name_resolves_at_each_request() {
     r.backends = vec![Backend::parse(LbKind::Nginx, "minio.consul:9000").unwrap()];
     let (_, site) = render_nginx(&r, "/etc/nginx/flockport", GW).unwrap();
     insta::assert_snapshot!("nginx_site_consul", site);
-    // Mixed with other backends, a Consul name is refused (its instances are the backends).
-    let mixed = [Backend::parse(LbKind::Nginx, "10.0.4.20:80").unwrap(), r.backends[0].clone()];
-    let e = super::check_unique_backends(&mixed).unwrap_err().to_string();
-    assert!(e.contains("minio.service.consul:9000") && e.contains("pubservice"), "{e}");
+    assert!(!site.contains("upstream lb_backends") && !site.contains("split_clients"), "{site}");
+    // With two other backends: two thirds of the requests to their upstream, the rest to the name.
+    r.backends.insert(0, Backend::parse(LbKind::Nginx, "10.0.4.20:80").unwrap());
+    r.backends.insert(1, Backend::parse(LbKind::Nginx, "10.0.5.20:80").unwrap());
+    let (_, site) = render_nginx(&r, "/etc/nginx/flockport", GW).unwrap();
+    insta::assert_snapshot!("nginx_site_mixed", site);
+    assert!(site.contains("66.66% \"lb_backends\";\n    * \"minio.service.consul:9000\";"), "{site}");
 }
 
 #[test]
