@@ -128,6 +128,14 @@ impl ConsulClient {
         self.transport.close_tunnel(self.local, self.target).await
     }
 
+    /// Ends the tunnel and returns `r` (its error first, then the close's).
+    pub async fn finish<T>(self, r: Result<T>) -> Result<T> {
+        let closed = self.close().await;
+        let v = r?;
+        closed?;
+        Ok(v)
+    }
+
     /// GET `/v1/SEGMENTS...` (each segment escaped by the URL builder),
     /// decoded from JSON.
     async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {

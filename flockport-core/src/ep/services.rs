@@ -330,25 +330,23 @@ impl Cluster {
         Err(Error::Many(errors))
     }
 
+    /// A client of `ep`'s HTTP API through its server's tunnel.
+    async fn consul_client(&self, ep: &EpRecord) -> Result<ConsulClient> {
+        let server = self.server(&ep.container.server)?.clone();
+        ConsulClient::connect(self.transport(&server)?, ep.container.address).await
+    }
+
     /// The leader `ep` knows of (empty: none), read through its tunnel.
     async fn ep_leader(&self, ep: &EpRecord) -> Result<String> {
-        let server = self.server(&ep.container.server)?.clone();
-        let client = ConsulClient::connect(self.transport(&server)?, ep.container.address).await?;
+        let client = self.consul_client(ep).await?;
         let r = client.leader().await;
-        let closed = client.close().await;
-        let leader = r?;
-        closed?;
-        Ok(leader)
+        client.finish(r).await
     }
 
     async fn read_catalog(&self, ep: &EpRecord) -> Result<BTreeMap<String, Vec<ServiceEntry>>> {
-        let server = self.server(&ep.container.server)?.clone();
-        let client = ConsulClient::connect(self.transport(&server)?, ep.container.address).await?;
+        let client = self.consul_client(ep).await?;
         let r = client.all_services().await;
-        let closed = client.close().await;
-        let all = r?;
-        closed?;
-        Ok(all)
+        client.finish(r).await
     }
 
     /// The plan of a change of the ad-hoc services to `next`: the document
