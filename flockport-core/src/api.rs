@@ -20,6 +20,8 @@
 pub mod codegen;
 #[macro_use]
 mod operations;
+mod details;
+pub use details::error_details;
 
 use crate::cluster::ApplyOptions;
 use crate::plan::{NoProgress, Progress};
@@ -532,129 +534,7 @@ macro_rules! core_ops {
 
 for_each_operation!(core_ops);
 
-/// An error's variant name and fields (Python's names; Node camelCases
-/// them), for programs that act on an error: the `details` of the bindings'
-/// exceptions.
-pub fn error_details(err: &crate::Error) -> (&'static str, Vec<(&'static str, Value)>) {
-    use crate::Error as E;
-    let path = |p: &std::path::Path| Value::from(p.display().to_string());
-    let hint = |h: &str| Value::from(h.trim_start_matches("; "));
-    match err {
-        E::InvalidInput { field, value, reason } => (
-            "InvalidInput",
-            vec![("field", (*field).into()), ("value", value.as_str().into()), ("reason", reason.as_str().into())],
-        ),
-        E::NotFound { kind, name, hint: h } => {
-            ("NotFound", vec![("object", (*kind).into()), ("name", name.as_str().into()), ("hint", hint(h))])
-        }
-        E::AlreadyExists { kind, name, hint: h } => {
-            ("AlreadyExists", vec![("object", (*kind).into()), ("name", name.as_str().into()), ("hint", hint(h))])
-        }
-        E::Unreachable { server, reason, .. } => {
-            ("Unreachable", vec![("server", server.as_str().into()), ("reason", reason.as_str().into())])
-        }
-        E::HostKeyNotTrusted { server, host, port, known_hosts, detail } => (
-            "HostKeyNotTrusted",
-            vec![
-                ("server", server.as_str().into()),
-                ("host", host.as_str().into()),
-                ("port", (*port).into()),
-                ("known_hosts", known_hosts.as_str().into()),
-                ("detail", detail.as_str().into()),
-            ],
-        ),
-        E::RemoteCommand { server, command, status, stderr_tail } => (
-            "RemoteCommand",
-            vec![
-                ("server", server.as_str().into()),
-                ("command", command.as_str().into()),
-                ("status", (*status).into()),
-                ("stderr_tail", stderr_tail.as_str().into()),
-            ],
-        ),
-        E::Timeout { server, command, secs } => (
-            "Timeout",
-            vec![("server", server.as_str().into()), ("command", command.as_str().into()), ("secs", (*secs).into())],
-        ),
-        E::ConfigRejected { server, service, detail } => (
-            "ConfigRejected",
-            vec![
-                ("server", server.as_str().into()),
-                ("service", service.as_str().into()),
-                ("detail", detail.as_str().into()),
-            ],
-        ),
-        E::Ssh { server, context, .. } => {
-            ("Ssh", vec![("server", server.as_str().into()), ("context", context.as_str().into())])
-        }
-        E::Io { context, path: p, .. } => ("Io", vec![("context", (*context).into()), ("path", path(p))]),
-        E::Inventory { path: p, reason } => ("Inventory", vec![("path", path(p)), ("reason", reason.as_str().into())]),
-        E::StateCorrupt { path: p, reason } => {
-            ("StateCorrupt", vec![("path", path(p)), ("reason", reason.as_str().into())])
-        }
-        E::Parse { server, command, reason } => (
-            "Parse",
-            vec![
-                ("server", server.as_str().into()),
-                ("command", command.as_str().into()),
-                ("reason", reason.as_str().into()),
-            ],
-        ),
-        E::SubnetExhausted { server, subnet } => {
-            ("SubnetExhausted", vec![("server", server.as_str().into()), ("subnet", subnet.to_string().into())])
-        }
-        E::Many(all) => ("Many", vec![("count", all.len().into())]),
-        _ => ("Other", Vec::new()),
-    }
-}
-
-/// Computed fields of [`crate::plan::Step`] (its action, taken apart).
-pub mod step {
-    use crate::plan::{Action, Step};
-
-    /// `run` or `write_file`.
-    pub fn kind(s: &Step) -> String {
-        match s.action {
-            Action::Run { .. } => "run".into(),
-            Action::WriteFile { .. } => "write_file".into(),
-        }
-    }
-    /// The command of a `run` step.
-    pub fn argv(s: &Step) -> Option<Vec<String>> {
-        match &s.action {
-            Action::Run { argv, .. } => Some(argv.clone()),
-            Action::WriteFile { .. } => None,
-        }
-    }
-    /// A `run` step's standard input as shown to people.
-    pub fn stdin(s: &Step) -> Option<String> {
-        match &s.action {
-            Action::Run { stdin, .. } => stdin.as_ref().map(|c| c.shown()),
-            Action::WriteFile { .. } => None,
-        }
-    }
-    /// A `write_file` step's path.
-    pub fn path(s: &Step) -> Option<String> {
-        match &s.action {
-            Action::WriteFile { path, .. } => Some(path.clone()),
-            Action::Run { .. } => None,
-        }
-    }
-    /// A `write_file` step's mode.
-    pub fn mode(s: &Step) -> Option<u32> {
-        match &s.action {
-            Action::WriteFile { mode, .. } => Some(*mode),
-            Action::Run { .. } => None,
-        }
-    }
-    /// A `write_file` step's contents as shown to people.
-    pub fn content(s: &Step) -> Option<String> {
-        match &s.action {
-            Action::WriteFile { content, .. } => Some(content.shown()),
-            Action::Run { .. } => None,
-        }
-    }
-}
+pub mod step;
 
 /// Every record the bindings show: those the operations return, and those
 /// the hand-written members (`servers()`, `state()`, progress, `probe_all`)
