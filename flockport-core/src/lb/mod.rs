@@ -115,8 +115,15 @@ impl Cluster {
     /// `listlbs`: every load balancer with live backend health (servers in parallel).
     pub async fn lbs(&self) -> Result<Vec<LbInfo>> {
         let state = self.store().load().await?;
+        // Consul is read once for every LB that names a service in it.
+        let consul = if state.lbs.values().any(|l| l.backends.iter().any(Backend::is_consul)) {
+            Some(self.services().await)
+        } else {
+            None
+        };
+        let consul = &consul;
         let futs = state.lbs.values().map(|rec| async move {
-            let (health, error) = match self.lb_health(rec).await {
+            let (health, error) = match self.lb_health(rec, consul).await {
                 Ok(h) => (h, None),
                 Err(e) => {
                     tracing::debug!(lb = %rec.container.name, error = %e, "health unknown");
@@ -133,7 +140,11 @@ impl Cluster {
         Ok(futures::future::join_all(futs).await)
     }
 
-    async fn lb_health(&self, rec: &LbRecord) -> Result<Vec<BackendHealth>> {
+    async fn lb_health(
+        &self,
+        rec: &LbRecord,
+        consul: &Option<Result<crate::ep::ServiceListing>>,
+    ) -> Result<Vec<BackendHealth>> {
         let server = self.server(&rec.container.server)?.clone();
         let t = self.transport(&server)?;
         let t: &dyn Transport = t.as_ref();
@@ -170,8 +181,17 @@ impl Cluster {
                     let argv = tcp_health_argv(targets.iter().map(String::as_str));
                     lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?.stdout_str()
                 };
-                let listing =
-                    if rec.backends.iter().any(Backend::is_consul) { Some(self.services().await?) } else { None };
+                let listing = match consul {
+                    Some(Ok(l)) if rec.backends.iter().any(Backend::is_consul) => Some(l),
+                    Some(Err(e)) if rec.backends.iter().any(Backend::is_consul) => {
+                        return Err(Error::Unreachable {
+                            server: rec.container.server.clone(),
+                            reason: format!("Consul could not be read for {}: {e}", rec.container.name),
+                            source: None,
+                        })
+                    }
+                    _ => None,
+                };
                 Ok(rec
                     .backends
                     .iter()
