@@ -632,10 +632,16 @@ export interface ServiceListing {
   /** The endpoint that answered. */
   endpoint: string
   /**
-   * Ad-hoc services flockport published that Consul does not hold (drift; the next change,
-   * or the endpoints' watchers, put them back).
+   * Drift: services flockport published that Consul does not hold (ad-hoc ones: the next
+   * change, or the endpoints' watchers, put them back; containers' of running containers:
+   * their server's agent is down or its hook did not run).
    */
   missing: Array<string>
+  /**
+   * Drift: registrations in Consul of containers that are gone or stopped, or whose services
+   * are no longer defined.
+   */
+  stale: Array<string>
 }
 /** One service instance as Consul knows it now. */
 export interface ServiceInstance {
@@ -647,8 +653,15 @@ export interface ServiceInstance {
   address: string
   /** Its port. */
   port: number
-  /** Who registered it: `pubservice`, or `consul` (the endpoints' own), or `other`. */
+  /**
+   * Who registered it: `pubservice`, `container` (`addservice`), or `consul` (the endpoints'
+   * own), or `other`.
+   */
   origin: string
+  /** The container it belongs to (`addservice`). */
+  container?: string
+  /** The server of that container. */
+  server?: string
   /** The agents (nodes) that hold it. */
   nodes: Array<string>
   /** Its checks. */
@@ -671,6 +684,52 @@ export interface CheckState {
   runs: number
   /** What it last printed (of a failing run, if any). */
   output: string
+}
+/** A container's services and checks, as recorded in state. */
+export interface ContainerServices {
+  /** The container. */
+  container: string
+  /** Its server. */
+  server: string
+  /** Its address (where the services answer). */
+  address: string
+  /** Its services. */
+  services: Array<ContainerService>
+  /** Its checks (each applies to every service of the container). */
+  checks: Array<ContainerCheck>
+}
+/** A service of a container (`addservice CONTAINER NAME PORT`). */
+export interface ContainerService {
+  /** Its name (`NAME.service.consul`). */
+  name: string
+  /** The port it serves on the container's address. */
+  port: number
+}
+/**
+ * A check of a container's services (`addcheck CONTAINER NAME tcp PORT | http URL`), run
+ * by its server's agent.
+ */
+export interface ContainerCheck {
+  /** Its name (unique on the container). */
+  name: string
+  /** tcp or http. */
+  kind: 'tcp' | 'http'
+  /**
+   * tcp: the port; http: the URL, or a bare host name (`http://ADDRESS/` with that Host
+   * header).
+   */
+  target: string
+  /** Seconds between runs. */
+  intervalSecs: number
+}
+/** `listservice CONTAINER`: what is defined and what Consul holds now. */
+export interface ContainerServiceListing {
+  /** The definitions. */
+  record: ContainerServices
+  /** Its instances in Consul's catalog now. */
+  registered: Array<ServiceInstance>
+  /** Why Consul could not be read, or what to expect (no endpoint yet). */
+  note?: string
 }
 /** Everything flockport remembers about a cluster. */
 export declare class State {
@@ -695,8 +754,12 @@ export declare class State {
   get eps(): Record<string, EpRecord>
   /** Ad-hoc services (`pubservice`) and their checks by Consul ID (schema 6). */
   get adhoc(): Record<string, AdhocService>
+  /** Containers' services and checks (`addservice`) by container (schema 7). */
+  get containerServices(): Record<string, ContainerServices>
+  /** The servers running a Consul client agent (schema 7). */
+  get agents(): Array<string>
   /** The whole state as plain objects, as the getters give each part. */
-  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord>; adhoc: Record<string, AdhocService> }
+  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord>; adhoc: Record<string, AdhocService>; containerServices: Record<string, ContainerServices>; agents: Array<string> }
 }
 /** A floating IP as recorded in state: the [`Vip`] and its VRRP password. */
 export interface VipRecord {
@@ -962,6 +1025,26 @@ export declare class Cluster {
    * Consul's HTTP API), and published ad-hoc services Consul lacks.
    */
   services(): Promise<ServiceListing>
+  /**
+   * `addservice`: service `name` of `container` on `port`, registered with its server's
+   * Consul agent while the container runs (`NAME.service.consul`).
+   */
+  addService(container: string, name: string, port: number, options?: ApplyOptions | undefined | null): Promise<Applied<ContainerServices>>
+  /**
+   * `listservice`: `container`'s services and checks as defined, and their instances in
+   * Consul's catalog now.
+   */
+  listService(container: string): Promise<ContainerServiceListing>
+  /** `delservice`: removes service `name` of `container`, or every one (and then its checks). */
+  delService(container: string, name?: string | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<ContainerServices>>
+  /**
+   * `addcheck`: check `name` of `container`'s services (`kind` tcp with `target` a port, or
+   * http with a URL or a host name asked at the container's address), run every `interval`
+   * seconds (default 3) by its server's agent.
+   */
+  addCheck(container: string, name: string, kind: string, target: string, interval?: number | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<ContainerServices>>
+  /** `delcheck`: removes check `name` of `container`. */
+  delCheck(container: string, name: string, options?: ApplyOptions | undefined | null): Promise<Applied<ContainerServices>>
   /**
    * `deldb`: drops `database` and its user, or without it removes the whole instance
    * (container, forwards, state, passwords).

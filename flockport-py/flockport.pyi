@@ -28,8 +28,12 @@ __all__ = [
     "CheckState",
     "Cluster",
     "ConfigRejected",
+    "ContainerCheck",
     "ContainerInfo",
     "ContainerRecord",
+    "ContainerService",
+    "ContainerServiceListing",
+    "ContainerServices",
     "Database",
     "DbAdded",
     "DbInfo",
@@ -815,6 +819,8 @@ class ServiceListing:
     def endpoint(self) -> str: ...
     @property
     def missing(self) -> list[str]: ...
+    @property
+    def stale(self) -> list[str]: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, value: object, /) -> bool: ...
 
@@ -832,6 +838,10 @@ class ServiceInstance:
     def port(self) -> int: ...
     @property
     def origin(self) -> str: ...
+    @property
+    def container(self) -> str | None: ...
+    @property
+    def server(self) -> str | None: ...
     @property
     def nodes(self) -> list[str]: ...
     @property
@@ -859,6 +869,64 @@ class CheckState:
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
+class ContainerServices:
+    """A container's services and checks, as recorded in state."""
+
+    @property
+    def container(self) -> str: ...
+    @property
+    def server(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def services(self) -> list[ContainerService]: ...
+    @property
+    def checks(self) -> list[ContainerCheck]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class ContainerService:
+    """A service of a container (`addservice CONTAINER NAME PORT`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class ContainerCheck:
+    """A check of a container's services (`addcheck CONTAINER NAME tcp PORT | http URL`), run
+    by its server's agent.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> Literal["tcp", "http"]: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def interval_secs(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class ContainerServiceListing:
+    """`listservice CONTAINER`: what is defined and what Consul holds now."""
+
+    @property
+    def record(self) -> ContainerServices: ...
+    @property
+    def registered(self) -> list[ServiceInstance]: ...
+    @property
+    def note(self) -> str | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
 class State:
     """Everything flockport remembers about a cluster."""
 
@@ -880,6 +948,10 @@ class State:
     def eps(self) -> dict[str, EpRecord]: ...
     @property
     def adhoc(self) -> dict[str, AdhocService]: ...
+    @property
+    def container_services(self) -> dict[str, ContainerServices]: ...
+    @property
+    def agents(self) -> list[str]: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, value: object, /) -> bool: ...
 
@@ -1376,6 +1448,72 @@ class Cluster:
     ) -> Awaitable[Applied[AdhocService]]: ...
     def services(self) -> ServiceListing: ...
     def services_async(self) -> Awaitable[ServiceListing]: ...
+    def add_service(
+        self,
+        container: str,
+        name: str,
+        port: int,
+        *,
+        dry_run: bool = False,
+    ) -> Applied[ContainerServices]: ...
+    def add_service_async(
+        self,
+        container: str,
+        name: str,
+        port: int,
+        *,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[ContainerServices]]: ...
+    def list_service(self, container: str) -> ContainerServiceListing: ...
+    def list_service_async(self, container: str) -> Awaitable[ContainerServiceListing]: ...
+    def del_service(
+        self,
+        container: str,
+        *,
+        name: str | None = None,
+        dry_run: bool = False,
+    ) -> Applied[ContainerServices]: ...
+    def del_service_async(
+        self,
+        container: str,
+        *,
+        name: str | None = None,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[ContainerServices]]: ...
+    def add_check(
+        self,
+        container: str,
+        name: str,
+        kind: str,
+        target: str,
+        *,
+        interval: int | None = None,
+        dry_run: bool = False,
+    ) -> Applied[ContainerServices]: ...
+    def add_check_async(
+        self,
+        container: str,
+        name: str,
+        kind: str,
+        target: str,
+        *,
+        interval: int | None = None,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[ContainerServices]]: ...
+    def del_check(
+        self,
+        container: str,
+        name: str,
+        *,
+        dry_run: bool = False,
+    ) -> Applied[ContainerServices]: ...
+    def del_check_async(
+        self,
+        container: str,
+        name: str,
+        *,
+        dry_run: bool = False,
+    ) -> Awaitable[Applied[ContainerServices]]: ...
     def del_db(
         self,
         instance: str,

@@ -33,12 +33,35 @@ servers and containers are namespaces of this one kernel, so they share its cloc
    and once with a name per socket (bdq0..bdqN-1, so that the forwarder cannot answer identical
    queries together). overhead = 1 - forwarder/direct. The CPU time of the three agents and of s2's
    dnsmasq is read from /proc (read-only) around each sample.
+4. container life: c4 (10.0.5.21) on s2 stopped and started, two arms registering it side by side:
+   flockport - `flockport addservice c4 bdlife 9000` once at the phase's start (s2's LXC hooks then
+               register / withdraw it with s2's Consul client agent), then one warm-up cycle
+               (lxc-stop/lxc-start, not measured: the run that was up at addservice is withdrawn by
+               a waiter, the next runs by the hooks);
+   polling   - "registrator-style" (the issue's definition): a shell loop started on s2 over ssh
+               (setsid; its pid recorded and printed, killed by that pid at the end, never by name)
+               that every 1 s runs `lxc-ls --running` and, when c4's state changed since its last
+               look, runs `consul services register -name=bdpoll -id=bdpoll-c4 -address=10.0.5.21
+               -port=9000` (or `services deregister -id=bdpoll-c4`) against s2's agent, the token
+               from /var/lib/flockport/consul/agent.token (CONSUL_HTTP_TOKEN_FILE), never in argv.
+   Each of --life-rounds rounds is `date +%s.%N; lxc-stop -n c4` then the same with lxc-start, run
+   on s2 over ssh (the printed time is t0). Both names are polled from the probe through s1's
+   forwarder 10.0.4.1:53 (another server than c4's), from before the event: stop -> the first
+   NOERROR/NXDOMAIN answer without 10.0.5.21, start -> the first answer with it; time = its arrival
+   minus t0. Both arms see the same event; the next event waits until both settled (30 s at most;
+   a timeout is recorded, not fatal). Targets: flockport's medians under 2 s for registration and
+   removal, and at least 2x faster than the polling loop's. Always, also on failure: the poller
+   killed by its pid, c4 started again (lxc-start, "already running" ignored), `flockport
+   delservice c4` and the poller's registration removed (errors ignored), then the endpoints.
 
 Writes bench/results/discovery.md and bench/results/discovery.json.
 Usage (as root, lab up): bench/discovery/run.py [--rounds 12] [--check-rounds N] [--qps-rounds 6]
-  [--qps-secs 4] [--concurrency 16] [--deadline HH:MM (UTC; stop measuring then, clean up, write
-  what there is)] [--notes-file F]; bench/discovery/run.py --report-only [--notes-file F] rewrites
-  the .md from the .json. Scratch files (inventory copy, state, probe) go to bench/work/discovery/.
+  [--qps-secs 4] [--concurrency 16] [--life-rounds 8] [--deadline HH:MM (UTC; stop measuring then,
+  clean up, write what there is)] [--notes-file F]; bench/discovery/run.py --only life
+  [--life-rounds 8] runs setup, phase 4 and teardown only and merges its results into the existing
+  .json (the other phases' kept, phase 4's replaced), rewriting the .md from the merged data;
+  bench/discovery/run.py --report-only [--notes-file F] rewrites the .md from the .json. Scratch
+  files (inventory copy, state, probe) go to bench/work/discovery/.
 """
 import argparse, calendar, json, os, random, shutil, statistics, subprocess, sys, threading, time
 
@@ -56,6 +79,39 @@ TARGET_IP, TARGET_PORT = "10.0.7.20", 9000    # c5
 LISTEN_PORT = 9100                            # our own listener in c5
 ATTACH_ENV = "--clear-env -v PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CONSUL_ENV = "export CONSUL_HTTP_TOKEN_FILE=/etc/consul.d/flockport.token CONSUL_HTTP_ADDR=http://127.0.0.1:8500"
+# 4. container life: c4 on s2, asked through s1's forwarder (another server than c4's)
+LIFE_CT, LIFE_SERVER, LIFE_IP, LIFE_PORT = "c4", "s2", "10.0.5.21", 9000
+LIFE_FWD = ("10.0.4.1", 53)                   # s1's forwarder
+LIFE_FP_NAME, LIFE_POLL_NAME = "bdlife", "bdpoll"
+LIFE_POLL_ID = "bdpoll-c4"
+LIFE_TIMEOUT = 30.0                           # per event and arm: a longer wait is recorded as a timeout
+LIFE_RCODES = [0, 3]                          # "removed": a NOERROR/NXDOMAIN answer without c4's address
+AGENT_DIR = "/var/lib/flockport/consul"       # each server's Consul client agent (flockport's, made by addep)
+AGENT_ENV = (f"CONSUL_HTTP_TOKEN_FILE={AGENT_DIR}/agent.token CONSUL_HTTP_ADDR=http://127.0.0.1:8500")
+POLLER_TAG = "bdisc-life-poller"              # the poller's $0 (checked in /proc/PID/cmdline before its kill)
+POLLER_LOG = "/tmp/bdisc-life-poller.log"     # on s2 (the lab's /tmp is this machine's): removed at the end
+# The "registrator-style" alternative (the issue's definition): every 1 s list the running containers
+# and, when c4's state changed since the last look, register or deregister its service with the
+# server's agent (token from the agent's 0600 file, never in argv); an action that fails is retried
+# at the next look. Each action is logged as "BDPOLL <look time> <up|down> <rc> <done time>".
+POLLER = f"""export {AGENT_ENV}
+C={AGENT_DIR}/consul
+last=unknown
+while :; do
+  t=$(date +%s.%N)
+  if lxc-ls --running -1 | grep -qx {LIFE_CT}; then now=up; else now=down; fi
+  if [ "$now" != "$last" ]; then
+    if [ "$now" = up ]; then
+      "$C" services register -name={LIFE_POLL_NAME} -id={LIFE_POLL_ID} -address={LIFE_IP} -port={LIFE_PORT} >/dev/null; rc=$?
+    else
+      "$C" services deregister -id={LIFE_POLL_ID} >/dev/null; rc=$?
+    fi
+    [ "$rc" = 0 ] && last=$now
+    echo "BDPOLL $t $now $rc $(date +%s.%N)"
+  fi
+  sleep 1
+done
+"""
 
 PROBE = r'''
 import json, os, random, select, socket, struct, sys, threading, time
@@ -115,7 +171,9 @@ def poll(c):
         else:
             last = [r[1], r[2]]
             hit = c["ip"] in r[2]
-            if (c["mode"] == "appear" and hit) or (c["mode"] == "vanish" and not hit):
+            # vanish_rcodes: only these answers count as "without" (e.g. NOERROR/NXDOMAIN, not a SERVFAIL)
+            vr = c.get("vanish_rcodes")
+            if (c["mode"] == "appear" and hit) or (c["mode"] == "vanish" and not hit and (vr is None or r[1] in vr)):
                 emit({"id": c["id"], "ok": True, "t": now, "queries": n, "lost": lost, "started": t0, "last": last})
                 return
         time.sleep(c.get("interval", 0.005))
@@ -198,7 +256,10 @@ class Bench:
             hh, mm = map(int, a.deadline.split(":"))
             t = time.gmtime()
             self.deadline = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday, hh, mm, 0))
-        self.results = {"publish": [], "check": [], "qps": [], "notes": []}
+        self.results = {"publish": [], "check": [], "qps": [], "life": [], "life_warmup": [], "life_run": {},
+                        "notes": []}
+        self.poller_pid = None      # the polling arm's loop on s2 (killed by this pid, never by name)
+        self.life_dirty = False     # the life phase changed something that its cleanup undoes
         self.probe = None
         self.waiting = {}
         self.cv = threading.Condition()
@@ -279,9 +340,10 @@ class Bench:
                 self.cv.wait(left)
             return self.waiting.pop(pid)
 
-    def poll(self, name, mode, timeout=60, server=FWD):
-        return self.send(op="poll", name=f"{name}.service.consul", ip=TARGET_IP, mode=mode,
-                         server=server[0], port=server[1], timeout=timeout, interval=0.005)
+    def poll(self, name, mode, timeout=60, server=FWD, ip=TARGET_IP, vanish_rcodes=None):
+        return self.send(op="poll", name=f"{name}.service.consul", ip=ip, mode=mode,
+                         server=server[0], port=server[1], timeout=timeout, interval=0.005,
+                         vanish_rcodes=vanish_rcodes)
 
     # ---------------------------------------------------------------- endpoints
     def listep(self):
@@ -538,6 +600,186 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
             for n in distinct:
                 self.fp("unpubservice", n, check=False)
 
+    # ---------------------------------------------------------------- 4. container life
+    def life_ssh(self, script, check=True, timeout=120):
+        return self.ssh(LIFE_SERVER, script, check=check, timeout=timeout)
+
+    def start_poller(self):
+        """The polling arm: its loop started on s2 in a session of its own; its pid recorded."""
+        import shlex
+        r = self.life_ssh(f"""rm -f {POLLER_LOG}
+setsid sh -c {shlex.quote(POLLER)} {POLLER_TAG} </dev/null >>{POLLER_LOG} 2>&1 &
+p=$!
+sleep 0.3
+echo "BDPOLL_PID $p $(cut -d' ' -f5,6 /proc/$p/stat 2>/dev/null)"
+""")
+        ln = [l for l in r.stdout.splitlines() if l.startswith("BDPOLL_PID ")][0].split()
+        self.poller_pid = int(ln[1])
+        self.life_dirty = True
+        info = {"pid": self.poller_pid, "pgrp_session": ln[2:]}
+        self.results["life_run"]["poller"] = info
+        log(f"polling loop started on {LIFE_SERVER}: pid {self.poller_pid} (process group, session {ln[2:]})")
+        if ln[2:] != [str(self.poller_pid)] * 2:
+            raise RuntimeError(f"the polling loop (pid {self.poller_pid}) does not run in a session of its own: {ln}")
+
+    def kill_poller(self):
+        """Kills the polling loop by its recorded pid (its process group: the loop and its `sleep`),
+        after checking that this pid still runs the loop; then its log is kept and removed."""
+        pid, self.poller_pid = self.poller_pid, None
+        if pid is None:
+            return
+        r = self.life_ssh(f"""p={pid}
+if tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q {POLLER_TAG}; then
+  kill -TERM -$p || kill -TERM $p
+  i=0; while [ -e /proc/$p ] && [ "$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)" != Z ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
+  echo BDPOLL_KILLED
+else
+  echo BDPOLL_GONE
+fi
+echo BDPOLL_LOG_BEGIN; cat {POLLER_LOG} 2>/dev/null; rm -f {POLLER_LOG}
+""", check=False)
+        out = r.stdout
+        killed = "BDPOLL_KILLED" in out
+        self.results["life_run"]["poller_kill"] = "killed by pid" if killed else f"pid {pid} no longer ran the loop: {r.stdout.strip()[:300]} {r.stderr.strip()[:300]}"
+        self.results["life_run"]["poller_log"] = out.split("BDPOLL_LOG_BEGIN", 1)[1].strip().splitlines() if "BDPOLL_LOG_BEGIN" in out else []
+        log(f"polling loop pid {pid}: {self.results['life_run']['poller_kill']}")
+
+    def life_cleanup(self):
+        """Always (also on failure): the poller killed by its pid, c4 running again, flockport's
+        service of c4 and the poller's registration removed. Errors are logged, not raised."""
+        if not self.life_dirty:
+            return
+        notes = self.results["life_run"].setdefault("cleanup", [])
+        for what, f in (("kill the polling loop", self.kill_poller),
+                        ("start c4", lambda: notes.append("lxc-start: " + self._ensure_c4_runs())),
+                        (f"delservice {LIFE_CT}", lambda: notes.append(
+                            "delservice: rc %d" % self.fp("delservice", LIFE_CT, check=False)[0].returncode)),
+                        (f"deregister {LIFE_POLL_ID}", lambda: notes.append("deregister: " + self.life_ssh(
+                            f"{AGENT_ENV} {AGENT_DIR}/consul services deregister -id={LIFE_POLL_ID} 2>&1",
+                            check=False).stdout.strip()[:200]))):
+            try:
+                f()
+            except Exception as e:
+                notes.append(f"{what}: {e!r}")
+                log(f"life cleanup: {what}: {e!r}")
+        try:
+            # read-only: no definition of c4 left on s2 (a next cluster would register it again)
+            r = self.life_ssh(f"ls {AGENT_DIR}/defs {AGENT_DIR}/services.d 2>&1; lxc-info -n {LIFE_CT} -sH", check=False)
+            self.results["life_run"]["after_cleanup"] = r.stdout.strip().splitlines()
+        except Exception as e:
+            notes.append(f"after: {e!r}")
+        self.life_dirty = False
+        log(f"life cleanup: {notes}")
+
+    def _ensure_c4_runs(self):
+        r = self.life_ssh(f"lxc-start -n {LIFE_CT} 2>&1; echo rc $?; lxc-info -n {LIFE_CT} -sH", check=False)
+        return " ".join(r.stdout.split())[:300]
+
+    def settled(self, names, present, timeout=LIFE_TIMEOUT):
+        """Waits until every name of `names` is (present) or is not (absent) resolvable with c4's
+        address through s1's forwarder; {name: True/False}."""
+        mode = "appear" if present else "vanish"
+        ids = {n: self.poll(n, mode, timeout=timeout, server=LIFE_FWD, ip=LIFE_IP, vanish_rcodes=LIFE_RCODES)
+               for n in names}
+        return {n: bool((self.result(i, timeout + 10) or {}).get("ok")) for n, i in ids.items()}
+
+    def life_event(self, kind, rnd):
+        """One lxc-stop or lxc-start of c4 on s2, both names polled from before it: stop -> first
+        answer without c4's address, start -> first answer with it, each minus t0 (s2's clock
+        before the command; one kernel clock in the lab)."""
+        names = {"flockport": LIFE_FP_NAME, "polling": LIFE_POLL_NAME}
+        pre = self.settled(names.values(), present=(kind == "stop"))
+        mode = "vanish" if kind == "stop" else "appear"
+        ids = {arm: self.poll(n, mode, timeout=LIFE_TIMEOUT, server=LIFE_FWD, ip=LIFE_IP, vanish_rcodes=LIFE_RCODES)
+               for arm, n in names.items()}
+        time.sleep(0.05)
+        r = self.life_ssh(f"date +%s.%N; lxc-{kind} -n {LIFE_CT}; echo BDLIFE_RC $?; date +%s.%N", check=False,
+                          timeout=LIFE_TIMEOUT + 90)
+        lines = r.stdout.split()
+        try:
+            t0 = float(lines[0])
+        except (IndexError, ValueError):
+            raise RuntimeError(f"lxc-{kind} {LIFE_CT}: no start time from {LIFE_SERVER}: {r.stdout!r} {r.stderr!r}")
+        rc = int(lines[lines.index("BDLIFE_RC") + 1]) if "BDLIFE_RC" in lines else None
+        t1 = float(lines[-1]) if rc is not None else None
+        out = {"round": rnd, "event": kind, "t0": t0, "cmd_s": (t1 - t0) if t1 else None, "rc": rc,
+               "cmd_output": r.stdout.strip().splitlines()[1:-2] + r.stderr.strip().splitlines()[-3:],
+               "loadavg1": open("/proc/loadavg").read().split()[0]}
+        for arm, i in ids.items():
+            p = self.result(i, LIFE_TIMEOUT + 10)
+            ok = bool(p and p.get("ok"))
+            out[arm] = {"s": p["t"] - t0 if ok else None, "after_cmd_s": (p["t"] - t1) if ok and t1 else None,
+                        "timeout": not ok, "pre_ok": pre[names[arm]], "queries": (p or {}).get("queries"),
+                        "lost": (p or {}).get("lost"), "last": (p or {}).get("last")}
+        return out
+
+    @staticmethod
+    def life_check_rc(o):
+        if o["rc"] != 0:
+            raise RuntimeError(f"lxc-{o['event']} -n {LIFE_CT} on {LIFE_SERVER} failed (rc {o['rc']}): {o['cmd_output']}")
+
+    def life_phase(self):
+        a, lr = self.a, self.results["life_run"]
+        lr["rounds_asked"] = a.life_rounds
+        # the endpoints' own Consul service through s1's forwarder, from the probe in s2: the path works
+        ok = self.result(self.send(op="poll", name="consul.service.consul", ip=EPS[0][2], mode="appear",
+                                   server=LIFE_FWD[0], port=LIFE_FWD[1], timeout=15, interval=0.05), 25)
+        lr["forwarder_check"] = ok
+        if not (ok or {}).get("ok"):  # not fatal: the names' own first resolution below is the real test
+            log(f"note: consul.service.consul did not resolve to {EPS[0][2]} through s1's forwarder "
+                f"{LIFE_FWD[0]}:{LIFE_FWD[1]} from s2: {ok}")
+        st = os.path.join(WORK, "flockport-state.json")
+        left = (json.load(open(st)).get("container_services") or {}).get(LIFE_CT) if os.path.exists(st) else None
+        self.life_dirty = True
+        if left:
+            lr.setdefault("setup_notes", []).append(f"a killed run left services of {LIFE_CT}: {left}; delservice")
+            self.fp("delservice", LIFE_CT, check=False)
+        lr["c4_before"] = self._ensure_c4_runs()
+        log(f"c4 on {LIFE_SERVER}: {lr['c4_before']}")
+        self.start_poller()
+        t = time.time()
+        r, dt = self.fp("addservice", LIFE_CT, LIFE_FP_NAME, str(LIFE_PORT))
+        lr["addservice_s"] = round(dt, 3)
+        lr["addservice_out"] = (r.stdout + r.stderr).strip().splitlines()[-6:]
+        log(f"addservice {LIFE_CT} {LIFE_FP_NAME} {LIFE_PORT}: {dt:.2f} s")
+        first = self.settled([LIFE_FP_NAME, LIFE_POLL_NAME], present=True)
+        lr["first_resolvable"] = {"after_s": round(time.time() - t, 3), **first}
+        if not all(first.values()):
+            raise RuntimeError(f"not resolvable through s1's forwarder after addservice and the poller's start: {first}")
+        # warm-up (not measured): the run that was up at addservice is deregistered by a waiter; the
+        # next run has the hooks (start-host recorded its init in hooked/c4, post-stop withdraws it)
+        for kind in ("stop", "start"):
+            w = self.life_event(kind, 0)
+            self.results["life_warmup"].append(w)
+            self.life_check_rc(w)
+            log(f"  warm-up {kind}: flockport {w['flockport']['s']}, polling {w['polling']['s']}")
+        r = self.life_ssh(f"cat {AGENT_DIR}/hooked/{LIFE_CT}; lxc-info -n {LIFE_CT} -pH; "
+                          f"grep -h hook /var/lib/lxc/{LIFE_CT}/config", check=False)
+        lr["hooks_after_warmup"] = r.stdout.strip().splitlines()
+        log(f"  after the warm-up: {lr['hooks_after_warmup']}")
+        for i in range(1, a.life_rounds + 1):
+            self.check_deadline()
+            for kind in ("stop", "start"):
+                o = self.life_event(kind, i)
+                self.results["life"].append(o)
+                self.life_check_rc(o)
+                log(f"  #{i} {kind}: cmd {fmt(o['cmd_s'])} s; flockport {fmt(o['flockport']['s'])} s, polling "
+                    f"{fmt(o['polling']['s'])} s" + ("" if o["flockport"]["pre_ok"] and o["polling"]["pre_ok"]
+                                                      else " (an arm had not settled before it)"))
+
+    def life_phase_safe(self):
+        log("phase 4: container life (c4 stopped and started; flockport's hooks against a polling loop)")
+        try:
+            self.life_phase()
+        except Deadline:
+            raise
+        except Exception as e:
+            self.results["life_run"]["error"] = repr(e)
+            self.results.setdefault("phase_errors", []).append(f"life: {e!r}")
+            log(f"phase 4 failed: {e!r}")
+        finally:
+            self.life_cleanup()
+
     # ---------------------------------------------------------------- main
     def measure(self):
         a = self.a
@@ -549,7 +791,17 @@ consul services register /tmp/{cname}.json; rm -f /tmp/{cname}.json"""))
         except Exception as e:
             self.results.setdefault("phase_errors", []).append(f"publish: {e!r}")
             log(f"phase 1 failed: {e!r}")
-        self.phase23()
+        err = None
+        try:
+            self.phase23()
+        except Deadline:
+            raise
+        except Exception as e:  # phase 4 runs all the same; the error is raised after it
+            err = e
+            log(f"phase 2/3 failed: {e!r}")
+        self.life_phase_safe()
+        if err is not None:
+            raise err
 
     def publish_phase(self):
         a = self.a
@@ -645,7 +897,75 @@ def summarize(res):
             cpu[arm] = {k: med([1e4 * x["cpu_s"][k] / x["answered"] for x in xs if k in x["cpu_s"]]) for k in keys}
             cpu[arm]["all"] = med([1e4 * sum(x["cpu_s"].values()) / x["answered"] for x in xs]) if xs else None
         s["qps"][variant]["cpu_per_10k_answers"] = cpu
+    s["life"] = life_summary(res)
     return s
+
+
+LIFE_KEYS = (("start", "start_to_resolvable"), ("stop", "stop_to_removed"))
+
+
+def life_summary(res):
+    """Phase 4: per arm and event, the median, min and max of the times (a timeout counts as longer
+    than any time in the median; samples before which an arm had not settled are left out)."""
+    allev = res.get("life") or []
+    ev = [o for o in allev if o.get("rc") == 0]  # an lxc-stop/lxc-start that failed is no event
+    if not ev:
+        return None
+    out = {"rounds": len({o["round"] for o in ev}), "failed_commands": len(allev) - len(ev), "cmd_s": {}}
+    for kind, _ in LIFE_KEYS:
+        out["cmd_s"][kind] = med([o.get("cmd_s") for o in ev if o["event"] == kind])
+    for arm in ("flockport", "polling"):
+        out[arm] = {}
+        for kind, key in LIFE_KEYS:
+            xs = [o[arm] for o in ev if o["event"] == kind and arm in o]
+            valid = [x for x in xs if x.get("pre_ok")]
+            vals = [x["s"] for x in valid if not x.get("timeout") and x.get("s") is not None]
+            timeouts = sum(1 for x in valid if x.get("timeout"))
+            allv = sorted(vals + [float("inf")] * timeouts)
+            m = statistics.median(allv) if allv else None
+            out[arm][key] = {"median_s": m if m is not None and m != float("inf") else None,
+                             "median_timed_out": m == float("inf"),
+                             "min_s": min(vals) if vals else None, "max_s": max(vals) if vals else None,
+                             "n": len(valid), "timeouts": timeouts, "not_settled_before": len(xs) - len(valid),
+                             "after_cmd_median_s": med([x.get("after_cmd_s") for x in valid])}
+    # The poller's own log ("BDPOLL <look> <up|down> <rc> <done>"): when it acted after each event, a
+    # check that the polling arm's answer followed its action (nothing else moved bdpoll)
+    acts = []
+    for l in (res.get("life_run") or {}).get("poller_log") or []:
+        f = l.split()
+        if len(f) == 5 and f[0] == "BDPOLL" and f[3] == "0":
+            acts.append((float(f[1]), f[2], float(f[4])))
+    out["poller_acted"] = {}
+    before = 0
+    for kind, _ in LIFE_KEYS:
+        looks, dones = [], []
+        for o in ev:
+            if o["event"] != kind:
+                continue
+            want = "down" if kind == "stop" else "up"
+            a = next((x for x in acts if x[2] > o["t0"] and x[1] == want), None)
+            if a is None:
+                continue
+            looks.append(a[0] - o["t0"]); dones.append(a[2] - o["t0"])
+            ps = o["polling"].get("s")
+            if ps is not None and o["polling"].get("pre_ok") and ps < looks[-1]:
+                before += 1
+        out["poller_acted"][kind] = {"look_median_s": med(looks), "done_median_s": med(dones), "n": len(dones)}
+    out["polling_answer_before_poller_look"] = before if acts else None
+    out["ratio_polling_over_flockport"] = {}
+    out["targets"] = {}
+    for kind, key in LIFE_KEYS:
+        f, p = out["flockport"][key], out["polling"][key]
+        r = None
+        if f["median_s"] and p["median_s"] is not None:
+            r = p["median_s"] / f["median_s"]
+        out["ratio_polling_over_flockport"][key] = r
+        what = "registration" if kind == "start" else "removal"
+        out["targets"][f"{what}_under_2s"] = None if f["n"] == 0 else (f["median_s"] is not None and f["median_s"] < 2.0)
+        out["targets"][f"{what}_2x_faster_than_polling"] = (
+            None if f["n"] == 0 or p["n"] == 0 else
+            (f["median_s"] is not None and (p["median_timed_out"] or (r is not None and r >= 2.0))))
+    return out
 
 
 def fmt(x, n=3, unit=""):
@@ -668,6 +988,103 @@ def cpu_rows(s):
 
 def pctf(x):
     return "—" if x is None else f"{100 * x:.1f} %"
+
+
+def life_md(res):
+    """Phase 4's method item and results section of the .md ("", "" when it has not run)."""
+    s = res["summary"].get("life")
+    lr = res.get("life_run") or {}
+    if not s and not lr:
+        return "", ""
+    own = lr.get("started_utc") and lr.get("started_utc") != res.get("started_utc")
+    run_line = (f"Measured in a run of its own (`run.py {lr.get('args', '')}`, {lr.get('started_utc')} UTC, git "
+                f"{lr.get('git', '?')}, {(lr.get('run_secs') or 0) / 60:.1f} min; load before `{lr.get('uptime_before', '?')}`, "
+                f"after `{lr.get('uptime_after', '?')}`; endpoints made and removed as above, addep "
+                f"{', '.join(f'{k} {v:.1f} s' for k, v in (lr.get('addep_s') or {}).items())}).\n\n") if own else ""
+    method = f"""
+4. **Container life** (--life-rounds {((lr.get('rounds_asked') or (res.get('args_d') or {}).get('life_rounds')) or '?')}): container c4 (10.0.5.21) on s2, two arms registering
+   it side by side, both seeing the same events:
+   - **flockport**: `flockport addservice c4 bdlife 9000` once; from then on s2's LXC hooks
+     (start-host / post-stop) register and withdraw it with s2's Consul client agent;
+   - **polling** ("registrator-style", as the issue defines it): a shell loop on s2 (started over
+     ssh with setsid, killed by its recorded pid at the end) that every 1 s runs `lxc-ls --running`
+     and, when c4's state changed since its last look, runs `consul services register -name=bdpoll
+     -id=bdpoll-c4 -address=10.0.5.21 -port=9000` (or `services deregister`) against s2's agent,
+     the token from the agent's 0600 token file (`CONSUL_HTTP_TOKEN_FILE`), never in argv.
+   One warm-up cycle first (lxc-stop/lxc-start, not measured: the run that was up at addservice is
+   withdrawn by a waiter, later runs by the hooks). Each round is an `lxc-stop -n c4` then an
+   `lxc-start -n c4`, run on s2 over ssh as `date +%s.%N; lxc-stop -n c4`: the printed time is t0.
+   Both names are polled (every 5 ms) from the probe in s2 through **s1's** forwarder 10.0.4.1:53
+   (another server than c4's), from before the event: stop -> first NOERROR/NXDOMAIN answer
+   without 10.0.5.21, start -> first answer with it; time = that answer's arrival minus t0. The
+   next event waits until both arms have settled (30 s at most; a timeout is recorded, and counts
+   as longer than any time in a median). A sample before which an arm had not settled is left out.
+   Targets: flockport's medians under 2 s for registration and for removal, and at least 2x faster
+   than the polling loop's medians."""
+    if not s:
+        return method, f"\n\n### 4. Container life\n\n{run_line}Not measured: {lr.get('error', 'no samples')}\n"
+
+    def cell(d):
+        if d["n"] == 0:
+            return "—"
+        if d["min_s"] is None:
+            return f"all {d['timeouts']} timed out (> 30 s)"
+        m = "timeout (> 30 s)" if d["median_timed_out"] else fmt(d["median_s"])
+        t = f", {d['timeouts']} timeout(s) > 30 s" if d["timeouts"] else ""
+        return f"{m} ({fmt(d['min_s'])}..{fmt(d['max_s'])}{t})"
+
+    def ratio(x):
+        return "—" if x is None else f"{x:.2f}x"
+
+    def met(v):
+        return "not measured" if v is None else ("**met**" if v else "**not met**")
+    f, p, r, t = s["flockport"], s["polling"], s["ratio_polling_over_flockport"], s["targets"]
+    err = f"**Error: {lr['error']}**\n\n" if lr.get("error") else ""
+    rows = []
+    for kind, key in LIFE_KEYS:
+        label = "start -> resolvable" if kind == "start" else "stop -> removed"
+        rows.append(f"| {label} (s) | {cell(f[key])} | {cell(p[key])} | {ratio(r[key])} | "
+                    f"{fmt(f[key]['after_cmd_median_s'])} / {fmt(p[key]['after_cmd_median_s'])} | "
+                    f"{f[key]['n']}/{p[key]['n']} |")
+    per = []
+    for o in res.get("life", []):
+        v = [("timeout" if o[a]["timeout"] else fmt(o[a]["s"])) + ("" if o[a]["pre_ok"] else "*")
+             for a in ("flockport", "polling")]
+        per.append(f"{o['event']} {o['round']}: {v[0]}/{v[1]}")
+    settled = sum(d[k]["not_settled_before"] for d in (f, p) for _, k in LIFE_KEYS)
+    hooks = lr.get("hooks_after_warmup")
+    pa = s.get("poller_acted") or {}
+    poller_line = ""
+    if any(v.get("n") for v in pa.values()):
+        poller_line = ("From the polling loop's log (median, from t0): it saw the stop at " +
+                       f"{fmt(pa['stop']['look_median_s'])} s and had deregistered at {fmt(pa['stop']['done_median_s'])} s; "
+                       f"it saw the start at {fmt(pa['start']['look_median_s'])} s and had registered at "
+                       f"{fmt(pa['start']['done_median_s'])} s. Answers of the polling arm that came before the loop had "
+                       f"even looked (something else moved bdpoll; expected 0): {s.get('polling_answer_before_poller_look')}.")
+    results = f"""
+
+### 4. Container life: c4 stopped and started, through s1's forwarder (from t0 before the command)
+
+{run_line}{err}| | flockport (addservice + LXC hooks) | polling loop (lxc-ls every 1 s) | polling / flockport (medians) | after the command's return, median flockport / polling (s) | samples flockport/polling |
+|---|---|---|---|---|---|
+""" + "\n".join(rows) + f"""
+
+Medians with (min..max); {s['rounds']} rounds. The commands' own time (median): lxc-stop {fmt(s['cmd_s'].get('stop'))} s,
+lxc-start {fmt(s['cmd_s'].get('start'))} s (t0 is taken before them, so both arms include it).
+{poller_line}
+{('Samples left out because an arm had not settled before the event: ' + str(settled) + '.') if settled else ''}{(' Events whose command failed (left out): ' + str(s['failed_commands']) + '.') if s.get('failed_commands') else ''}
+
+Targets:
+
+- registration (start -> resolvable) under 2 s: flockport {fmt(f['start_to_resolvable']['median_s'])} s: {met(t['registration_under_2s'])};
+- removal (stop -> removed) under 2 s: flockport {fmt(f['stop_to_removed']['median_s'])} s: {met(t['removal_under_2s'])};
+- registration at least 2x faster than the polling loop: {ratio(r['start_to_resolvable'])}: {met(t['registration_2x_faster_than_polling'])};
+- removal at least 2x faster than the polling loop: {ratio(r['stop_to_removed'])}: {met(t['removal_2x_faster_than_polling'])}.
+
+Per event (s, flockport/polling; * = left out, that arm had not settled before the event): {', '.join(per)}.
+{('After the warm-up, s2 had recorded the run of c4 with hooks (hooked/c4, its init pid, its hooks): `' + ' | '.join(hooks) + '`.') if hooks else ''}
+"""
+    return method, results
 
 
 def write_md(res):
@@ -693,6 +1110,7 @@ def write_md(res):
                      f"{fmt(q['lat_p50_ms']['direct'], 2)} ms, p99 {fmt(q['lat_p99_ms']['direct'], 2)} ms) | "
                      f"{pctf(q['overhead'])} | {pctf(q['overhead_per_round_median'])} | {q['n']} | {q['bad']}/{q['timeouts']} |")
     qs = s["qps"].get("same", {})
+    life_method, life_results = life_md(res)
     md = f"""# Service discovery: flockport endpoints against the Consul CLI
 
 Produced by `bench/discovery/run.py` ({res['args']}) on {res['started_utc']} UTC, flockport binary
@@ -738,7 +1156,7 @@ are wall-clock: the lab's servers and containers are namespaces of this kernel, 
    in flight each, {res['args_d']['qps_secs']} s per sample, forwarder 10.0.5.1:53 against the endpoint bdisc-2
    directly (10.0.5.60:8600), order alternating, {res['args_d']['qps_rounds']} rounds, a 1 s discarded warm-up
    each. Two variants: the same name `bdqps.service.consul` from every socket (as specified), and a
-   different name per socket (`bdq0..bdq{res['args_d']['concurrency'] - 1}.service.consul`). overhead = 1 - forwarder/direct.
+   different name per socket (`bdq0..bdq{res['args_d']['concurrency'] - 1}.service.consul`). overhead = 1 - forwarder/direct.{life_method}
 
 ## Results (medians)
 
@@ -780,7 +1198,7 @@ Target "at most 10 % overhead" (same name): {met(qs.get('overhead'), 0.10)}.
 
 """ + (("CPU seconds per 10,000 answers (read from /proc of the three agents and s2's dnsmasq during each\n"
         "sample; median over samples):\n\n| names | path | " + " | ".join(cpu_keys(s)) + " | all |\n|---|---|" +
-        "---|" * (len(cpu_keys(s)) + 1) + "\n" + cpu_rows(s)) if cpu_keys(s) else "") + f"""
+        "---|" * (len(cpu_keys(s)) + 1) + "\n" + cpu_rows(s)) if cpu_keys(s) else "") + life_results + f"""
 
 ## Observations
 
@@ -805,6 +1223,11 @@ def main():
     ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after publishing the qps names")
     ap.add_argument("--deadline", help="HH:MM UTC: stop measuring then, clean up and write what there is")
     ap.add_argument("--notes-file", help="a file of observations (one per line) to put in the .md")
+    ap.add_argument("--life-rounds", type=int, default=8,
+                    help="container-life rounds (each an lxc-stop and an lxc-start of c4; default 8)")
+    ap.add_argument("--only", choices=["life"],
+                    help="life: only setup, phase 4 and teardown; merged into the existing .json (the other "
+                         "phases' results kept, this phase's replaced) and the .md rewritten from it")
     ap.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")
     a = ap.parse_args()
     if a.check_rounds is None:
@@ -838,14 +1261,23 @@ def main():
     b.start_probe()
     try:
         b.setup()
-        b.measure()
+        if a.only == "life":
+            log("only phase 4 (--only life)")
+            b.life_phase_safe()
+        else:
+            b.measure()
     except Deadline:
         res["stopped_early"] = f"deadline {a.deadline} UTC reached"
         log(res["stopped_early"])
     except Exception as e:
         res["error"] = repr(e)
         log(f"ERROR: {e!r}")
+    except BaseException as e:  # e.g. ^C: clean up all the same, then stop
+        res["error"] = repr(e)
+        log(f"interrupted: {e!r}")
+        raise
     finally:
+        b.life_cleanup()  # no-op unless phase 4 left something (e.g. a deadline in its rounds)
         if b.listener is not None:
             b.kill_listener(check=False)
         b.stop_masters()
@@ -862,16 +1294,36 @@ def main():
     res["uptime_after"] = run(["uptime"]).stdout.strip()
     res["run_secs"] = time.time() - t_start
     res["remaining_endpoints"] = b.listep()
-    res["summary"] = summarize(res)
+    # phase 4's own record of the run (what the .md cites when it was measured in a run of its own)
+    lr = res["life_run"]
+    for k in ("args", "started_utc", "git", "consul_version", "uptime_before", "uptime_after", "run_secs", "addep_s",
+              "delep", "remaining_endpoints", "stopped_early", "setup_notes"):
+        if k in res:
+            lr[k] = res[k]
+    if res.get("error") and "error" not in lr:
+        lr["error"] = res["error"]
+    path = os.path.join(ROOT, "bench/results/discovery.json")
+    if a.only == "life" and os.path.exists(path):
+        # keep the earlier phases' results, replace this phase's
+        out = json.load(open(path))
+        for k in ("life", "life_warmup", "life_run"):
+            out[k] = res[k]
+        out.setdefault("args_d", {})["life_rounds"] = a.life_rounds
+        out["phase_errors"] = [e for e in out.get("phase_errors", []) if not e.startswith("life:")]
+        if not out["phase_errors"]:
+            del out["phase_errors"]
+    else:
+        out = res
+    out["summary"] = summarize(out)
     if a.notes_file:
-        res["notes"] = [l.strip() for l in open(a.notes_file) if l.strip()]
+        out["notes"] = [l.strip() for l in open(a.notes_file) if l.strip()]
     os.makedirs(os.path.join(ROOT, "bench/results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench/results/discovery.json"), "w") as fh:
-        json.dump(res, fh, indent=1, default=str)
-    write_md(res)
-    log(f"summary: {json.dumps(res['summary'], default=str)}")
+    with open(path, "w") as fh:
+        json.dump(out, fh, indent=1, default=str)
+    write_md(out)
+    log(f"summary: {json.dumps(out['summary'] if a.only != 'life' else out['summary']['life'], default=str)}")
     log("wrote bench/results/discovery.md and bench/results/discovery.json")
-    if res.get("error"):
+    if res.get("error") or (a.only == "life" and lr.get("error")):
         sys.exit(1)
 
 

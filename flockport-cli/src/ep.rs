@@ -1,11 +1,12 @@
-//! The service discovery verbs (Flockport's "Service discovery" section,
-//! part 1): addep, listep, delep; pubservice, pubcheck, unpubservice,
-//! unpubcheck (ad-hoc services and checks) and services.
+//! The service discovery verbs (Flockport's "Service discovery" section):
+//! addep, listep, delep; pubservice, pubcheck, unpubservice, unpubcheck
+//! (ad-hoc services and checks); addservice, listservice, delservice,
+//! addcheck, delcheck (containers' services); services.
 
 use crate::output::{self, StepProgress};
 use crate::{ChangeOpts, ListOpts};
 use clap::Subcommand;
-use flockport_core::ep::{AdhocService, EpListing, ServiceListing};
+use flockport_core::ep::{AdhocService, ContainerServiceListing, ContainerServices, EpListing, ServiceListing};
 use flockport_core::{Cluster, Error};
 
 /// The endpoint verbs.
@@ -81,9 +82,115 @@ pub enum EpCommand {
         #[command(flatten)]
         change: ChangeOpts,
     },
-    /// List every service and check the endpoints know now, with instances, addresses
-    /// and check states.
+    /// List every service and check the endpoints know now, with instances, addresses,
+    /// check states, the container and server of containers' services, and drift.
     Services(ListOpts),
+    /// Define a service of a container: registered with its server's Consul agent
+    /// whenever the container runs (NAME.service.consul answers with its address).
+    Addservice {
+        /// Container.
+        container: String,
+        /// Service name: lower-case letters, digits, '-' (a DNS label).
+        name: String,
+        /// Port it serves on the container's address (1-65535).
+        port: u32,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Show a container's services and checks, as defined and as Consul holds them now.
+    Listservice {
+        /// Container.
+        container: String,
+        #[command(flatten)]
+        list: ListOpts,
+    },
+    /// Remove one service of a container, or all of them (and then its checks).
+    Delservice {
+        /// Container.
+        container: String,
+        /// Service (default: every one).
+        name: Option<String>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Add a check of a container's services, run by its server's agent: `tcp PORT`,
+    /// or `http URL` (or `http HOSTNAME`: the container's address with that Host header).
+    Addcheck {
+        /// Container.
+        container: String,
+        /// Check name (unique on the container).
+        name: String,
+        /// tcp or http.
+        kind: String,
+        /// tcp: the container's port; http: a URL, or a host name such as mywordpress.org.
+        target: String,
+        /// Seconds between runs (default 3).
+        #[arg(long)]
+        interval: Option<u32>,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+    /// Remove a check of a container.
+    Delcheck {
+        /// Container.
+        container: String,
+        /// Check name.
+        name: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
+}
+
+fn container_line(r: &ContainerServices) -> String {
+    let services: Vec<String> = r.services.iter().map(|s| format!("{} (port {})", s.name, s.port)).collect();
+    let checks: Vec<String> = r.checks.iter().map(|c| c.name.clone()).collect();
+    format!(
+        "{} on {} at {}: services {}{}",
+        r.container,
+        r.server,
+        r.address,
+        if services.is_empty() { "none".into() } else { services.join(", ") },
+        if checks.is_empty() { String::new() } else { format!("; checks {}", checks.join(", ")) }
+    )
+}
+
+fn container_listing(l: &ContainerServiceListing, as_json: bool) -> Result<(), Error> {
+    if as_json {
+        return output::json(l);
+    }
+    let r = &l.record;
+    let mut t = output::table(&["SERVICE", "ADDRESS", "CHECKS", "IN CONSUL", "HEALTHY"]);
+    for s in &r.services {
+        let id = r.service_id(&s.name);
+        let reg = l.registered.iter().find(|i| i.id == id);
+        let checks: Vec<String> = r
+            .checks
+            .iter()
+            .map(|c| {
+                let state = reg.and_then(|i| i.checks.iter().find(|x| x.name == c.name)).map(|x| x.status.clone());
+                format!(
+                    "{} {} {} ({})",
+                    c.name,
+                    if c.kind == flockport_core::ep::CheckKind::Tcp { "tcp" } else { "http" },
+                    c.target,
+                    state.unwrap_or_else(|| "-".into())
+                )
+            })
+            .collect();
+        t.add_row(vec![
+            s.name.clone(),
+            format!("{}:{}", r.address, s.port),
+            if checks.is_empty() { "-".into() } else { checks.join("\n") },
+            if reg.is_some() { "yes".into() } else { "no".into() },
+            reg.map_or("-".into(), |i| if i.healthy { "yes".into() } else { "no".into() }),
+        ]);
+    }
+    println!("{t}");
+    println!("{} on {}", r.container, r.server);
+    if let Some(n) = &l.note {
+        eprintln!("note: {n}");
+    }
+    Ok(())
 }
 
 fn service_line(r: &AdhocService) -> String {
@@ -102,7 +209,7 @@ fn services_listing(l: &ServiceListing, as_json: bool) -> Result<(), Error> {
     if as_json {
         return output::json(l);
     }
-    let mut t = output::table(&["SERVICE", "ADDRESS", "ORIGIN", "HEALTHY", "CHECKS", "AGENTS"]);
+    let mut t = output::table(&["SERVICE", "ADDRESS", "ORIGIN", "CONTAINER", "HEALTHY", "CHECKS", "AGENTS"]);
     for s in &l.services {
         let checks: Vec<String> = s
             .checks
@@ -119,6 +226,11 @@ fn services_listing(l: &ServiceListing, as_json: bool) -> Result<(), Error> {
             s.name.clone(),
             format!("{}:{}", s.address, s.port),
             s.origin.clone(),
+            match (&s.container, &s.server) {
+                (Some(c), Some(srv)) => format!("{c} on {srv}"),
+                (Some(c), None) => c.clone(),
+                _ => "-".into(),
+            },
             if s.healthy { "yes".into() } else { "no".into() },
             if checks.is_empty() { "-".into() } else { checks.join("\n") },
             s.nodes.join(" "),
@@ -128,6 +240,9 @@ fn services_listing(l: &ServiceListing, as_json: bool) -> Result<(), Error> {
     println!("read from endpoint {}", l.endpoint);
     if !l.missing.is_empty() {
         eprintln!("warning: published but not in Consul: {}", l.missing.join(", "));
+    }
+    if !l.stale.is_empty() {
+        eprintln!("warning: in Consul but not published: {}", l.stale.join(", "));
     }
     Ok(())
 }
@@ -214,9 +329,32 @@ pub async fn run(cluster: &Cluster, cmd: EpCommand, progress: &StepProgress) -> 
         EpCommand::Services(o) => {
             let l = cluster.services().await?;
             services_listing(&l, o.json)?;
-            if !l.missing.is_empty() {
+            if !l.missing.is_empty() || !l.stale.is_empty() {
                 return Ok(1);
             }
+        }
+        EpCommand::Addservice { container, name, port, change } => {
+            let a = cluster.add_service(&container, &name, port, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("service {name} added: {}", container_line(r)))?;
+        }
+        EpCommand::Listservice { container, list } => {
+            let l = cluster.list_service(&container).await?;
+            container_listing(&l, list.json)?;
+        }
+        EpCommand::Delservice { container, name, change } => {
+            let a = cluster.del_service(&container, name.as_deref(), change.apply()).await?;
+            output::applied(&a, change.json, |_| match &name {
+                Some(n) => format!("service {n} removed from {container}"),
+                None => format!("removed every service of {container} (and its checks)"),
+            })?;
+        }
+        EpCommand::Addcheck { container, name, kind, target, interval, change } => {
+            let a = cluster.add_check(&container, &name, &kind, &target, interval, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("check {name} added: {}", container_line(r)))?;
+        }
+        EpCommand::Delcheck { container, name, change } => {
+            let a = cluster.del_check(&container, &name, change.apply()).await?;
+            output::applied(&a, change.json, |r| format!("check {name} removed: {}", container_line(r)))?;
         }
     }
     Ok(0)

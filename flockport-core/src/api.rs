@@ -443,7 +443,9 @@ pub mod prelude {
     pub use super::{Contents, DbEngineName, LbKindName, LbSettingName, Values};
     pub use crate::cluster::{AddServer, Applied, ContainerSpec, ServerStatus};
     pub use crate::db::{DbAdded, DbInfo, DbRecord, DbSpec};
-    pub use crate::ep::{AdhocService, EpListing, EpRecord, ServiceListing};
+    pub use crate::ep::{
+        AdhocService, ContainerServiceListing, ContainerServices, EpListing, EpRecord, ServiceListing,
+    };
     pub use crate::inventory::ServerConfig;
     pub use crate::lb::{LbInfo, LbRecord, LbSetting, LbSpec};
     pub use crate::lxc::{ContainerInfo, ServerFacts};

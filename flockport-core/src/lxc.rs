@@ -214,13 +214,14 @@ pub fn mac_for(address: Ipv4Addr) -> String {
 pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr) -> Vec<Step> {
     let cfg = config_path(server, name);
     let net = format!(
-        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = {}\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\nlxc.start.auto = 1\nlxc.hook.start-host = {}\n",
+        "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = {}\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\nlxc.start.auto = 1\nlxc.hook.start-host = {}\nlxc.hook.post-stop = {}\n",
         server.bridge,
         mac_for(address),
         address,
         server.subnet.prefix_len(),
         server.gateway(),
         crate::service::START_HOOK,
+        crate::service::STOP_HOOK,
     );
     vec![
         Step::run(
@@ -235,6 +236,8 @@ pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr
                 s(r"/^[[:space:]]*lxc\.start\.auto/d"),
                 s("-e"),
                 s(r"/^[[:space:]]*lxc\.hook\.start-host/d"),
+                s("-e"),
+                s(r"/^[[:space:]]*lxc\.hook\.post-stop/d"),
                 cfg.clone(),
             ],
         ),
@@ -248,14 +251,46 @@ pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr
 }
 
 /// A step that makes container `name` start at boot and run flockport's
-/// start hook (for a container made before flockport set these, e.g. a load
-/// balancer from state schema 1); idempotent.
+/// start and stop hooks (for a container made before flockport set these,
+/// e.g. a load balancer from state schema 1); idempotent.
 pub fn autostart_hook_step(server: &ServerConfig, name: &str) -> Step {
-    let script = r#"c=$1; sed -i -e '/^[[:space:]]*lxc\.start\.auto/d' -e '/^[[:space:]]*lxc\.hook\.start-host/d' "$c" && printf 'lxc.start.auto = 1\nlxc.hook.start-host = %s\n' "$2" >> "$c""#;
+    hook_lines_step(server, name, true)
+}
+
+/// A step that gives container `name` flockport's start and stop hooks
+/// (its services follow its life), nothing else; idempotent. LXC reads them
+/// at the container's next start.
+pub fn hooks_step(server: &ServerConfig, name: &str) -> Step {
+    hook_lines_step(server, name, false)
+}
+
+/// The config lines of flockport's hooks (and with `autostart`, of
+/// `lxc.start.auto = 1`) in place of any earlier ones.
+fn hook_lines_step(server: &ServerConfig, name: &str, autostart: bool) -> Step {
+    let (auto_del, auto_line, what) = if autostart {
+        (
+            r"-e '/^[[:space:]]*lxc\.start\.auto/d' ",
+            r"lxc.start.auto = 1\n",
+            format!("start {name} at boot, with flockport's start and stop hooks"),
+        )
+    } else {
+        ("", "", format!("give {name} flockport's start and stop hooks"))
+    };
+    let script = format!(
+        r#"c=$1; sed -i {auto_del}-e '/^[[:space:]]*lxc\.hook\.start-host/d' -e '/^[[:space:]]*lxc\.hook\.post-stop/d' "$c" && printf '{auto_line}lxc.hook.start-host = %s\nlxc.hook.post-stop = %s\n' "$2" "$3" >> "$c""#
+    );
     Step::run(
         &server.name,
-        format!("start {name} at boot, with flockport's start hook"),
-        vec![s("sh"), s("-c"), s(script), s("sh"), config_path(server, name), s(crate::service::START_HOOK)],
+        what,
+        vec![
+            s("sh"),
+            s("-c"),
+            script,
+            s("sh"),
+            config_path(server, name),
+            s(crate::service::START_HOOK),
+            s(crate::service::STOP_HOOK),
+        ],
     )
 }
 

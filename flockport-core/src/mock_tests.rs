@@ -50,12 +50,15 @@ fn lifecycle_runs_exact_commands_in_one_round_trip() {
     run_plan(&plan, &[&t], &NoProgress).unwrap();
     assert_eq!(t.round_trips(), 1, "one server, one round trip");
     let write = crate::transport::display_argv(&crate::transport::write_file_argv(HOOK, 0o755));
+    let write_stop =
+        crate::transport::display_argv(&crate::transport::write_file_argv(crate::service::STOP_HOOK, 0o755));
     assert_eq!(
         t.lines(),
         [
             write.as_str(),
+            write_stop.as_str(),
             "lxc-copy -P /var/lib/lxc -n fp-img-base-1 -N web1 -s -B overlayfs",
-            r#"sed -i -e /'^[[:space:]]*lxc'"\\.net\\./d" -e /'^[[:space:]]*lxc'"\\.start\\.auto/d" -e /'^[[:space:]]*lxc'"\\.hook\\.start-host/d" /var/lib/lxc/web1/config"#,
+            r#"sed -i -e /'^[[:space:]]*lxc'"\\.net\\./d" -e /'^[[:space:]]*lxc'"\\.start\\.auto/d" -e /'^[[:space:]]*lxc'"\\.hook\\.start-host/d" -e /'^[[:space:]]*lxc'"\\.hook\\.post-stop/d" /var/lib/lxc/web1/config"#,
             r#"sh -c 'cat >> "$1"' sh /var/lib/lxc/web1/config"#,
             "lxc-start -P /var/lib/lxc -n web1",
             "lxc-wait -P /var/lib/lxc -n web1 -s RUNNING -t 30",
@@ -65,11 +68,12 @@ fn lifecycle_runs_exact_commands_in_one_round_trip() {
     );
     let calls = t.calls();
     assert_eq!(calls[0].stdin.as_deref(), Some(crate::service::START_HOOK_SCRIPT.as_bytes()));
+    assert_eq!(calls[1].stdin.as_deref(), Some(crate::service::STOP_HOOK_SCRIPT.as_bytes()));
     assert_eq!(
-        calls[3].stdin.as_deref().map(String::from_utf8_lossy).as_deref(),
-        Some("lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = 00:16:3e:00:04:14\nlxc.net.0.ipv4.address = 10.0.4.20/24\nlxc.net.0.ipv4.gateway = 10.0.4.1\nlxc.start.auto = 1\nlxc.hook.start-host = /var/lib/flockport/hooks/start-host\n")
+        calls[4].stdin.as_deref().map(String::from_utf8_lossy).as_deref(),
+        Some("lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = 00:16:3e:00:04:14\nlxc.net.0.ipv4.address = 10.0.4.20/24\nlxc.net.0.ipv4.gateway = 10.0.4.1\nlxc.start.auto = 1\nlxc.hook.start-host = /var/lib/flockport/hooks/start-host\nlxc.hook.post-stop = /var/lib/flockport/hooks/post-stop\n")
     );
-    assert!(calls[1..].iter().all(|c| c.stdin.is_none() || c.argv[0] == "sh"));
+    assert!(calls[2..].iter().all(|c| c.stdin.is_none() || c.argv[0] == "sh"));
 }
 
 #[test]

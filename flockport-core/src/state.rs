@@ -34,7 +34,10 @@ use std::path::{Path, PathBuf};
 /// - 4: database instances (`dbs`, [`crate::db::DbRecord`] by name).
 /// - 5: Consul endpoints (`eps`, [`crate::ep::EpRecord`] by name).
 /// - 6: ad-hoc services (`adhoc`, [`crate::ep::AdhocService`] by Consul ID).
-pub const SCHEMA_VERSION: u32 = 6;
+/// - 7: containers' services (`container_services`,
+///   [`crate::ep::ContainerServices`] by container) and the servers running a
+///   Consul client agent (`agents`).
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
@@ -80,6 +83,12 @@ pub struct State {
     /// Ad-hoc services (`pubservice`) and their checks by Consul ID (schema 6).
     #[serde(default)]
     pub adhoc: BTreeMap<String, crate::ep::AdhocService>,
+    /// Containers' services and checks (`addservice`) by container (schema 7).
+    #[serde(default)]
+    pub container_services: BTreeMap<String, crate::ep::ContainerServices>,
+    /// The servers running a Consul client agent (schema 7).
+    #[serde(default)]
+    pub agents: Vec<String>,
 }
 
 impl Default for State {
@@ -94,6 +103,8 @@ impl Default for State {
             dbs: BTreeMap::new(),
             eps: BTreeMap::new(),
             adhoc: BTreeMap::new(),
+            container_services: BTreeMap::new(),
+            agents: Default::default(),
         }
     }
 }
@@ -195,6 +206,9 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
             4 => v,
             // 5 -> 6: ad-hoc services (`adhoc`); an absent map is an empty one.
             5 => v,
+            // 6 -> 7: containers' services (`container_services`) and the servers' Consul
+            // agents (`agents`); absent ones are empty.
+            6 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };

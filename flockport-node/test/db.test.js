@@ -44,6 +44,21 @@ test('service catalog: bad input names the value and changes nothing', async (t)
   assert.deepEqual((await c.state()).adhoc, {})
 })
 
+test("containers' services: bad input names the value and changes nothing", async (t) => {
+  const c = Cluster.open(path.join(tmpdir(t), 'flockport.toml'))
+  await c.addServer({ name: 's1', subnet: '10.0.4.0/24', local: true })
+  const invalid = (re) => (e) => e.code === 'InvalidInput' && re.test(e.message)
+  const notFound = (re) => (e) => e.code === 'NotFound' && re.test(e.message)
+  await assert.rejects(c.addService('c1', 'word.press', 80), invalid(/word\.press/))
+  await assert.rejects(c.addService('c1', 'wordpress', 70000, { dryRun: true }), invalid(/70000/))
+  await assert.rejects(c.addService('nosuchcontainer', 'wordpress', 80), notFound(/nosuchcontainer/))
+  await assert.rejects(c.addCheck('c1', 'mycheck', 'udp', '80'), invalid(/udp/))
+  await assert.rejects(c.addCheck('c1', 'mycheck', 'tcp', '99999'), invalid(/99999/))
+  await assert.rejects(c.addCheck('c1', 'mycheck', 'http', "my'site"), invalid(/my'site/))
+  await assert.rejects(c.listService('c1'), notFound(/c1/))
+  assert.deepEqual((await c.state()).containerServices, {})
+})
+
 test('lab: a MariaDB instance', labOptions(), async (t) => {
   const c = labCopy(t)
   const name = `jsdb${process.pid % 10000}`

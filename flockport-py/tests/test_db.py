@@ -61,6 +61,22 @@ def test_service_catalog_bad_inputs_name_the_value(local: flockport.Cluster) -> 
     assert local.state().adhoc == {}
 
 
+def test_container_services_bad_inputs_name_the_value(local: flockport.Cluster) -> None:
+    with pytest.raises(flockport.InvalidInput, match="word.press"):
+        local.add_service("c1", "word.press", 80)
+    with pytest.raises(flockport.InvalidInput, match="70000"):
+        local.add_service("c1", "wordpress", 70000, dry_run=True)
+    with pytest.raises(flockport.NotFound, match="nosuchcontainer"):
+        local.add_service("nosuchcontainer", "wordpress", 80)
+    with pytest.raises(flockport.InvalidInput, match="udp"):
+        local.add_check("c1", "mycheck", "udp", "80")
+    with pytest.raises(flockport.InvalidInput, match="99999"):
+        local.add_check("c1", "mycheck", "tcp", "99999", interval=2)
+    with pytest.raises(flockport.NotFound, match="c1"):
+        local.list_service("c1")
+    assert local.state().container_services == {}
+
+
 @pytest.mark.lab
 def test_lab_postgresql_instance(lab_copy: flockport.Cluster) -> None:
     c = lab_copy

@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
+pub mod discovery;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

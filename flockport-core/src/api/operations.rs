@@ -242,6 +242,37 @@ macro_rules! for_each_operation {
                 read fn services() -> ServiceListing = |c, _x| c.services().await
             }
             {
+                /// `addservice`: service `name` of `container` on `port`, registered with its
+                /// server's Consul agent while the container runs (`NAME.service.consul`).
+                read fn add_service(container: String, name: String, port: u32) [dry_run] -> Applied<ContainerServices>
+                    = |c, x| c.add_service(&container, &name, port, x.opts).await
+            }
+            {
+                /// `listservice`: `container`'s services and checks as defined, and their
+                /// instances in Consul's catalog now.
+                read fn list_service(container: String) -> ContainerServiceListing
+                    = |c, _x| c.list_service(&container).await
+            }
+            {
+                /// `delservice`: removes service `name` of `container`, or every one (and then
+                /// its checks).
+                read fn del_service(container: String; name: Option<String> = None) [dry_run] -> Applied<ContainerServices>
+                    = |c, x| c.del_service(&container, name.as_deref(), x.opts).await
+            }
+            {
+                /// `addcheck`: check `name` of `container`'s services (`kind` tcp with `target`
+                /// a port, or http with a URL or a host name asked at the container's address),
+                /// run every `interval` seconds (default 3) by its server's agent.
+                read fn add_check(container: String, name: String, kind: String, target: String;
+                    interval: Option<u32> = None) [dry_run] -> Applied<ContainerServices>
+                    = |c, x| c.add_check(&container, &name, &kind, &target, interval, x.opts).await
+            }
+            {
+                /// `delcheck`: removes check `name` of `container`.
+                read fn del_check(container: String, name: String) [dry_run] -> Applied<ContainerServices>
+                    = |c, x| c.del_check(&container, &name, x.opts).await
+            }
+            {
                 /// `deldb`: drops `database` and its user, or without it removes the whole
                 /// instance (container, forwards, state, passwords).
                 read fn del_db(instance: String; database: Option<String> = None) [dry_run] -> Applied<DbRecord>

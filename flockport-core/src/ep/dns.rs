@@ -61,10 +61,7 @@ if [ "$INIT" = systemd ]; then
   journalctl -u flockport-dns -n 5 --no-pager >&2; exit 1
 fi
 p=$(cat "$D/dnsmasq.pid" 2>/dev/null)
-case $p in ''|*[!0-9]*) p=;; esac
-if [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dnsmasq ] && [ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ]; then
-  exec kill -HUP "$p"
-fi
+if daemon_alive "$p" dnsmasq; then exec kill -HUP "$p"; fi
 command -v dnsmasq >/dev/null 2>&1 || { echo "dnsmasq is not installed on this server (Debian: apt-get install dnsmasq-base)" >&2; exit 1; }
 out=$(dnsmasq --conf-file="$D/dnsmasq.conf" 2>&1) && exit 0
 echo "cannot start the consul DNS forwarder on $1:53: $out" >&2
@@ -97,7 +94,7 @@ pub fn steps(server: &ServerConfig, eps: &[&EpRecord]) -> Vec<Step> {
             Content::text(text),
         )
     };
-    let script = format!("{}\n{ENSURE}", crate::service::DETECT_INIT);
+    let script = format!("{}\n{}\n{ENSURE}", crate::service::DETECT_INIT, crate::service::DAEMON_ALIVE);
     vec![
         write(&format!("{DIR}/dnsmasq.conf"), config(server)),
         write(&format!("{DIR}/servers"), servers(eps)),

@@ -11,13 +11,16 @@
 //! restart rejoins. The Consul binary is the user's (`consul_binary` in the
 //! inventory, or `consul` on PATH), copied into each endpoint.
 
+pub mod agents;
 pub mod catalog;
+mod containers;
 pub mod dns;
 mod services;
 pub mod spec;
 pub mod steps;
 
 pub use catalog::{AdhocCheck, AdhocService, CheckKind};
+pub use containers::{ContainerCheck, ContainerService, ContainerServiceListing, ContainerServices};
 pub use services::{CheckState, ServiceInstance, ServiceListing};
 pub use spec::{EpInfo, EpListing, EpRecord};
 
@@ -106,6 +109,42 @@ impl Cluster {
         }
     }
 
+    /// The token of the servers' client agents: the kept one, or a new one.
+    fn agent_token(&self) -> Result<(Secret, bool)> {
+        match self.secrets().get(&["consul", "agent"])? {
+            Some(t) => Ok((t, false)),
+            None => Ok((new_token()?, true)),
+        }
+    }
+
+    /// The steps that give every server of the inventory a client agent
+    /// joining `members` (installed where `state` has none; elsewhere its
+    /// config rewritten, read at its next start), its token created first
+    /// through endpoint `via` when an agent is new.
+    fn agent_steps(
+        &self,
+        state: &State,
+        via: (&crate::inventory::ServerConfig, &EpRecord),
+        members: &[&EpRecord],
+        binary: &[u8],
+        gossip: &Secret,
+        token: &Secret,
+    ) -> Vec<crate::plan::Step> {
+        let servers = &self.inventory().servers;
+        let mut out = Vec::new();
+        if servers.iter().any(|s| !state.agents.contains(&s.name)) {
+            out.extend(agents::token_steps(via.0, via.1, token));
+        }
+        for s in servers {
+            if state.agents.contains(&s.name) {
+                out.push(agents::config_step(s, members, gossip, token));
+            } else {
+                out.extend(agents::install_steps(s, members, binary, gossip, token));
+            }
+        }
+        out
+    }
+
     /// `addep SERVER IP [-n NAME]`: a Consul server agent in a container on
     /// SERVER at IP (in its subnet, free). The first endpoint bootstraps the
     /// cluster (`bootstrap_expect = 1`, only in its first config: a rewritten
@@ -126,6 +165,13 @@ impl Cluster {
         names::check_in_subnet("endpoint address", addr, server.subnet, server.gateway())?;
         if let Some(n) = name {
             names::check_name("endpoint", n)?;
+            if self.inventory().servers.iter().any(|s| s.name == n) {
+                return Err(Error::invalid(
+                    "endpoint",
+                    n,
+                    "a server has this name, and each server's Consul agent is a node of that name; choose another (-n)",
+                ));
+            }
         }
         let binary_path = self.consul_binary()?;
         let txn = self.store().begin().await?;
@@ -154,6 +200,8 @@ impl Cluster {
         let binary =
             std::fs::read(&binary_path).map_err(|e| Error::io("reading the Consul binary", &binary_path, e))?;
         let config = steps::render_config(&rec, bootstrap, &join, &gossip, &token)?;
+        let (agent_token, fresh_agent) = self.agent_token()?;
+        let agent_binary = binary.clone();
         plan.steps.extend(steps::install_steps(&server, &rec, binary, config, &token)?);
         if !state.adhoc.is_empty() {
             // The ad-hoc services go (back) into the KV store (a new cluster
@@ -177,6 +225,16 @@ impl Cluster {
         // Every other endpoint's config lists the new one (read at its next start).
         let mut members: Vec<&EpRecord> = others.clone();
         members.push(&rec);
+        // Every server's client agent (containers' services) joins them.
+        plan.steps.extend(self.agent_steps(&state, (&server, &rec), &members, &agent_binary, &gossip, &agent_token));
+        let new_agents: Vec<String> =
+            self.inventory().servers.iter().map(|s| s.name.clone()).filter(|s| !state.agents.contains(s)).collect();
+        if !new_agents.is_empty() {
+            plan.state_changes.push(format!(
+                "a Consul client agent on {} (containers' services register with it)",
+                new_agents.join(", ")
+            ));
+        }
         plan.steps.extend(self.rejoin_config_steps(&others, &members, &gossip, &token)?);
         plan.steps.extend(self.dns_steps(&members));
         plan.operation = format!("addep {} {addr} -n {name}", server.name);
@@ -192,6 +250,12 @@ impl Cluster {
                 store.put(&["consul", "gossip"], &gossip)?;
                 store.put(&["consul", "management"], &token)?;
             }
+            if fresh_agent {
+                store.put(&["consul", "agent"], &agent_token)?;
+            }
+            st.agents.extend(new_agents);
+            st.agents.sort();
+            st.agents.dedup();
             st.eps.insert(record.container.name.clone(), record);
             Ok(())
         })
@@ -344,10 +408,32 @@ impl Cluster {
         plan.steps.push(steps::leave_step(&server, &rec, force));
         plan.steps.extend(removal_steps(&server, &rec.container));
         let kept: Vec<&EpRecord> = remaining.iter().collect();
+        if let Some(via) = kept.first() {
+            plan.steps.push(steps::forget_step(self.server(&via.container.server)?, via, &rec, force));
+        }
         plan.steps.extend(self.rejoin_config_steps(&kept, &kept, &gossip, &token)?);
         plan.steps.extend(self.dns_steps(&kept));
         plan.state_changes.push(format!("remove endpoint {name} and its container"));
         let last = remaining.is_empty();
+        let agent_servers: Vec<&crate::inventory::ServerConfig> =
+            state.agents.iter().filter_map(|s| self.server(s).ok()).collect();
+        if last {
+            // No cluster left to join: the servers' agents go (a new cluster has
+            // new secrets); containers' definitions stay for the next one.
+            for s in &agent_servers {
+                plan.steps.extend(agents::remove_steps(s));
+            }
+            if !agent_servers.is_empty() {
+                plan.state_changes.push(format!(
+                    "the Consul client agents of {} go; containers' services stay defined for the next endpoint",
+                    state.agents.join(", ")
+                ));
+            }
+        } else if let Some(agent_token) = self.secrets().get(&["consul", "agent"])? {
+            for s in &agent_servers {
+                plan.steps.push(agents::config_step(s, &kept, &gossip, &agent_token));
+            }
+        }
         if last {
             plan.state_changes.push(
                 "the last endpoint: the cluster's gossip key and management token are forgotten (a new cluster gets new ones)"
@@ -366,6 +452,8 @@ impl Cluster {
             if last {
                 store.remove(&["consul", "gossip"])?;
                 store.remove(&["consul", "management"])?;
+                store.remove(&["consul", "agent"])?;
+                st.agents.clear();
             }
             Ok(())
         })

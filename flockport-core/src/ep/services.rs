@@ -47,9 +47,13 @@ pub struct ServiceInstance {
     pub address: String,
     /// Its port.
     pub port: u16,
-    /// Who registered it: `pubservice`, or `consul` (the endpoints' own),
-    /// or `other`.
+    /// Who registered it: `pubservice`, `container` (`addservice`), or
+    /// `consul` (the endpoints' own), or `other`.
     pub origin: String,
+    /// The container it belongs to (`addservice`).
+    pub container: Option<String>,
+    /// The server of that container.
+    pub server: Option<String>,
     /// The agents (nodes) that hold it.
     pub nodes: Vec<String>,
     /// Its checks.
@@ -65,9 +69,14 @@ pub struct ServiceListing {
     pub services: Vec<ServiceInstance>,
     /// The endpoint that answered.
     pub endpoint: String,
-    /// Ad-hoc services flockport published that Consul does not hold (drift;
-    /// the next change, or the endpoints' watchers, put them back).
+    /// Drift: services flockport published that Consul does not hold (ad-hoc
+    /// ones: the next change, or the endpoints' watchers, put them back;
+    /// containers' of running containers: their server's agent is down or
+    /// its hook did not run).
     pub missing: Vec<String>,
+    /// Drift: registrations in Consul of containers that are gone or
+    /// stopped, or whose services are no longer defined.
+    pub stale: Vec<String>,
 }
 
 /// Folds the catalog's entries of one service into instances (an ad-hoc
@@ -83,8 +92,14 @@ fn fold(entries: &[ServiceEntry]) -> Vec<ServiceInstance> {
         .map(|((id, address, port), es)| {
             let first = &es[0].service;
             let tags = first.tags.clone().unwrap_or_default();
+            let meta = first.meta.clone().unwrap_or_default();
+            let container = (meta.get("flockport").map(String::as_str) == Some("container"))
+                .then(|| meta.get("flockport-container").cloned())
+                .flatten();
             let origin = if tags.iter().any(|t| t == catalog::TAG) {
                 "pubservice"
+            } else if container.is_some() {
+                "container"
             } else if first.service == "consul" {
                 "consul"
             } else {
@@ -129,6 +144,8 @@ fn fold(entries: &[ServiceEntry]) -> Vec<ServiceInstance> {
                 address,
                 port,
                 origin: origin.into(),
+                server: container.as_ref().and_then(|_| meta.get("flockport-server").cloned()),
+                container,
                 nodes: es.iter().map(|e| e.node.node.clone()).collect(),
                 checks,
                 healthy,
@@ -311,23 +328,60 @@ impl Cluster {
     pub async fn services(&self) -> Result<ServiceListing> {
         let state = self.store().load().await?;
         need_endpoints(&state, "services")?;
+        let ((services, endpoint), facts) =
+            futures::future::join(self.catalog_instances(&state), self.probe_for(&[])).await;
+        let (services, endpoint) = (services?, endpoint);
+        let facts = facts?;
+        let mut missing: Vec<String> = state
+            .adhoc
+            .values()
+            .filter(|a| !services.iter().any(|s| s.id == a.id()))
+            .map(|a| format!("{} at {}:{}", a.name, a.address, a.port))
+            .collect();
+        let running = |server: &str, c: &str| {
+            facts.get(server).and_then(|f| f.container(c)).map(|i| i.state == crate::lxc::ContainerState::Running)
+        };
+        for rec in state.container_services.values() {
+            if running(&rec.server, &rec.container) != Some(true) {
+                continue;
+            }
+            for s in &rec.services {
+                if !services.iter().any(|i| i.id == rec.service_id(&s.name)) {
+                    missing.push(format!("{} of {} on {} (running)", s.name, rec.container, rec.server));
+                }
+            }
+        }
+        let stale = services
+            .iter()
+            .filter_map(|i| {
+                let (c, srv) = (i.container.as_deref()?, i.server.as_deref().unwrap_or_default());
+                let defined = state.container_services.get(c).is_some_and(|r| i.id == r.service_id(&i.name));
+                // A server that did not answer tells nothing about its containers.
+                let reachable = facts.contains_key(srv);
+                let why = match running(srv, c) {
+                    _ if !reachable => return None,
+                    None => "the container is gone",
+                    Some(false) => "the container is stopped",
+                    Some(true) if !defined => "no longer defined",
+                    Some(true) => return None,
+                };
+                Some(format!("{} of {c} on {srv} ({why})", i.name))
+            })
+            .collect();
+        Ok(ServiceListing { services, endpoint, missing, stale })
+    }
+
+    /// Every service instance in the catalog, read through the first
+    /// endpoint that answers, and that endpoint's name.
+    pub(crate) async fn catalog_instances(&self, state: &State) -> (Result<Vec<ServiceInstance>>, String) {
         let mut errors = Vec::new();
         for ep in state.eps.values() {
             match self.read_catalog(ep).await {
-                Ok(all) => {
-                    let services: Vec<ServiceInstance> = all.values().flat_map(|es| fold(es)).collect();
-                    let missing = state
-                        .adhoc
-                        .values()
-                        .filter(|a| !services.iter().any(|s| s.id == a.id()))
-                        .map(|a| format!("{} at {}:{}", a.name, a.address, a.port))
-                        .collect();
-                    return Ok(ServiceListing { services, endpoint: ep.container.name.clone(), missing });
-                }
+                Ok(all) => return (Ok(all.values().flat_map(|es| fold(es)).collect()), ep.container.name.clone()),
                 Err(e) => errors.push(e),
             }
         }
-        Err(Error::Many(errors))
+        (Err(Error::Many(errors)), String::new())
     }
 
     /// A client of `ep`'s HTTP API through its server's tunnel.

@@ -224,6 +224,30 @@ pub fn leave_step(server: &ServerConfig, rec: &EpRecord, force: bool) -> Step {
     Step::run(&server.name, format!("{description} (forced: a failure is reported, not fatal)"), argv)
 }
 
+/// Makes the cluster forget endpoint `gone` through endpoint `via`: out of
+/// the raft configuration (an endpoint that could not leave, being down,
+/// would still count as a voter: dead endpoints are not cleaned up by
+/// autopilot, see consul.hcl) and out of gossip. Either may already be done.
+/// With `force` a failure (`via` is down too) is reported, not fatal.
+pub fn forget_step(server: &ServerConfig, via: &EpRecord, gone: &EpRecord, force: bool) -> Step {
+    let fail = if force { "echo \"$out (forced: going on)\" >&2; exit 0" } else { "echo \"$out\" >&2; exit 1" };
+    let script = format!(
+        r#"{CLI_ENV}
+consul force-leave -prune "$1" >/dev/null 2>&1
+out=$(consul operator raft remove-peer -address="$2:8300" 2>&1) && exit 0
+case $out in *"not found"*|*"No such"*|*"no such"*|*"not a peer"*) exit 0;; esac
+{fail}"#
+    );
+    let gone_name = gone.container.name.as_str();
+    let addr = gone.container.address.to_string();
+    attach(
+        server,
+        &via.container.name,
+        format!("the cluster forgets {gone_name} (raft peers, gossip)"),
+        &["sh", "-c", &script, "sh", gone_name, &addr],
+    )
+}
+
 /// Stages the ad-hoc services document `doc` in endpoint `rec`'s
 /// container: what [`kv_put_step`] stores and [`wait_applied_step`] awaits.
 pub fn stage_step(server: &ServerConfig, rec: &EpRecord, doc: String) -> Step {

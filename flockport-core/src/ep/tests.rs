@@ -63,6 +63,13 @@ fn the_config_holds_the_secrets_and_the_plan_does_not() {
     let shown = serde_json::to_string(&steps).unwrap();
     assert!(!shown.contains(t.expose()) && !shown.contains(g.expose()), "{shown}");
     assert!(shown.contains("<binary, 7 bytes"), "{shown}");
+    // The servers' agents: their token and the gossip key only in secret contents.
+    let a = Secret::new("66666666-7777-4888-8999-000000000000");
+    let mut agent_steps = super::agents::install_steps(&server, &[&rec], b"\x7fELF...", &g, &a);
+    agent_steps.extend(super::agents::token_steps(&server, &rec, &a));
+    let shown = serde_json::to_string(&agent_steps).unwrap();
+    assert!(!shown.contains(a.expose()) && !shown.contains(g.expose()), "{shown}");
+    assert!(shown.contains("/var/lib/flockport/consul/agent.hcl") && shown.contains("<secret,"), "{shown}");
 }
 
 /// A state file in `dir` with endpoints consul-10 (s1) and consul-5-10 (s2).

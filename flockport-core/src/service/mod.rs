@@ -131,6 +131,15 @@ impl ServiceContainer {
 /// their own pid files). Every daemon flockport runs on a server follows it.
 pub const DETECT_INIT: &str = r#"if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ "$(readlink /proc/1/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then INIT=systemd; else INIT=daemon; fi"#;
 
+/// Shell function `daemon_alive PID COMM`: PID runs COMM in this server's
+/// network namespace and is not a zombie (servers may share one PID
+/// namespace, as the lab's do). Every pid-file daemon flockport runs on a
+/// server is found with it.
+pub const DAEMON_ALIVE: &str = r#"daemon_alive() {
+  case $1 in ''|0|*[!0-9]*) return 1;; esac
+  [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && [ "$(readlink "/proc/$1/ns/net")" = "$(readlink /proc/self/ns/net)" ] && ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$1/status" 2>/dev/null
+}"#;
+
 /// Where a server keeps each service container's forwards.
 pub const FORWARDS_DIR: &str = "/var/lib/flockport/forwards";
 /// The `lxc.hook.start-host` of every container flockport makes.
@@ -138,15 +147,21 @@ pub const START_HOOK: &str = "/var/lib/flockport/hooks/start-host";
 
 /// [`START_HOOK`]: puts back the forwards of container `$LXC_NAME` (or `$1`)
 /// listed in [`FORWARDS_DIR`] (lines `HOSTPORT PORT ADDRESS`) that are not in
-/// the nat table. It never stops a container from starting: a rule it cannot
-/// add is reported on stderr.
+/// the nat table, and (run by LXC) registers the container's services
+/// ([`crate::ep::agents::SERVICES_HOOK`]). It never stops a container from
+/// starting: a rule it cannot add is reported on stderr.
 pub const START_HOOK_SCRIPT: &str = r#"#!/bin/sh
 # Managed by flockport: when LXC starts a container, put back its port
-# forwards (flockport pub) listed in /var/lib/flockport/forwards/NAME.
+# forwards (flockport pub) listed in /var/lib/flockport/forwards/NAME and
+# register its services (flockport addservice).
 PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 n=${LXC_NAME:-$1}
+[ -n "$n" ] || exit 0
+if [ -n "$LXC_NAME" ] && [ -x /var/lib/flockport/hooks/services ]; then
+  /var/lib/flockport/hooks/services start "$n"
+fi
 f=${FLOCKPORT_FORWARDS_DIR:-/var/lib/flockport/forwards}/$n
-[ -n "$n" ] && [ -f "$f" ] || exit 0
+[ -f "$f" ] || exit 0
 rc=0
 while read -r hp port addr; do
   [ -n "$addr" ] || continue
@@ -158,6 +173,22 @@ while read -r hp port addr; do
 done < "$f"
 [ -n "$LXC_NAME" ] && exit 0
 exit $rc
+"#;
+
+/// The `lxc.hook.post-stop` of every container flockport makes or gives
+/// services: withdraws the container's services when it stops, however it
+/// stops (flockport, `lxc-stop`, a shutdown from inside, its init dying).
+pub const STOP_HOOK: &str = "/var/lib/flockport/hooks/post-stop";
+
+/// [`STOP_HOOK`]'s script (never fails).
+pub const STOP_HOOK_SCRIPT: &str = r#"#!/bin/sh
+# Managed by flockport: when a container stops, withdraw its services
+# (flockport addservice) from this server's Consul agent.
+n=${LXC_NAME:-$1}
+if [ -n "$n" ] && [ -x /var/lib/flockport/hooks/services ]; then
+  /var/lib/flockport/hooks/services stop "$n"
+fi
+exit 0
 "#;
 
 /// Removes the rules of forwards `$3`... (`HOSTPORT:PORT`) of container `$1`
@@ -182,16 +213,25 @@ pub fn forwards_file(sc: &ServiceContainer) -> String {
     sc.published.iter().map(|f| format!("{} {} {}\n", f.host_port, f.port, sc.address)).collect()
 }
 
-/// Steps that install [`START_HOOK`] on a server (idempotent; every
-/// container flockport makes refers to it).
+/// Steps that install [`START_HOOK`] and [`STOP_HOOK`] on a server
+/// (idempotent; every container flockport makes refers to them).
 pub fn hook_steps(server: &ServerConfig) -> Vec<Step> {
-    vec![Step::write_file(
-        &server.name,
-        "install flockport's container start hook (puts back port forwards)",
-        START_HOOK,
-        0o755,
-        Content::text(START_HOOK_SCRIPT),
-    )]
+    vec![
+        Step::write_file(
+            &server.name,
+            "install flockport's container start hook (puts back port forwards, registers services)",
+            START_HOOK,
+            0o755,
+            Content::text(START_HOOK_SCRIPT),
+        ),
+        Step::write_file(
+            &server.name,
+            "install flockport's container stop hook (withdraws services)",
+            STOP_HOOK,
+            0o755,
+            Content::text(STOP_HOOK_SCRIPT),
+        ),
+    ]
 }
 
 /// Steps that make `sc`'s forwards what its record says: the forwards file,

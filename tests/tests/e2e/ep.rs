@@ -16,22 +16,11 @@
 //! balancer on `minio.consul:9000` following a second instance with no
 //! command on it.
 
+use flockport_tests::discovery::{answers, consul_on_path, resolve_from, wait_for};
 use flockport_tests::{cli, cli_json, cli_ok, lab, lab_inventory_copy, server_lock, Cleanup};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn consul_on_path() -> bool {
-    let found = std::env::var_os("PATH").iter().flat_map(std::env::split_paths).any(|d| d.join("consul").is_file());
-    if !found {
-        assert!(
-            !flockport_tests::required(),
-            "no `consul` on PATH: tests/run builds it with tests/consul/build-consul.sh"
-        );
-        println!("SKIP: no consul on PATH");
-    }
-    found
-}
 
 fn addep(inv: &Path, server: &str, ip: &str) -> String {
     let lock = server_lock(server);
@@ -43,35 +32,6 @@ fn addep(inv: &Path, server: &str, ip: &str) -> String {
 fn listing(inv: &Path) -> serde_json::Value {
     let out = cli(inv, &["listep", "--json"]);
     serde_json::from_slice(&out.stdout).unwrap_or_default()
-}
-
-/// Waits (at most `limit`) until `f` holds; the time it took.
-fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    start.elapsed()
-}
-
-/// The A records of `name` from server `server`'s namespace through the
-/// DNS server `dns` (lab addresses only).
-fn resolve_from(server: &str, dns: &str, name: &str) -> Vec<String> {
-    let out = Command::new("ip")
-        .args(["netns", "exec", server, "busybox", "nslookup", "-type=A", name, dns])
-        .output()
-        .unwrap();
-    answers(&String::from_utf8_lossy(&out.stdout))
-}
-
-/// The addresses busybox nslookup printed after the `Name:` line.
-fn answers(text: &str) -> Vec<String> {
-    text.lines()
-        .skip_while(|l| !l.starts_with("Name:"))
-        .filter_map(|l| l.strip_prefix("Address:"))
-        .map(|a| a.trim().to_string())
-        .collect()
 }
 
 /// The instance `name` at `addr` in `services --json`, if listed.
