@@ -627,6 +627,12 @@ impl Cluster {
         let mut plan = Plan::new(format!("delcontainer {name}"));
         plan.steps = lxc::destroy_steps(&s, name);
         plan.state_changes.push(format!("remove container {name}"));
+        let had_services = txn.state().container_services.contains_key(name);
+        if had_services {
+            // Its services go with it (the stop withdrew them; the definitions too).
+            plan.steps.push(crate::ep::forget_container_services_step(&s, name));
+            plan.state_changes.push(format!("forget the services of {name}"));
+        }
         if opts.dry_run {
             return Ok(Applied { plan, executed: false, record });
         }
@@ -636,6 +642,7 @@ impl Cluster {
         }
         let mut st = txn.state().clone();
         st.containers.remove(name);
+        st.container_services.remove(name);
         txn.commit(st)?;
         Ok(Applied { plan, executed: true, record })
     }

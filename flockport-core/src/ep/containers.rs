@@ -154,6 +154,25 @@ fn defs_path(container: &str) -> String {
     format!("{}/{container}.json", agents::DEFS_DIR)
 }
 
+/// Removes `container`'s definitions and registration on `server` (the
+/// container is gone or going; the agent re-reads its config).
+pub fn forget_container_services_step(server: &ServerConfig, container: &str) -> Step {
+    Step::run(
+        &server.name,
+        format!("forget the service definitions of {container}"),
+        vec![
+            "sh".into(),
+            "-c".into(),
+            r#"rm -f "$1" && { [ ! -x "$2" ] || "$2" stop "$3" "$4"; }"#.into(),
+            "sh".into(),
+            defs_path(container),
+            agents::SERVICES_HOOK.into(),
+            container.into(),
+            server.lxcpath.clone(),
+        ],
+    )
+}
+
 fn no_services(container: &str) -> Error {
     Error::not_found(
         "container services",

@@ -20,7 +20,9 @@ pub mod spec;
 pub mod steps;
 
 pub use catalog::{AdhocCheck, AdhocService, CheckKind};
-pub use containers::{ContainerCheck, ContainerService, ContainerServiceListing, ContainerServices};
+pub use containers::{
+    forget_container_services_step, ContainerCheck, ContainerService, ContainerServiceListing, ContainerServices,
+};
 pub use services::{CheckState, ServiceInstance, ServiceListing};
 pub use spec::{EpInfo, EpListing, EpRecord};
 

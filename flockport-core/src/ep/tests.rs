@@ -122,3 +122,32 @@ fn a_change_goes_into_kv_once_and_waits_for_every_live_endpoint_only() {
     assert!(e.to_string().contains("no published service at 10.0.7.99:9000"), "{e}");
     assert!(n1.calls().is_empty());
 }
+
+#[test]
+fn a_containers_service_is_defined_applied_at_once_and_forgotten_with_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = serde_json::json!({
+        "schema": crate::state::SCHEMA_VERSION,
+        "containers": {"web1": {"server": "s1", "address": "10.0.4.30", "image": "img", "role": "app"}},
+    });
+    std::fs::write(dir.path().join("flockport-state.json"), state.to_string()).unwrap();
+    let s1 = probe_fake("s1", "version\t5.0.2\noverlay\tyes\nc\tweb1\tRUNNING\t10.0.4.30,\t10.0.4.30/24\t-\n");
+    let c = cluster_with(dir.path(), &[&s1]);
+    let a = run(c.add_service("web1", "wordpress", 80, ApplyOptions::default())).unwrap();
+    assert!(a.executed);
+    let lines = s1.full_lines().join("\n");
+    assert!(lines.contains("/var/lib/flockport/consul/defs/web1.json"), "{lines}");
+    assert!(lines.contains("/var/lib/flockport/hooks/services sync web1 /var/lib/lxc"), "{lines}");
+    assert!(lines.contains("lxc.hook.post-stop"), "{lines}");
+    // No endpoint yet, so no agent: nothing awaited in a catalog.
+    assert!(!lines.contains("catalog services"), "{lines}");
+    assert_eq!(a.plan.state_changes.len(), 2, "{:?}", a.plan.state_changes);
+    let e = run(c.add_service("web1", "wordpress", 8080, ApplyOptions::default())).unwrap_err();
+    assert!(e.to_string().contains("already has service wordpress"), "{e}");
+    s1.clear();
+    run(c.del_container("web1", ApplyOptions::default())).unwrap();
+    let lines = s1.full_lines().join("\n");
+    assert!(lines.contains("rm -f \"$1\"") && lines.contains("/var/lib/flockport/consul/defs/web1.json"), "{lines}");
+    let st = run(c.store().load()).unwrap();
+    assert!(st.container_services.is_empty() && st.containers.is_empty());
+}
