@@ -48,8 +48,10 @@ servers and containers are namespaces of this one kernel, so they share its cloc
    on s2 over ssh (the printed time is t0). Both names are polled from the probe through s1's
    forwarder 10.0.4.1:53 (another server than c4's), from before the event: stop -> the first
    NOERROR/NXDOMAIN answer without 10.0.5.21, start -> the first answer with it; time = its arrival
-   minus t0. Both arms see the same event; the next event waits until both settled (30 s at most;
-   a timeout is recorded, not fatal). Targets: flockport's medians under 2 s for registration and
+   minus t0. Both arms see the same event; the next event waits until both settled: every answer
+   in the new state for 1 s (the forwarder passes on the first of the three endpoints' answers, and
+   for a moment after a change they may disagree), 30 s at most (a timeout is recorded, not fatal);
+   it then waits a random 0-1 s, so that it falls at a random point of the polling loop's cycle. Targets: flockport's medians under 2 s for registration and
    removal, and at least 2x faster than the polling loop's. Always, also on failure: the poller
    killed by its pid, c4 started again (lxc-start, "already running" ignored), `flockport
    delservice c4` and the poller's registration removed (errors ignored), then the endpoints.
@@ -86,6 +88,10 @@ LIFE_FP_NAME, LIFE_POLL_NAME = "bdlife", "bdpoll"
 LIFE_POLL_ID = "bdpoll-c4"
 LIFE_TIMEOUT = 30.0                           # per event and arm: a longer wait is recorded as a timeout
 LIFE_RCODES = [0, 3]                          # "removed": a NOERROR/NXDOMAIN answer without c4's address
+# For a while after a change the endpoints' answers disagree (the forwarder asks all three and passes
+# on the first answer; a follower may still answer the old state), so "settled" = every answer for
+# LIFE_HOLD s in the new state; an event starts only once both arms have been steady LIFE_PRE_HOLD s.
+LIFE_HOLD, LIFE_PRE_HOLD = 1.0, 0.5
 AGENT_DIR = "/var/lib/flockport/consul"       # each server's Consul client agent (flockport's, made by addep)
 AGENT_ENV = (f"CONSUL_HTTP_TOKEN_FILE={AGENT_DIR}/agent.token CONSUL_HTTP_ADDR=http://127.0.0.1:8500")
 POLLER_TAG = "bdisc-life-poller"              # the poller's $0 (checked in /proc/PID/cmdline before its kill)
@@ -159,9 +165,13 @@ def ask(sock, addr, name, wait=0.25):
             return parse(b)
 
 def poll(c):
+    # hold: done only when every answer for `hold` s has matched (a streak); "t" is still the first
+    # matching answer, "t_stable" the first of the streak, "flaps" the answers that did not match
+    # after a first match (endpoints that disagree for a while)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((c["server"], c["port"]))
     t0 = time.time(); n = 0; lost = 0; last = None
+    hold = c.get("hold", 0); first = streak = None; flaps = 0
     while time.time() - t0 < c["timeout"]:
         n += 1
         r = ask(s, None, c["name"])
@@ -174,10 +184,19 @@ def poll(c):
             # vanish_rcodes: only these answers count as "without" (e.g. NOERROR/NXDOMAIN, not a SERVFAIL)
             vr = c.get("vanish_rcodes")
             if (c["mode"] == "appear" and hit) or (c["mode"] == "vanish" and not hit and (vr is None or r[1] in vr)):
-                emit({"id": c["id"], "ok": True, "t": now, "queries": n, "lost": lost, "started": t0, "last": last})
-                return
+                if first is None:
+                    first = now
+                if streak is None:
+                    streak = now
+                if now - streak >= hold:
+                    emit({"id": c["id"], "ok": True, "t": first, "t_stable": streak, "flaps": flaps, "queries": n,
+                          "lost": lost, "started": t0, "last": last})
+                    return
+            elif first is not None:
+                flaps += 1; streak = None
         time.sleep(c.get("interval", 0.005))
-    emit({"id": c["id"], "ok": False, "t": None, "queries": n, "lost": lost, "started": t0, "last": last})
+    emit({"id": c["id"], "ok": False, "t": None, "t_first": first, "flaps": flaps, "queries": n, "lost": lost,
+          "started": t0, "last": last})
 
 def qps(c):
     conc, secs = c["concurrency"], c["secs"]
@@ -340,10 +359,10 @@ class Bench:
                 self.cv.wait(left)
             return self.waiting.pop(pid)
 
-    def poll(self, name, mode, timeout=60, server=FWD, ip=TARGET_IP, vanish_rcodes=None):
+    def poll(self, name, mode, timeout=60, server=FWD, ip=TARGET_IP, vanish_rcodes=None, hold=0):
         return self.send(op="poll", name=f"{name}.service.consul", ip=ip, mode=mode,
                          server=server[0], port=server[1], timeout=timeout, interval=0.005,
-                         vanish_rcodes=vanish_rcodes)
+                         vanish_rcodes=vanish_rcodes, hold=hold)
 
     # ---------------------------------------------------------------- endpoints
     def listep(self):
@@ -675,12 +694,12 @@ echo BDPOLL_LOG_BEGIN; cat {POLLER_LOG} 2>/dev/null; rm -f {POLLER_LOG}
         r = self.life_ssh(f"lxc-start -n {LIFE_CT} 2>&1; echo rc $?; lxc-info -n {LIFE_CT} -sH", check=False)
         return " ".join(r.stdout.split())[:300]
 
-    def settled(self, names, present, timeout=LIFE_TIMEOUT):
+    def settled(self, names, present, timeout=LIFE_TIMEOUT, hold=LIFE_PRE_HOLD):
         """Waits until every name of `names` is (present) or is not (absent) resolvable with c4's
-        address through s1's forwarder; {name: True/False}."""
+        address through s1's forwarder, every answer for `hold` s; {name: True/False}."""
         mode = "appear" if present else "vanish"
-        ids = {n: self.poll(n, mode, timeout=timeout, server=LIFE_FWD, ip=LIFE_IP, vanish_rcodes=LIFE_RCODES)
-               for n in names}
+        ids = {n: self.poll(n, mode, timeout=timeout, server=LIFE_FWD, ip=LIFE_IP, vanish_rcodes=LIFE_RCODES,
+                            hold=hold) for n in names}
         return {n: bool((self.result(i, timeout + 10) or {}).get("ok")) for n, i in ids.items()}
 
     def life_event(self, kind, rnd):
@@ -690,9 +709,11 @@ echo BDPOLL_LOG_BEGIN; cat {POLLER_LOG} 2>/dev/null; rm -f {POLLER_LOG}
         names = {"flockport": LIFE_FP_NAME, "polling": LIFE_POLL_NAME}
         pre = self.settled(names.values(), present=(kind == "stop"))
         mode = "vanish" if kind == "stop" else "appear"
-        ids = {arm: self.poll(n, mode, timeout=LIFE_TIMEOUT, server=LIFE_FWD, ip=LIFE_IP, vanish_rcodes=LIFE_RCODES)
-               for arm, n in names.items()}
-        time.sleep(0.05)
+        ids = {arm: self.poll(n, mode, timeout=LIFE_TIMEOUT, server=LIFE_FWD, ip=LIFE_IP, vanish_rcodes=LIFE_RCODES,
+                              hold=LIFE_HOLD) for arm, n in names.items()}
+        # a random phase against the polling loop's 1 s cycle (else successive events keep one phase)
+        jitter = random.uniform(0.0, 1.0)
+        time.sleep(0.05 + jitter)
         r = self.life_ssh(f"date +%s.%N; lxc-{kind} -n {LIFE_CT}; echo BDLIFE_RC $?; date +%s.%N", check=False,
                           timeout=LIFE_TIMEOUT + 90)
         lines = r.stdout.split()
@@ -702,13 +723,15 @@ echo BDPOLL_LOG_BEGIN; cat {POLLER_LOG} 2>/dev/null; rm -f {POLLER_LOG}
             raise RuntimeError(f"lxc-{kind} {LIFE_CT}: no start time from {LIFE_SERVER}: {r.stdout!r} {r.stderr!r}")
         rc = int(lines[lines.index("BDLIFE_RC") + 1]) if "BDLIFE_RC" in lines else None
         t1 = float(lines[-1]) if rc is not None else None
-        out = {"round": rnd, "event": kind, "t0": t0, "cmd_s": (t1 - t0) if t1 else None, "rc": rc,
+        out = {"round": rnd, "event": kind, "t0": t0, "cmd_s": (t1 - t0) if t1 else None, "rc": rc, "jitter_s": jitter,
                "cmd_output": r.stdout.strip().splitlines()[1:-2] + r.stderr.strip().splitlines()[-3:],
                "loadavg1": open("/proc/loadavg").read().split()[0]}
         for arm, i in ids.items():
             p = self.result(i, LIFE_TIMEOUT + 10)
             ok = bool(p and p.get("ok"))
-            out[arm] = {"s": p["t"] - t0 if ok else None, "after_cmd_s": (p["t"] - t1) if ok and t1 else None,
+            first = (p or {}).get("t") or (p or {}).get("t_first")
+            out[arm] = {"s": first - t0 if first else None, "after_cmd_s": (first - t1) if first and t1 else None,
+                        "stable_s": p["t_stable"] - t0 if ok else None, "flaps": (p or {}).get("flaps"),
                         "timeout": not ok, "pre_ok": pre[names[arm]], "queries": (p or {}).get("queries"),
                         "lost": (p or {}).get("lost"), "last": (p or {}).get("last")}
         return out
@@ -927,7 +950,12 @@ def life_summary(res):
                              "median_timed_out": m == float("inf"),
                              "min_s": min(vals) if vals else None, "max_s": max(vals) if vals else None,
                              "n": len(valid), "timeouts": timeouts, "not_settled_before": len(xs) - len(valid),
-                             "after_cmd_median_s": med([x.get("after_cmd_s") for x in valid])}
+                             "after_cmd_median_s": med([x.get("after_cmd_s") for x in valid]),
+                             "stable_median_s": med([x.get("stable_s") for x in valid]),
+                             "stable_max_s": max([x["stable_s"] for x in valid if x.get("stable_s") is not None],
+                                                 default=None),
+                             "events_with_flaps": sum(1 for x in valid if x.get("flaps")),
+                             "flaps": sum(x.get("flaps") or 0 for x in valid)}
     # The poller's own log ("BDPOLL <look> <up|down> <rc> <done>"): when it acted after each event, a
     # check that the polling arm's answer followed its action (nothing else moved bdpoll)
     acts = []
@@ -1017,8 +1045,10 @@ def life_md(res):
    Both names are polled (every 5 ms) from the probe in s2 through **s1's** forwarder 10.0.4.1:53
    (another server than c4's), from before the event: stop -> first NOERROR/NXDOMAIN answer
    without 10.0.5.21, start -> first answer with it; time = that answer's arrival minus t0. The
-   next event waits until both arms have settled (30 s at most; a timeout is recorded, and counts
-   as longer than any time in a median). A sample before which an arm had not settled is left out.
+   next event waits until both arms have settled, i.e. every answer in the new state for 1 s (30 s
+   at most; a timeout is recorded, and counts as longer than any time in a median), then checks
+   that both have been steady for 0.5 s and waits a random 0-1 s (a random phase against the
+   polling loop's cycle). A sample before which an arm had not settled is left out.
    Targets: flockport's medians under 2 s for registration and for removal, and at least 2x faster
    than the polling loop's medians."""
     if not s:
@@ -1046,6 +1076,12 @@ def life_md(res):
         rows.append(f"| {label} (s) | {cell(f[key])} | {cell(p[key])} | {ratio(r[key])} | "
                     f"{fmt(f[key]['after_cmd_median_s'])} / {fmt(p[key]['after_cmd_median_s'])} | "
                     f"{f[key]['n']}/{p[key]['n']} |")
+    for kind, key in LIFE_KEYS:
+        label = "start -> steady" if kind == "start" else "stop -> steady"
+        rows.append(f"| {label} (s; median, max) | {fmt(f[key].get('stable_median_s'))}, {fmt(f[key].get('stable_max_s'))} | "
+                    f"{fmt(p[key].get('stable_median_s'))}, {fmt(p[key].get('stable_max_s'))} | | | |")
+    flap = "; ".join(f"{arm} {kind}: {d[key].get('events_with_flaps', 0)} of {d[key]['n']} events, {d[key].get('flaps', 0)} answers"
+                     for arm, d in (("flockport", f), ("polling", p)) for kind, key in LIFE_KEYS)
     per = []
     for o in res.get("life", []):
         v = [("timeout" if o[a]["timeout"] else fmt(o[a]["s"])) + ("" if o[a]["pre_ok"] else "*")
@@ -1068,6 +1104,12 @@ def life_md(res):
 {run_line}{err}| | flockport (addservice + LXC hooks) | polling loop (lxc-ls every 1 s) | polling / flockport (medians) | after the command's return, median flockport / polling (s) | samples flockport/polling |
 |---|---|---|---|---|---|
 """ + "\n".join(rows) + f"""
+
+"resolvable" / "removed" = the first answer in the new state; "steady" = the first answer from
+which every answer was in the new state for {LIFE_HOLD:.0f} s (an event starts only after both arms were
+steady for {LIFE_PRE_HOLD} s, then after a random 0-1 s so that it falls at a random point of the polling
+loop's cycle). Answers back in the old state after the first new one (the endpoints disagreeing for
+a while): {flap}.
 
 Medians with (min..max); {s['rounds']} rounds. The commands' own time (median): lxc-stop {fmt(s['cmd_s'].get('stop'))} s,
 lxc-start {fmt(s['cmd_s'].get('start'))} s (t0 is taken before them, so both arms include it).
