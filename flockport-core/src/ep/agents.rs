@@ -229,7 +229,7 @@ acl {{
 /// server's node, and so its containers' services, leaves the answers within
 /// a few seconds (Consul's defaults take up to about ten).
 pub const GOSSIP: &str =
-    "gossip_lan {\n  probe_interval = \"1s\"\n  probe_timeout = \"500ms\"\n  suspicion_mult = 2\n}";
+    "gossip_lan {\n  probe_interval = \"500ms\"\n  probe_timeout = \"300ms\"\n  suspicion_mult = 2\n}";
 
 fn sh(script: String, args: &[&str]) -> Vec<String> {
     let mut v = vec!["sh".to_string(), "-c".into(), script, "sh".into()];
