@@ -135,52 +135,18 @@ export interface ImageConfig {
   /** Arguments after `--`, e.g. `["-r", "bookworm"]`. */
   args: Array<string>
 }
-/** What one round trip tells about a server. */
-export interface ServerFacts {
-  /** `lxc-ls --version`. */
-  lxcVersion: string
-  /** Whether overlayfs snapshot clones are possible. */
-  overlay: boolean
-  /** Every container in the server's lxcpath, images included. */
-  containers: Array<ContainerInfo>
-}
-/** A container as seen on a server. */
-export interface ContainerInfo {
-  /** Its name. */
-  name: string
-  /** The server it lives on. */
-  server: string
-  /** Run state: `running`, `stopped`, or what LXC said, lowercased. */
-  state: string
-  /** Live IPv4 addresses (when running). */
-  ipv4: Array<string>
-  /** The static address in its config, if any. */
-  configuredIpv4?: string
-  /** The address to show: the live one, else the configured one. */
-  address?: string
-  /** Whether this is an image template rather than a service container. */
-  isImage: boolean
-}
-/** A server as `listservers` shows it. */
-export interface ServerStatus {
-  /** Name. */
-  name: string
-  /** Host, or `local`. */
-  host: string
-  /** Container subnet. */
-  subnet: string
-  /** Whether the probe succeeded. */
-  reachable: boolean
-  /** Why not, when unreachable. */
-  error?: string
-  /** LXC version. */
-  lxcVersion?: string
-  /** Service containers (images not counted). */
-  containers: number
-  /** Image templates. */
-  images: number
-  /** Time of the round trip, including connecting. */
-  millis: number
+/** What `state migrate` did (or would do). */
+export interface StateMove {
+  /** The backend it came from: `file` or `consul`. */
+  from: string
+  /** The backend it is in now. */
+  to: string
+  /** Where it is now (`Consul KV flockport/state`, or the file's path). */
+  location: string
+  /** The Consul endpoints the inventory names (`SERVER/ADDRESS`). */
+  endpoints: Array<string>
+  /** Whether the state was written (false: the target held it already). */
+  wrote: boolean
 }
 /** What a mutating operation did (or, with `dry_run`, would do). */
 export interface Applied<T> {
@@ -229,6 +195,53 @@ export interface Step {
   content?: string
   /** One line (two with the command) for people. */
   rendered: string
+}
+/** What one round trip tells about a server. */
+export interface ServerFacts {
+  /** `lxc-ls --version`. */
+  lxcVersion: string
+  /** Whether overlayfs snapshot clones are possible. */
+  overlay: boolean
+  /** Every container in the server's lxcpath, images included. */
+  containers: Array<ContainerInfo>
+}
+/** A container as seen on a server. */
+export interface ContainerInfo {
+  /** Its name. */
+  name: string
+  /** The server it lives on. */
+  server: string
+  /** Run state: `running`, `stopped`, or what LXC said, lowercased. */
+  state: string
+  /** Live IPv4 addresses (when running). */
+  ipv4: Array<string>
+  /** The static address in its config, if any. */
+  configuredIpv4?: string
+  /** The address to show: the live one, else the configured one. */
+  address?: string
+  /** Whether this is an image template rather than a service container. */
+  isImage: boolean
+}
+/** A server as `listservers` shows it. */
+export interface ServerStatus {
+  /** Name. */
+  name: string
+  /** Host, or `local`. */
+  host: string
+  /** Container subnet. */
+  subnet: string
+  /** Whether the probe succeeded. */
+  reachable: boolean
+  /** Why not, when unreachable. */
+  error?: string
+  /** LXC version. */
+  lxcVersion?: string
+  /** Service containers (images not counted). */
+  containers: number
+  /** Image templates. */
+  images: number
+  /** Time of the round trip, including connecting. */
+  millis: number
 }
 /** A container flockport created and manages. */
 export interface ContainerRecord {
@@ -885,6 +898,12 @@ export declare class Cluster {
    * containers on it.
    */
   delServer(name: string): Promise<void>
+  /**
+   * `state migrate --to consul|file`: moves the state between this machine's file and
+   * Consul's KV on the cluster's endpoints (shared by every operator), and switches the
+   * inventory's `[state]` to it.
+   */
+  migrateState(to: string, options?: ApplyOptions | undefined | null): Promise<Applied<StateMove>>
   /** Probes one server (one round trip): LXC version, overlay support, containers. */
   probe(server: string): Promise<ServerFacts>
   /**

@@ -265,6 +265,25 @@ enum Command {
     // ---- Consul endpoints (flockport-cli/src/ep.rs) ----
     #[command(flatten)]
     Ep(ep::EpCommand),
+    /// Where the state is kept: `state migrate --to consul|file`.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+}
+
+/// `flockport state ...`.
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Move the state to Consul's KV on the cluster's endpoints (shared by every operator's
+    /// machine, locked per change) or back to a file, and switch the inventory's [state] to it.
+    Migrate {
+        /// `consul` or `file`.
+        #[arg(long = "to", value_name = "BACKEND")]
+        to: String,
+        #[command(flatten)]
+        change: ChangeOpts,
+    },
 }
 
 fn init_tracing(verbose: u8) {
@@ -462,6 +481,18 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Vip(cmd) => return vip::run(&cluster, cmd, &progress).await,
         Command::Db(cmd) => return db::run(&cluster, cmd, &progress).await,
         Command::Ep(cmd) => return ep::run(&cluster, cmd, &progress).await,
+        Command::State { command: StateCommand::Migrate { to, change } } => {
+            let a = cluster.migrate_state(&to, change.apply()).await?;
+            output::applied(&a, change.json, |r| {
+                let how = if r.wrote { "moved" } else { "already there; switched" };
+                let via = if r.endpoints.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (endpoints {})", r.endpoints.join(", "))
+                };
+                format!("state {how}: {} -> {}, now in {}{via}", r.from, r.to, r.location)
+            })?;
+        }
         Command::Push { container, source, dest, mode } => {
             let mode = flockport_core::names::parse_mode(&mode)?;
             let bytes = std::fs::read(&source).map_err(|e| Error::io("reading", &source, e))?;

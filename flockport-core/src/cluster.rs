@@ -8,14 +8,14 @@ use crate::inventory::{Inventory, ServerConfig, TransportKind};
 use crate::lxc::{self, ContainerInfo, ServerFacts};
 use crate::names;
 use crate::plan::{NoProgress, Plan, Progress};
-use crate::state::{ContainerRecord, FileStateStore, State, StateStore};
-use crate::transport::{DefaultTransportFactory, Output, Transport, TransportFactory};
+use crate::state::{ContainerRecord, State, StateStore};
+use crate::transport::{DefaultTransportFactory, Output, Transport, TransportFactory, TransportPool};
 use ipnet::Ipv4Net;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Options for mutating operations.
@@ -119,8 +119,9 @@ pub struct Cluster {
     inventory_path: PathBuf,
     inventory: Inventory,
     store: Arc<dyn StateStore>,
-    factory: Arc<dyn TransportFactory>,
-    transports: Mutex<BTreeMap<String, Arc<dyn Transport>>>,
+    pool: Arc<TransportPool>,
+    /// Whether the store is the inventory's (not one given to `open_with`).
+    own_store: bool,
 }
 
 impl Cluster {
@@ -138,27 +139,29 @@ impl Cluster {
         store: Option<Arc<dyn StateStore>>,
     ) -> Result<Self> {
         let inventory = Inventory::load(path)?;
-        let store = store.unwrap_or_else(|| Arc::new(FileStateStore::new(inventory.state_path(path))));
-        Ok(Cluster {
-            inventory_path: path.to_path_buf(),
-            inventory,
-            store,
-            factory,
-            transports: Mutex::new(BTreeMap::new()),
-        })
+        let pool = Arc::new(TransportPool::new(factory));
+        let own_store = store.is_none();
+        let store = match store {
+            Some(s) => s,
+            None => crate::state::open_store(&inventory, path, &pool)?,
+        };
+        Ok(Cluster { inventory_path: path.to_path_buf(), inventory, store, pool, own_store })
     }
 
     /// The same cluster opened anew: the inventory file read again (after an
-    /// edit elsewhere, e.g. another process's `addserver`), the same state
-    /// store and transport factory, no connection carried over.
+    /// edit elsewhere, e.g. another process's `addserver`), the store the
+    /// inventory names now (or the one given to `open_with`), the same
+    /// transport factory, no connection carried over.
     pub fn reopen(&self) -> Result<Cluster> {
-        Ok(Cluster {
-            inventory_path: self.inventory_path.clone(),
-            inventory: Inventory::load(&self.inventory_path)?,
-            store: self.store.clone(),
-            factory: self.factory.clone(),
-            transports: Mutex::new(BTreeMap::new()),
-        })
+        let inventory = Inventory::load(&self.inventory_path)?;
+        let pool = Arc::new(TransportPool::new(self.pool.factory().clone()));
+        // The inventory's store anew (another run may have moved the state).
+        let store = if self.own_store {
+            crate::state::open_store(&inventory, &self.inventory_path, &pool)?
+        } else {
+            self.store.clone()
+        };
+        Ok(Cluster { inventory_path: self.inventory_path.clone(), inventory, store, pool, own_store: self.own_store })
     }
 
     /// The inventory.
@@ -184,6 +187,17 @@ impl Cluster {
     /// The state store.
     pub(crate) fn store(&self) -> &Arc<dyn StateStore> {
         &self.store
+    }
+
+    /// The transports of this cluster's servers.
+    pub(crate) fn pool(&self) -> &Arc<TransportPool> {
+        &self.pool
+    }
+
+    /// After the inventory's `[state]` changed: the new inventory and store.
+    pub(crate) fn switch_store(&mut self, inventory: Inventory, store: Arc<dyn StateStore>) {
+        self.inventory = inventory;
+        self.store = store;
     }
 
     /// Probes every server in parallel. A server in `needed` (the change
@@ -219,13 +233,7 @@ impl Cluster {
 
     /// The transport for a server (one per server per process, reused).
     pub fn transport(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
-        let mut map = self.transports.lock().map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?;
-        if let Some(t) = map.get(&server.name) {
-            return Ok(t.clone());
-        }
-        let t = self.factory.connect(server)?;
-        map.insert(server.name.clone(), t.clone());
-        Ok(t)
+        self.pool.get(server)
     }
 
     pub(crate) fn transports_for<'a>(
@@ -258,7 +266,7 @@ impl Cluster {
         plan.execute(&self.transports_for(plan.servers())?, progress).await?;
         let mut st = txn.state().clone();
         update(&mut st)?;
-        txn.commit(st)?;
+        txn.commit(st).await?;
         Ok(Applied { plan, executed: true, record })
     }
 
@@ -348,7 +356,7 @@ impl Cluster {
             Ok(())
         })?;
         self.inventory = inv;
-        self.transports.lock().map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))?.remove(name);
+        self.pool.forget(name)?;
         Ok(())
     }
 
@@ -605,7 +613,7 @@ impl Cluster {
         plan.execute(&self.transports_for([spec.server.as_str()])?, progress).await?;
         let mut st = txn.state().clone();
         st.containers.insert(spec.name.clone(), record.clone());
-        txn.commit(st)?;
+        txn.commit(st).await?;
         Ok(Applied { plan, executed: true, record })
     }
 
@@ -643,7 +651,7 @@ impl Cluster {
         let mut st = txn.state().clone();
         st.containers.remove(name);
         st.container_services.remove(name);
-        txn.commit(st)?;
+        txn.commit(st).await?;
         Ok(Applied { plan, executed: true, record })
     }
 

@@ -105,6 +105,54 @@ pub struct ServiceEntry {
     pub checks: Vec<HealthCheck>,
 }
 
+/// One request of [`ConsulClient::call`].
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// GET, PUT, DELETE.
+    pub method: reqwest::Method,
+    /// The path below `/v1/`, segment by segment (each escaped).
+    pub segments: &'a [&'a str],
+    /// Query parameters.
+    pub query: &'a [(&'a str, &'a str)],
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+    /// The ACL token, sent in `X-Consul-Token`.
+    pub token: Option<&'a crate::secrets::Secret>,
+    /// Non-2xx statuses that are answers, not errors (404 for a missing key).
+    pub accept: &'a [u16],
+    /// How long it may take.
+    pub limit: Duration,
+}
+
+impl<'a> Call<'a> {
+    /// `method` on `segments`, no query, body or token, within [`REQUEST_TIMEOUT`].
+    pub fn new(method: reqwest::Method, segments: &'a [&'a str]) -> Self {
+        Call { method, segments, query: &[], body: None, token: None, accept: &[], limit: REQUEST_TIMEOUT }
+    }
+}
+
+/// What [`ConsulClient::call`] got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `X-Consul-Index` (0 when absent): what a blocking query waits past.
+    pub index: u64,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body decoded from JSON.
+    pub fn json<T: DeserializeOwned>(&self, server: &str, context: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Parse {
+            server: server.to_string(),
+            command: context.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
 impl ConsulClient {
     /// A client of the endpoint at `address` on the server of `transport`.
     pub async fn connect(transport: Arc<dyn Transport>, address: std::net::Ipv4Addr) -> Result<Self> {
@@ -147,12 +195,7 @@ impl ConsulClient {
         let server = self.transport.server().to_string();
         let path = segments.join("/");
         let context = format!("Consul at {} GET /v1/{path}", self.target);
-        let mut url = reqwest::Url::parse(&format!("http://{}/v1/", self.local))
-            .map_err(|e| Error::invalid("tunnel address", self.local.to_string(), e.to_string()))?;
-        url.path_segments_mut()
-            .map_err(|()| Error::invalid("tunnel address", self.local.to_string(), "not a base URL"))?
-            .pop_if_empty()
-            .extend(segments);
+        let url = self.url(segments, &[])?;
         let resp = self.http.get(url).timeout(limit).send().await.map_err(|e| Error::Http {
             server: server.clone(),
             context: context.clone(),
@@ -169,6 +212,68 @@ impl ConsulClient {
             });
         }
         resp.json::<T>().await.map_err(|e| Error::Http { server, context, source: e })
+    }
+
+    /// The URL of `/v1/SEGMENTS...` on the tunnel (each segment escaped).
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&format!("http://{}/v1/", self.local))
+            .map_err(|e| Error::invalid("tunnel address", self.local.to_string(), e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|()| Error::invalid("tunnel address", self.local.to_string(), "not a base URL"))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    /// The tunnel's local end (for a request made outside this client's runtime).
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The endpoint this client talks to.
+    pub fn target(&self) -> SocketAddrV4 {
+        self.target
+    }
+
+    /// Any request: `method` on `/v1/SEGMENTS...?QUERY` with `body` and, when
+    /// given, the token in its header (never in the URL). A status in
+    /// `accept` or 2xx is an [`Answer`]; any other is [`Error::ApiStatus`].
+    pub async fn call(&self, req: Call<'_>) -> Result<Answer> {
+        let server = self.transport.server().to_string();
+        let context = format!("Consul at {} {} /v1/{}", self.target, req.method, req.segments.join("/"));
+        let mut rb = self.http.request(req.method.clone(), self.url(req.segments, req.query)?).timeout(req.limit);
+        if let Some(t) = req.token {
+            rb = rb.header("X-Consul-Token", t.expose());
+        }
+        if let Some(b) = req.body {
+            rb = rb.body(b);
+        }
+        let resp =
+            rb.send().await.map_err(|e| Error::Http { server: server.clone(), context: context.clone(), source: e })?;
+        let status = resp.status().as_u16();
+        let index = resp
+            .headers()
+            .get("X-Consul-Index")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let body = resp.bytes().await.map_err(|e| Error::Http {
+            server: server.clone(),
+            context: context.clone(),
+            source: e,
+        })?;
+        if !(200..300).contains(&status) && !req.accept.contains(&status) {
+            return Err(Error::ApiStatus {
+                server,
+                context,
+                status,
+                body: String::from_utf8_lossy(&body).chars().take(300).collect(),
+            });
+        }
+        Ok(Answer { status, index, body: body.to_vec() })
     }
 
     /// The raft leader's address as this endpoint knows it (empty: none).

@@ -252,6 +252,30 @@ pub enum Error {
         supported: u32,
     },
 
+    /// The shared state's lock stayed with another run past the wait limit.
+    #[error(
+        "the state in {store} is locked by {holder}; gave up after waiting {waited_secs} s (lock_wait_secs in the \
+         inventory's [state]); run again when it is done"
+    )]
+    StateLocked {
+        /// Where the state is (`Consul KV flockport/state via s1/10.0.4.10`).
+        store: String,
+        /// Who holds the lock and since when, as the holder wrote it.
+        holder: String,
+        /// How long this run waited.
+        waited_secs: u64,
+    },
+
+    /// The shared state changed under a run, or a move of the state met a
+    /// different one; nothing was written.
+    #[error("the state in {store}: {reason}")]
+    StateConflict {
+        /// Where the state is.
+        store: String,
+        /// What differed and what to do.
+        reason: String,
+    },
+
     /// Output from a server could not be understood.
     #[error("server {server}: unexpected output from `{command}`: {reason}")]
     Parse {
@@ -350,6 +374,8 @@ impl Error {
             | Error::Inventory { .. }
             | Error::StateCorrupt { .. }
             | Error::StateTooNew { .. }
+            | Error::StateLocked { .. }
+            | Error::StateConflict { .. }
             | Error::SubnetExhausted { .. } => ErrorKind::Local,
             Error::Interrupted { .. } => ErrorKind::Interrupted,
             Error::Many(errors) => errors.first().map_or(ErrorKind::Local, Error::kind),

@@ -59,12 +59,7 @@ impl LockGuard {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        // Who holds it, for a process that has to wait (no arguments: they may hold secrets).
-        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let verb = std::env::args().nth(1).filter(|a| !a.starts_with('-')).unwrap_or_default();
-        let program = std::env::args().next().unwrap_or_default();
-        let program = Path::new(&program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let line = format!("pid {} ({program} {verb}) since unix time {since}\n", std::process::id());
+        let line = format!("{}\n", holder_line());
         if file.set_len(0).is_ok() && file.rewind().is_ok() {
             let _ = file.write_all(line.as_bytes());
         }
@@ -75,6 +70,29 @@ impl LockGuard {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Who holds a lock, for a process that has to wait: `pid 12 (flockport
+/// addlb) on HOST since unix time T` (no arguments: they may hold secrets).
+pub fn holder_line() -> String {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // The verb: the first argument that is neither a flag nor a flag's value.
+    let mut args = std::env::args().skip(1);
+    let mut verb = String::new();
+    while let Some(a) = args.next() {
+        if a == "--config" {
+            args.next();
+        } else if !a.starts_with('-') {
+            verb = a;
+            break;
+        }
+    }
+    let program = std::env::args().next().unwrap_or_default();
+    let program = Path::new(&program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    let on = if host.is_empty() { String::new() } else { format!(" on {host}") };
+    format!("pid {} ({program} {verb}){on} since unix time {since}", std::process::id())
 }
 
 /// A lock file's holder line for people: `pid 12 (flockport addlb) for 3 s`.

@@ -201,14 +201,146 @@ impl ServerConfig {
     }
 }
 
+/// The default state file, next to the inventory.
+pub const DEFAULT_STATE: &str = "flockport-state.json";
+
+/// `path` relative to the inventory's directory (an absolute one as it is).
+pub fn relative_to(inventory_path: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        inventory_path.parent().unwrap_or_else(|| Path::new(".")).join(path)
+    }
+}
+
+/// `state = "PATH"` (a file store at PATH) or a `[state]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StateSetting {
+    /// The file store at this path.
+    Path(PathBuf),
+    /// The `[state]` table.
+    Table(StateConfig),
+}
+
+impl<'de> Deserialize<'de> for StateSetting {
+    // By hand rather than `untagged`: a bad table then says what is wrong
+    // in it (`unknown variant "etcd"`), not "did not match any variant".
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(p) => Ok(StateSetting::Path(PathBuf::from(p))),
+            toml::Value::Table(t) => StateConfig::deserialize(t).map(StateSetting::Table).map_err(D::Error::custom),
+            other => {
+                Err(D::Error::custom(format!("state must be a file path or a [state] table, not {}", other.type_str())))
+            }
+        }
+    }
+}
+
+/// Which store keeps the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    /// A JSON file on this machine (the default).
+    #[default]
+    File,
+    /// Consul's KV store on the cluster's endpoints, shared by every operator.
+    Consul,
+}
+
+/// A Consul endpoint the state store talks to: its server and address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateEndpoint {
+    /// The server the endpoint's container runs on (reached over its SSH).
+    pub server: String,
+    /// The endpoint's address.
+    pub address: Ipv4Addr,
+}
+
+/// The inventory's `[state]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `file` (default) or `consul`.
+    #[serde(default)]
+    pub backend: StateBackend,
+    /// The state file (file store; with Consul, where `state migrate --to
+    /// file` writes it). Default `flockport-state.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Consul: the endpoints to use, tried in turn (written by `state migrate
+    /// --to consul` from the state's endpoints).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<StateEndpoint>,
+    /// Consul: the file (mode 0600) holding the ACL token for the state's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// Consul: the KV prefix (default `flockport`): `PREFIX/state`, `PREFIX/lock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Consul: how long a run waits for another's lock before it gives up
+    /// (default 600 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_wait_secs: Option<u64>,
+}
+
+impl StateConfig {
+    /// The KV prefix.
+    pub fn prefix(&self) -> &str {
+        self.prefix.as_deref().unwrap_or("flockport")
+    }
+
+    /// Checks what can be checked without contacting anything.
+    pub fn validate(&self, servers: &[ServerConfig]) -> Result<()> {
+        if let Some(p) = &self.prefix {
+            let ok = !p.is_empty() && p.split('/').all(|seg| names::check_name("state prefix segment", seg).is_ok());
+            if !ok {
+                return Err(Error::invalid(
+                    "[state] prefix",
+                    p,
+                    "use names of letters, digits, `-` and `_`, separated by `/` (e.g. `flockport` or `teams/blue`)",
+                ));
+            }
+        }
+        if self.backend == StateBackend::Consul {
+            if self.endpoints.is_empty() {
+                return Err(Error::invalid(
+                    "[state] endpoints",
+                    "[]",
+                    "the Consul store needs endpoints; `flockport state migrate --to consul` writes them",
+                ));
+            }
+            for e in &self.endpoints {
+                if !servers.iter().any(|s| s.name == e.server) {
+                    return Err(Error::invalid(
+                        "[state] endpoints",
+                        &e.server,
+                        "no server of that name in the inventory: add it, or correct the endpoint",
+                    ));
+                }
+            }
+            if self.token_file.is_none() {
+                return Err(Error::invalid(
+                    "[state] token_file",
+                    "",
+                    "the Consul store needs a token file (mode 0600); `flockport state migrate --to consul` makes one",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The inventory file's contents.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
-    /// Where the state file is, relative to the inventory's directory (default
-    /// `flockport-state.json`).
+    /// Where the state is: a file's path (relative to the inventory's
+    /// directory, default `flockport-state.json`), or a `[state]` table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<PathBuf>,
+    pub state: Option<StateSetting>,
     /// The Consul binary copied into endpoint containers (default: `consul`
     /// on PATH).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,8 +376,9 @@ impl Inventory {
         }
     }
 
-    /// Checks all servers and that names are unique.
+    /// Checks all servers, that names are unique, and the `[state]` table.
     pub fn validate(&self) -> Result<()> {
+        self.state_config().validate(&self.servers)?;
         let mut seen = std::collections::HashSet::new();
         for s in &self.servers {
             s.validate()?;
@@ -272,13 +405,24 @@ impl Inventory {
         })
     }
 
-    /// The state file path for an inventory at `inventory_path`.
+    /// The state file path for an inventory at `inventory_path` (with the
+    /// Consul store, the file it moves from and to, and the place the
+    /// secrets directory sits next to).
     pub fn state_path(&self, inventory_path: &Path) -> PathBuf {
-        let rel = self.state.clone().unwrap_or_else(|| PathBuf::from("flockport-state.json"));
-        if rel.is_absolute() {
-            rel
-        } else {
-            inventory_path.parent().unwrap_or_else(|| Path::new(".")).join(rel)
+        let rel = match &self.state {
+            Some(StateSetting::Path(p)) => p.clone(),
+            Some(StateSetting::Table(t)) => t.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STATE)),
+            None => PathBuf::from(DEFAULT_STATE),
+        };
+        relative_to(inventory_path, &rel)
+    }
+
+    /// The `[state]` table: the given one, or the file store's defaults.
+    pub fn state_config(&self) -> StateConfig {
+        match &self.state {
+            Some(StateSetting::Table(t)) => t.clone(),
+            Some(StateSetting::Path(p)) => StateConfig { path: Some(p.clone()), ..StateConfig::default() },
+            None => StateConfig::default(),
         }
     }
 
@@ -346,6 +490,38 @@ transport = "local"
         assert!(Inventory::parse(Path::new("x"), bad).unwrap_err().to_string().contains("a;b"));
         let bad = "[[server]]\nname = \"a\"\nsubnet = \"10.0.9.0/99\"\ntransport = \"local\"\n";
         assert!(Inventory::parse(Path::new("x"), bad).is_err());
+    }
+
+    #[test]
+    fn state_table_parses_validates_and_round_trips() {
+        let servers = LAB.split_once("\n[[server]]").map(|(_, r)| format!("[[server]]{r}")).unwrap();
+        let consul = format!(
+            "[state]\nbackend = \"consul\"\ntoken_file = \"t.token\"\nprefix = \"teams/blue\"\n\n\
+             [[state.endpoints]]\nserver = \"s1\"\naddress = \"10.0.4.10\"\n\n{servers}"
+        );
+        let inv = Inventory::parse(Path::new("/etc/fp/x.toml"), &consul).unwrap();
+        let cfg = inv.state_config();
+        assert_eq!((cfg.backend, cfg.prefix()), (StateBackend::Consul, "teams/blue"));
+        assert_eq!(cfg.endpoints[0].address, Ipv4Addr::new(10, 0, 4, 10));
+        assert_eq!(inv.state_path(Path::new("/etc/fp/x.toml")), PathBuf::from("/etc/fp/flockport-state.json"));
+        assert_eq!(Inventory::parse(Path::new("x"), &inv.to_toml().unwrap()).unwrap(), inv);
+        // The plain path form is still a file store at that path.
+        let plain = Inventory::parse(Path::new("/etc/fp/x.toml"), LAB).unwrap();
+        assert_eq!(plain.state_config().backend, StateBackend::File);
+        // Each bad table names its value.
+        for (bad, named) in [
+            (consul.replace("server = \"s1\"", "server = \"s9\""), "s9"),
+            (consul.replace("teams/blue", "teams/../x"), "teams/../x"),
+            (consul.replace("teams/blue", "a b"), "a b"),
+            (consul.replace("token_file = \"t.token\"\n", ""), "token_file"),
+            (consul.replace("backend = \"consul\"", "backend = \"etcd\""), "etcd"),
+        ] {
+            let e = Inventory::parse(Path::new("x"), &bad).unwrap_err().to_string();
+            assert!(e.contains(named), "{named}: {e}");
+        }
+        let no_endpoints = format!("[state]\nbackend = \"consul\"\ntoken_file = \"t\"\n\n{servers}");
+        let e = Inventory::parse(Path::new("x"), &no_endpoints).unwrap_err().to_string();
+        assert!(e.contains("state migrate --to consul"), "{e}");
     }
 
     #[test]

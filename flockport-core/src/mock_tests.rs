@@ -445,7 +445,7 @@ async fn reopen_reads_the_inventory_again_and_keeps_the_store() {
     let txn = c.store().begin().await.unwrap();
     let mut st = txn.state().clone();
     st.counters.insert("web".into(), 4);
-    txn.commit(st).unwrap();
+    txn.commit(st).await.unwrap();
     let inv = dir.path().join("flockport.toml");
     let more = format!("{INVENTORY}\n[[server]]\nname = \"s3\"\ntransport = \"local\"\nsubnet = \"10.0.9.0/24\"\n");
     std::fs::write(&inv, more).unwrap();

@@ -63,6 +63,27 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// The secret in file `path` (trimmed), which must be of mode 0600 or
+/// stricter: a file others can read is refused, naming the fix.
+pub fn read_private(field: &'static str, path: &Path) -> Result<Secret> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("reading", path, e))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::invalid(
+            field,
+            path.display().to_string(),
+            format!("its mode is {mode:04o}, readable by others: `chmod 600 {}`", path.display()),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, path.display().to_string(), "the file is empty"));
+    }
+    Ok(Secret(text.to_string()))
+}
+
 /// Secret files under one directory (mode 0700), each mode 0600, named by a
 /// key of plain names (checked: never a path of their own).
 #[derive(Debug, Clone)]

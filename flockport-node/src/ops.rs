@@ -33,7 +33,10 @@ macro_rules! op_promise {
             &$env,
             async move {
                 let args = $args?;
-                shared.edit(|c| Box::pin(args.call(c, Ctx::default()))).await
+                let opts = apply_options($opts);
+                shared
+                    .edit(move |c| Box::pin(args.call(c, Ctx { opts, progress: &flockport_core::plan::NoProgress })))
+                    .await
             },
             |env, v| to_js(env, &v),
         )

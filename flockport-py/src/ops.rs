@@ -133,9 +133,21 @@ macro_rules! op_future {
         }
     }};
     (edit, $me:ident, $py:ident, $args:ident, $flags:ident) => {{
-        let _ = $flags;
         let shared = $me.shared.clone();
-        async move { shared.edit(|c| Box::pin($args.call(c, Default::default()))).await.map(Out) }
+        let dry_run = $flags.dry_run;
+        async move {
+            shared
+                .edit(move |c| {
+                    Box::pin(
+                        $args.call(
+                            c,
+                            Ctx { opts: ApplyOptions { dry_run }, progress: &flockport_core::plan::NoProgress },
+                        ),
+                    )
+                })
+                .await
+                .map(Out)
+        }
     }};
 }
 

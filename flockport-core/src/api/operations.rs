@@ -30,6 +30,13 @@ macro_rules! for_each_operation {
                 edit fn del_server(name: String) -> () = |c, _x| c.del_server(&name).await
             }
             {
+                /// `state migrate --to consul|file`: moves the state between this
+                /// machine's file and Consul's KV on the cluster's endpoints (shared by
+                /// every operator), and switches the inventory's `[state]` to it.
+                edit fn migrate_state(to: String) [dry_run] -> Applied<StateMove>
+                    = |c, x| c.migrate_state(&to, x.opts).await
+            }
+            {
                 /// Probes one server (one round trip): LXC version, overlay support, containers.
                 read fn probe(server: String) -> ServerFacts = |c, _x| c.probe(&server).await
             }

@@ -375,6 +375,15 @@ impl Cluster {
         let state = txn.state().clone();
         let rec = find_ep(&state, name)?.clone();
         let remaining: Vec<EpRecord> = state.eps.values().filter(|e| e.container.name != name).cloned().collect();
+        if remaining.is_empty() && self.inventory().state_config().backend == crate::inventory::StateBackend::Consul {
+            // Even with --force: the state itself lives on these endpoints.
+            return Err(Error::invalid(
+                "endpoint",
+                name,
+                "it is the last endpoint and the cluster's state is kept in Consul on it: move the state out first \
+                 with `flockport state migrate --to file`",
+            ));
+        }
         if !force {
             if remaining.len() < 2 {
                 return Err(Error::invalid(

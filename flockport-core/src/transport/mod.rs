@@ -173,6 +173,48 @@ pub trait TransportFactory: Send + Sync + std::fmt::Debug {
     fn connect(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>>;
 }
 
+/// One transport per server per process, made by a factory on first use
+/// and shared: the cluster's operations and its state store (a Consul store
+/// reaches its endpoints through the same SSH connections).
+#[derive(Debug)]
+pub struct TransportPool {
+    factory: Arc<dyn TransportFactory>,
+    map: std::sync::Mutex<std::collections::BTreeMap<String, Arc<dyn Transport>>>,
+}
+
+impl TransportPool {
+    /// An empty pool over `factory`.
+    pub fn new(factory: Arc<dyn TransportFactory>) -> Self {
+        TransportPool { factory, map: std::sync::Mutex::new(Default::default()) }
+    }
+
+    /// The factory (for a new pool over the same one).
+    pub fn factory(&self) -> &Arc<dyn TransportFactory> {
+        &self.factory
+    }
+
+    fn map(&self) -> Result<std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Arc<dyn Transport>>>> {
+        self.map.lock().map_err(|_| Error::invalid("transport cache", "", "poisoned lock"))
+    }
+
+    /// The transport for `server`: the pool's, or a new one.
+    pub fn get(&self, server: &ServerConfig) -> Result<Arc<dyn Transport>> {
+        let mut map = self.map()?;
+        if let Some(t) = map.get(&server.name) {
+            return Ok(t.clone());
+        }
+        let t = self.factory.connect(server)?;
+        map.insert(server.name.clone(), t.clone());
+        Ok(t)
+    }
+
+    /// Forgets the transport of server `name` (it left the inventory).
+    pub fn forget(&self, name: &str) -> Result<()> {
+        self.map()?.remove(name);
+        Ok(())
+    }
+}
+
 /// The real factory: SSH or local as the inventory says.
 #[derive(Debug, Default)]
 pub struct DefaultTransportFactory;

@@ -2,7 +2,11 @@
 //!
 //! The default [`FileStateStore`] keeps JSON in a file of mode 0600, takes an
 //! exclusive lock for each transaction (so two concurrent runs never lose an
-//! update), writes atomically, and carries a schema version.
+//! update), writes atomically, and carries a schema version. The
+//! [`consul::ConsulStateStore`] keeps the same bytes in Consul's KV, shared by
+//! every operator's machine (a session lock, a check-and-set write);
+//! [`open_store`] picks the one the inventory's `[state]` names, and
+//! `migrate.rs` moves the state between them (`state migrate`).
 //!
 //! Every change of the file's shape bumps [`SCHEMA_VERSION`] and adds a step
 //! to [`migrate`], which brings a file of any older version up to date when
@@ -17,11 +21,18 @@
 
 use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, lock_path, LockGuard};
+use crate::inventory::{Inventory, StateBackend};
 use crate::service::ServiceContainer;
+use crate::transport::TransportPool;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub mod consul;
+mod migrate;
+pub use migrate::StateMove;
 
 /// The schema version this build writes and reads.
 ///
@@ -248,11 +259,22 @@ fn v1_to_v2(mut v: serde_json::Value) -> std::result::Result<serde_json::Value, 
 }
 
 /// A transaction: the state as read under the lock, and the way to commit it.
+#[async_trait::async_trait]
 pub trait StateTxn: Send {
     /// The state as it was when the transaction began.
     fn state(&self) -> &State;
     /// Writes `new` and ends the transaction (the lock is released).
-    fn commit(self: Box<Self>, new: State) -> Result<()>;
+    async fn commit(self: Box<Self>, new: State) -> Result<()>;
+}
+
+/// The store an inventory names: its `[state]` table's backend (the file
+/// store by default), reaching Consul through `pool`'s transports.
+pub fn open_store(inv: &Inventory, inv_path: &Path, pool: &Arc<TransportPool>) -> Result<Arc<dyn StateStore>> {
+    let cfg = inv.state_config();
+    Ok(match cfg.backend {
+        StateBackend::File => Arc::new(FileStateStore::new(inv.state_path(inv_path))),
+        StateBackend::Consul => Arc::new(consul::ConsulStateStore::open(&cfg, inv, inv_path, pool.clone())?),
+    })
 }
 
 /// Where the desired state lives.
@@ -323,16 +345,24 @@ pub struct FileTxn {
     _lock: LockGuard,
 }
 
+impl FileTxn {
+    /// Writes `new` and ends the transaction, on the calling thread.
+    pub fn commit_blocking(self, mut new: State) -> Result<()> {
+        new.schema = SCHEMA_VERSION;
+        let bytes = serde_json::to_vec_pretty(&new)
+            .map_err(|e| Error::StateCorrupt { path: self.path.clone(), reason: e.to_string() })?;
+        atomic_write(&self.path, &bytes, 0o600)
+    }
+}
+
+#[async_trait::async_trait]
 impl StateTxn for FileTxn {
     fn state(&self) -> &State {
         &self.state
     }
 
-    fn commit(self: Box<Self>, mut new: State) -> Result<()> {
-        new.schema = SCHEMA_VERSION;
-        let bytes = serde_json::to_vec_pretty(&new)
-            .map_err(|e| Error::StateCorrupt { path: self.path.clone(), reason: e.to_string() })?;
-        atomic_write(&self.path, &bytes, 0o600)
+    async fn commit(self: Box<Self>, new: State) -> Result<()> {
+        self.commit_blocking(new)
     }
 }
 
@@ -412,7 +442,7 @@ mod tests {
         let store = FileStateStore::new(&path);
         let txn = store.begin().await.unwrap();
         let st = txn.state().clone();
-        txn.commit(st).unwrap();
+        txn.commit(st).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(v["schema"], SCHEMA_VERSION);
         assert_eq!(v["lbs"]["ha1"]["published"][0]["port"], 80);
@@ -427,7 +457,7 @@ mod tests {
         let txn = store.begin().await.unwrap();
         let mut st = txn.state().clone();
         st.counters.insert("web".into(), 3);
-        txn.commit(st).unwrap();
+        txn.commit(st).await.unwrap();
         assert_eq!(store.load_blocking().unwrap(), store.load().await.unwrap());
         assert_eq!(store.load_blocking().unwrap().counters["web"], 3);
         std::fs::write(store.path(), "{ not json").unwrap();
@@ -456,7 +486,7 @@ mod tests {
                 );
                 // Widen the race window.
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                txn.commit(s).unwrap();
+                txn.commit(s).await.unwrap();
             }));
         }
         for t in tasks {
@@ -478,10 +508,10 @@ mod tests {
                 let p = path.clone();
                 std::thread::spawn(move || {
                     let store = FileStateStore::new(&p);
-                    let txn = Box::new(store.begin_blocking().unwrap());
+                    let txn = store.begin_blocking().unwrap();
                     let mut s = txn.state().clone();
                     *s.counters.entry("n".into()).or_insert(0) += 1;
-                    txn.commit(s).unwrap();
+                    txn.commit_blocking(s).unwrap();
                 })
             })
             .collect();
