@@ -232,7 +232,10 @@ impl Cluster {
         }
         let file_txn = FileStateStore::new(&file).begin_blocking()?;
         file_txn.commit_blocking(st)?;
-        let line = format!("moved to a file by {}", crate::fsutil::holder_line());
+        let line = format!(
+            "moved to a file by {}",
+            crate::fsutil::holder_line().replace(" since unix time ", " at unix time ")
+        );
         let index = txn.index();
         let deleted = store.move_out(&line, index).await;
         txn.release().await;
