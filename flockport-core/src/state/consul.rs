@@ -400,12 +400,9 @@ impl Inner {
         Ok(c.id)
     }
 
-    /// Destroys `session` (its lock goes with it); best effort.
+    /// Destroys `session`, which releases its lock (behaviour `release`,
+    /// lock-delay 0: one request, not a release and a destroy); best effort.
     async fn end_session(&self, session: &str) {
-        let r = self.kv("lock").query("release", session);
-        if let Err(e) = self.request(&r).await {
-            tracing::warn!(error = %e, "releasing the state lock in Consul (it expires with its session)");
-        }
         let r = Req::new(Method::PUT, &["session", "destroy", session]);
         if let Err(e) = self.request(&r).await {
             tracing::warn!(error = %e, "destroying the state lock's Consul session (it expires by itself)");

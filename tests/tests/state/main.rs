@@ -12,7 +12,7 @@
 use flockport_core::state::consul::ConsulStateStore;
 use flockport_core::transport::{DefaultTransportFactory, TransportPool};
 use flockport_tests::discovery::{consul_on_path, on_server, wait_for};
-use flockport_tests::{cli, cli_json, cli_ok, flockport_bin, lab, lab_inventory_copy};
+use flockport_tests::{cli, cli_json, cli_ok, flockport_bin, interrupt_when, lab, lab_inventory_copy};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
@@ -224,6 +224,21 @@ fn two_operators_share_the_state_in_consul() {
     let addresses: BTreeSet<&String> = recorded.values().map(|(_, a)| a).collect();
     assert_eq!(addresses.len(), recorded.len(), "no address twice: {recorded:?}");
     assert_eq!(on_servers(&inv_a), recorded, "the state lists exactly what runs on the servers");
+
+    // A failed run and an interrupted one release the lock at once: the next waits for nobody.
+    let no_wait = |what: &str| {
+        let t = Instant::now();
+        let out = cli(&inv_b, &["addcontainer", "s1", "w1", "--dry-run"]);
+        assert!(!stderr(&out).contains("waiting for the state lock"), "{what}: {}", stderr(&out));
+        assert!(t.elapsed() < Duration::from_secs(5), "{what}: {:?}", t.elapsed());
+    };
+    let out = cli(&inv_a, &["addcontainer", "s1", "w1"]);
+    assert_eq!(out.status.code(), Some(2), "w1 exists: {}", stderr(&out));
+    no_wait("after a failed run");
+    let (code, sent, _) = interrupt_when(&inv_a, &["addcontainer", "s2", "killed"], "[3/");
+    assert!(sent && code == Some(130), "interrupted: {code:?}");
+    no_wait("after an interrupted run");
+    assert!(!state_of(&inv_a).containers.contains_key("killed"));
 
     // A holder killed with SIGKILL: the other operator waits at most the session's life, then goes on.
     let mut held = Command::new(flockport_bin())
