@@ -138,9 +138,9 @@ export interface ImageConfig {
 /** What `state migrate` did (or would do). */
 export interface StateMove {
   /** The backend it came from: `file` or `consul`. */
-  from: string
+  source: string
   /** The backend it is in now. */
-  to: string
+  target: string
   /** Where it is now (`Consul KV flockport/state`, or the file's path). */
   location: string
   /** The Consul endpoints the inventory names (`SERVER/ADDRESS`). */

@@ -490,7 +490,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 } else {
                     format!(" (endpoints {})", r.endpoints.join(", "))
                 };
-                format!("state {how}: {} -> {}, now in {}{via}", r.from, r.to, r.location)
+                format!("state {how}: {} -> {}, now in {}{via}", r.source, r.target, r.location)
             })?;
         }
         Command::Push { container, source, dest, mode } => {

@@ -35,9 +35,9 @@ pub const DEFAULT_TOKEN_FILE: &str = "flockport-state.token";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct StateMove {
     /// The backend it came from: `file` or `consul`.
-    pub from: String,
+    pub source: String,
     /// The backend it is in now.
-    pub to: String,
+    pub target: String,
     /// Where it is now (`Consul KV flockport/state`, or the file's path).
     pub location: String,
     /// The Consul endpoints the inventory names (`SERVER/ADDRESS`).
@@ -119,8 +119,8 @@ impl Cluster {
         let names: Vec<String> = endpoints.iter().map(|e| format!("{}/{}", e.server, e.address)).collect();
         let location = format!("Consul KV {}/state", new_cfg.prefix());
         let record = |wrote| StateMove {
-            from: from.clone(),
-            to: "consul".into(),
+            source: from.clone(),
+            target: "consul".into(),
             location: location.clone(),
             endpoints: names.clone(),
             wrote,
@@ -206,8 +206,8 @@ impl Cluster {
         plan.state_changes.push(format!("delete {} (a `moved` mark says where it went)", store.describe()));
         plan.state_changes.push(format!("[state] in {}: backend file", inv_path.display()));
         let record = |wrote| StateMove {
-            from: "consul".into(),
-            to: "file".into(),
+            source: "consul".into(),
+            target: "file".into(),
             location: file.display().to_string(),
             endpoints: Vec::new(),
             wrote,

@@ -108,7 +108,7 @@ impl Drop for Restore {
         for s in ["s1", "s2", "s3"] {
             let _ = on_server(
                 s,
-                "for n in $(lxc-ls -1 | grep -E '^(w[0-9]+|lb[0-9]+|killed|after-kill|leaderless|never|nope)$'); do \
+                "for n in $(lxc-ls -1 | grep -E '^(w[0-9]+|lb[0-9]+|killed|intr|after-kill|leaderless|never|nope)$'); do \
                  lxc-stop -k -n \"$n\"; lxc-destroy -f -n \"$n\"; done; true",
             );
         }
@@ -235,10 +235,20 @@ fn two_operators_share_the_state_in_consul() {
     let out = cli(&inv_a, &["addcontainer", "s1", "w1"]);
     assert_eq!(out.status.code(), Some(2), "w1 exists: {}", stderr(&out));
     no_wait("after a failed run");
-    let (code, sent, _) = interrupt_when(&inv_a, &["addcontainer", "s2", "killed"], "[3/");
-    assert!(sent && code == Some(130), "interrupted: {code:?}");
-    no_wait("after an interrupted run");
-    assert!(!state_of(&inv_a).containers.contains_key("killed"));
+    // Ctrl-C while waiting for the lock (held here, through the library) ends the wait.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = || {
+        let inv = flockport_core::Inventory::load(&inv_a).unwrap();
+        let pool = Arc::new(TransportPool::new(Arc::new(DefaultTransportFactory)));
+        ConsulStateStore::open(&inv.state_config(), &inv, &inv_a, pool).unwrap()
+    };
+    let held = rt.block_on(store().lock()).unwrap();
+    let (code, sent, lines) = interrupt_when(&inv_b, &["addcontainer", "s2", "intr"], "waiting for the state lock");
+    assert!(sent && code == Some(130), "interrupted while waiting: {code:?}");
+    assert!(lines.iter().any(|l| l.contains("held by pid")), "{lines:?}");
+    rt.block_on(held.release());
+    no_wait("after an interrupted wait");
+    assert!(!state_of(&inv_a).containers.contains_key("intr"));
 
     // A holder killed with SIGKILL: the other operator waits at most the session's life, then goes on.
     let mut held = Command::new(flockport_bin())
@@ -288,12 +298,9 @@ fn two_operators_share_the_state_in_consul() {
     });
 
     // A run that lost its lock never overwrites a newer state: its check-and-set refuses.
-    let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use flockport_core::state::StateTxn;
-        let inv = flockport_core::Inventory::load(&inv_a).unwrap();
-        let pool = Arc::new(TransportPool::new(Arc::new(DefaultTransportFactory)));
-        let store = ConsulStateStore::open(&inv.state_config(), &inv, &inv_a, pool).unwrap();
+        let store = store();
         let txn = store.lock().await.unwrap();
         let mut mine = txn.state().clone();
         mine.counters.insert("lost-lock".into(), 1);
