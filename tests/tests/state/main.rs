@@ -246,6 +246,13 @@ fn two_operators_share_the_state_in_consul() {
     let (code, sent, lines) = interrupt_when(&inv_b, &["addcontainer", "s2", "intr"], "waiting for the state lock");
     assert!(sent && code == Some(130), "interrupted while waiting: {code:?}");
     assert!(lines.iter().any(|l| l.contains("held by pid")), "{lines:?}");
+    // An operator whose lock_wait_secs runs out gets a clear lock error, and nothing is changed.
+    let (_e, inv_e) = operator(&dir_of(&inv_b), &["flockport.toml", "flockport-state.token"]);
+    let text = std::fs::read_to_string(&inv_e).unwrap().replace("[state]\n", "[state]\nlock_wait_secs = 1\n");
+    std::fs::write(&inv_e, text).unwrap();
+    let out = cli(&inv_e, &["addcontainer", "s2", "intr"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is locked by pid") && stderr(&out).contains("lock_wait_secs"), "{}", stderr(&out));
     rt.block_on(held.release());
     no_wait("after an interrupted wait");
     assert!(!state_of(&inv_a).containers.contains_key("intr"));
