@@ -192,26 +192,9 @@ impl ConsulClient {
 
     /// [`ConsulClient::get`] with its own time limit.
     async fn get_within<T: DeserializeOwned>(&self, segments: &[&str], limit: Duration) -> Result<T> {
-        let server = self.transport.server().to_string();
-        let path = segments.join("/");
-        let context = format!("Consul at {} GET /v1/{path}", self.target);
-        let url = self.url(segments, &[])?;
-        let resp = self.http.get(url).timeout(limit).send().await.map_err(|e| Error::Http {
-            server: server.clone(),
-            context: context.clone(),
-            source: e,
-        })?;
-        let status = resp.status();
-        if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default();
-            return Err(Error::ApiStatus {
-                server,
-                context,
-                status: status.as_u16(),
-                body: body.chars().take(300).collect(),
-            });
-        }
-        resp.json::<T>().await.map_err(|e| Error::Http { server, context, source: e })
+        let answer = self.call(Call { limit, ..Call::new(reqwest::Method::GET, segments) }).await?;
+        let context = format!("Consul at {} GET /v1/{}", self.target, segments.join("/"));
+        answer.json(self.transport.server(), &context)
     }
 
     /// The URL of `/v1/SEGMENTS...` on the tunnel (each segment escaped).
