@@ -243,6 +243,62 @@ export interface ServerStatus {
   /** Time of the round trip, including connecting. */
   millis: number
 }
+/** `status`: the whole cluster in one read. */
+export interface Status {
+  /** Every server, as `listservers` shows it. */
+  servers: Array<ServerStatus>
+  /** Every deployed thing of every family, in [`FAMILIES`] order. */
+  items: Array<StatusItem>
+  /** Differences between the state and the servers. */
+  drift: Array<Drift>
+  /** Families this build does not have, each with a sentence. */
+  absent: Array<string>
+  /** Every server read, every item up, no missing drift. */
+  healthy: boolean
+  /** Time of the whole read. */
+  millis: number
+}
+/** One deployed thing as `status` shows it. */
+export interface StatusItem {
+  /** Its family: container, lb, webserver, database, vip, endpoint, service. */
+  family: string
+  /** Its name. */
+  name: string
+  /** The server it runs on now (a floating IP: the server holding it; empty when none does). */
+  server: string
+  /** Its address (a service: `ADDRESS:PORT`). */
+  address: string
+  /** Ports published on its server, `HOSTPORT:PORT` (or `PORT` when equal). */
+  ports: Array<string>
+  /** `up`, `degraded`, `down` or `unknown`. */
+  health: string
+  /** Why, when not up. */
+  why?: string
+  /** What it is, in a few words (kind and mode, engine, URLs, role). */
+  detail: string
+  /**
+   * What it sends traffic to: a load balancer's backends, a webserver's apps' upstreams
+   * (`ADDRESS:PORT`, or a name), each with the name of the container at that address when
+   * one is known.
+   */
+  targets: Array<string>
+}
+/** A difference between the state and the servers. */
+export interface Drift {
+  /**
+   * `missing` (in state, not on its server) or `unmanaged` (on a server, not in state;
+   * shown, not counted as unhealthy).
+   */
+  kind: string
+  /** The family of the record, or `container`. */
+  family: string
+  /** The container's (or service's) name. */
+  name: string
+  /** Its server. */
+  server: string
+  /** What to do about it. */
+  hint: string
+}
 /** A container flockport created and manages. */
 export interface ContainerRecord {
   /** The server it lives on. */
@@ -911,6 +967,13 @@ export declare class Cluster {
    * server is reported in its status, not raised.
    */
   listServers(): Promise<Array<ServerStatus>>
+  /**
+   * `status`: one view of everything deployed: every server read once (one round trip each)
+   * with Consul's catalog, joined with every family's records: what runs where, address,
+   * published ports, health with why, and drift. An unreachable server makes its items
+   * `unknown`.
+   */
+  status(): Promise<Status>
   /** `listcontainers`: containers (images excluded) on one server or all, in parallel. */
   containers(server?: string | undefined | null): Promise<Array<ContainerInfo>>
   /** Writes a file (bytes or text) inside a container with `mode`. */

@@ -4,6 +4,7 @@
 mod db;
 mod ep;
 mod output;
+mod status;
 mod vip;
 mod ws;
 
@@ -87,6 +88,26 @@ enum Command {
     /// List servers: reachability, LXC version, containers (one round trip each, in parallel).
     #[command(alias = "listserver")]
     Listservers(ListOpts),
+    /// One view of everything deployed: every server read once, each family's records with
+    /// their server, address, published ports and health (and why), drift. Exit 1 when
+    /// anything is not healthy.
+    Status {
+        /// Redraw every SECONDS in place until Ctrl-C (with --json: one document per line).
+        #[arg(long, value_name = "SECONDS")]
+        watch: Option<f64>,
+        #[command(flatten)]
+        list: ListOpts,
+    },
+    /// Serve a read-only page of `status` (tables per family and a picture of the cluster),
+    /// refreshing on its own, until Ctrl-C.
+    Ui {
+        /// Address to listen on; loopback unless --public.
+        #[arg(long, value_name = "ADDRESS:PORT", default_value = status::DEFAULT_LISTEN)]
+        listen: String,
+        /// Allow a non-loopback --listen; every request then needs the token printed at start.
+        #[arg(long)]
+        public: bool,
+    },
     /// Remove a server from the inventory.
     Delserver {
         /// Server name.
@@ -389,6 +410,8 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 return Ok(3);
             }
         }
+        Command::Status { watch, list } => return status::run(&cluster, list.json, watch).await,
+        Command::Ui { listen, public } => return status::ui(cluster, &listen, public).await,
         Command::Delserver { name } => {
             cluster.del_server(&name).await?;
             println!("removed server {name}");

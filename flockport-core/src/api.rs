@@ -452,6 +452,7 @@ pub mod prelude {
     pub use crate::secrets::Secret;
     pub use crate::service::ServiceContainer;
     pub use crate::state::{ContainerRecord, StateMove};
+    pub use crate::status::Status;
     pub use crate::vip::{Vip, VipInfo, VipSpec};
     pub use crate::ws::{AppSpec, HostsChange, WsInfo, WsRecord};
     pub use std::path::PathBuf;

@@ -86,6 +86,32 @@ pub struct ServerStatus {
     pub millis: u64,
 }
 
+impl ServerStatus {
+    /// Server `s` as its probe found it (or why it could not be read).
+    pub fn read(s: &ServerConfig, probe: std::result::Result<&ServerFacts, &Error>, millis: u64) -> ServerStatus {
+        let host = match s.transport {
+            TransportKind::Local => "local".to_string(),
+            TransportKind::Ssh => s.host.clone().unwrap_or_default(),
+        };
+        let (reachable, error) = match probe {
+            Ok(_) => (true, None),
+            Err(e) => (false, Some(e.to_string())),
+        };
+        let facts = probe.ok();
+        ServerStatus {
+            name: s.name.clone(),
+            host,
+            subnet: s.subnet,
+            reachable,
+            error,
+            lxc_version: facts.map(|f| f.lxc_version.clone()),
+            containers: facts.map_or(0, |f| f.containers.iter().filter(|c| !c.is_image()).count()),
+            images: facts.map_or(0, |f| f.containers.iter().filter(|c| c.is_image()).count()),
+            millis,
+        }
+    }
+}
+
 /// What a list verb read: the items, and each server it could not read with
 /// the error (a listing that misses a server says so, and the CLI exits 3).
 #[derive(Debug)]
@@ -389,36 +415,7 @@ impl Cluster {
         self.probe_all(&servers)
             .await
             .into_iter()
-            .map(|(s, r, millis)| {
-                let host = match s.transport {
-                    TransportKind::Local => "local".to_string(),
-                    TransportKind::Ssh => s.host.clone().unwrap_or_default(),
-                };
-                match r {
-                    Ok(f) => ServerStatus {
-                        name: s.name.clone(),
-                        host,
-                        subnet: s.subnet,
-                        reachable: true,
-                        error: None,
-                        lxc_version: Some(f.lxc_version.clone()),
-                        containers: f.containers.iter().filter(|c| !c.is_image()).count(),
-                        images: f.containers.iter().filter(|c| c.is_image()).count(),
-                        millis,
-                    },
-                    Err(e) => ServerStatus {
-                        name: s.name.clone(),
-                        host,
-                        subnet: s.subnet,
-                        reachable: false,
-                        error: Some(e.to_string()),
-                        lxc_version: None,
-                        containers: 0,
-                        images: 0,
-                        millis,
-                    },
-                }
-            })
+            .map(|(s, r, millis)| ServerStatus::read(s, r.as_ref(), millis))
             .collect()
     }
 

@@ -29,6 +29,7 @@ pub mod quote;
 pub mod secrets;
 pub mod service;
 pub mod state;
+pub mod status;
 pub mod transport;
 pub mod vip;
 pub mod ws;

@@ -46,6 +46,13 @@ macro_rules! for_each_operation {
                 read fn list_servers() -> Vec<ServerStatus> = |c, _x| Ok(c.list_servers().await)
             }
             {
+                /// `status`: one view of everything deployed: every server read once (one
+                /// round trip each) with Consul's catalog, joined with every family's
+                /// records: what runs where, address, published ports, health with why,
+                /// and drift. An unreachable server makes its items `unknown`.
+                read fn status() -> Status = |c, _x| c.status().await
+            }
+            {
                 /// `listcontainers`: containers (images excluded) on one server or all, in parallel.
                 read fn containers(server: Option<String> = None) -> Vec<ContainerInfo>
                     = |c, _x| c.containers(server.as_deref()).await

@@ -262,24 +262,7 @@ impl Cluster {
         let t: &dyn Transport = t.as_ref();
         let argv = steps::probe_argv(rec);
         let out = lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?;
-        let text = out.stdout_str();
-        let mut version = None;
-        let mut sizes = std::collections::BTreeMap::new();
-        let mut up = false;
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix("version ") {
-                version = Some(v.trim().to_string());
-            } else if let Some(rest) = line.strip_prefix("size ") {
-                if let Some((db, n)) = rest.rsplit_once(' ') {
-                    if rec.databases.contains_key(db) {
-                        sizes.insert(db.to_string(), n.trim().parse().unwrap_or(0));
-                    }
-                }
-            } else if line.trim() == "tcp UP" {
-                up = true;
-            }
-        }
-        Ok((version, sizes, up))
+        Ok(probe_answer(rec, &out.stdout_str()))
     }
 
     /// `listdbs --show-password INSTANCE DATABASE`: the password of the user
@@ -387,6 +370,31 @@ fn check_joins(rec: &DbRecord, engine: Engine, server: &str, spec: &DbSpec) -> R
         ));
     }
     Ok(())
+}
+
+/// What [`steps::probe_argv`] printed: the engine's version, each
+/// database's size, whether its port takes TCP connections.
+pub(crate) fn probe_answer(
+    rec: &DbRecord,
+    text: &str,
+) -> (Option<String>, std::collections::BTreeMap<String, u64>, bool) {
+    let mut version = None;
+    let mut sizes = std::collections::BTreeMap::new();
+    let mut up = false;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("version ") {
+            version = Some(v.trim().to_string());
+        } else if let Some(rest) = line.strip_prefix("size ") {
+            if let Some((db, n)) = rest.rsplit_once(' ') {
+                if rec.databases.contains_key(db) {
+                    sizes.insert(db.to_string(), n.trim().parse().unwrap_or(0));
+                }
+            }
+        } else if line.trim() == "tcp UP" {
+            up = true;
+        }
+    }
+    (version, sizes, up)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub mod agents;
 pub mod catalog;
 mod containers;
 pub mod dns;
-mod services;
+pub(crate) mod services;
 pub mod spec;
 pub mod steps;
 
@@ -275,54 +275,7 @@ impl Cluster {
     /// [`Cluster::endpoints`] of the endpoints in `state`.
     pub(crate) async fn endpoints_in(&self, state: &State) -> Result<EpListing> {
         let futs = state.eps.values().map(|rec| async move { (rec, self.ep_probe(rec).await) });
-        let probed = futures::future::join_all(futs).await;
-        let view = probed.iter().find_map(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
-        let peers = spec::parse_peers(&view);
-        let members = spec::parse_members(&view);
-        let leader = peers.iter().find(|p| p.1 == "leader").map(|p| p.0.clone());
-        let voters = peers.iter().filter(|p| p.2).count() as u32;
-        let healthy_voters =
-            peers.iter().filter(|p| p.2 && members.iter().any(|m| m.0 == p.0 && m.1 == "alive")).count() as u32;
-        let endpoints: Vec<EpInfo> = probed
-            .iter()
-            .map(|(rec, r)| {
-                let n = &rec.container.name;
-                let peer = peers.iter().find(|p| &p.0 == n);
-                EpInfo {
-                    record: (*rec).clone(),
-                    role: peer.map(|p| p.1.clone()),
-                    voter: peer.is_some_and(|p| p.2),
-                    status: members.iter().find(|m| &m.0 == n).map_or("unknown".into(), |m| m.1.clone()),
-                    answers: r.is_ok(),
-                    error: r.as_ref().err().map(|e| e.to_string()),
-                }
-            })
-            .collect();
-        let ft = spec::fault_tolerance(voters, healthy_voters);
-        let down = endpoints.iter().filter(|e| !e.answers || e.status != "alive").count();
-        let warning = if endpoints.is_empty() {
-            None
-        } else if leader.is_none() {
-            Some("no leader: the endpoints cannot serve writes (too few of them answer)".to_string())
-        } else if endpoints.len() < 3 {
-            Some(format!(
-                "{} endpoint(s): losing one stops the cluster; three or more tolerate a failure (flockport addep)",
-                endpoints.len()
-            ))
-        } else if down > 0 {
-            Some(format!("{down} endpoint(s) down; fault tolerance now {ft}"))
-        } else {
-            None
-        };
-        Ok(EpListing {
-            ui: endpoints.iter().map(|e| format!("http://{}:8500/ui/", e.record.container.address)).collect(),
-            dns: endpoints.iter().map(|e| format!("{}:8600", e.record.container.address)).collect(),
-            endpoints,
-            leader,
-            peers: peers.len() as u32,
-            fault_tolerance: ft,
-            warning,
-        })
+        Ok(listing_from(futures::future::join_all(futs).await))
     }
 
     /// The configs of endpoints `rewrite` rewritten so that each lists every
@@ -469,6 +422,59 @@ impl Cluster {
             Ok(())
         })
         .await
+    }
+}
+
+/// `listep`'s answer from each endpoint's probe ([`steps::probe_argv`] run
+/// in its container): the first that answered tells the raft peers and
+/// gossip members.
+pub(crate) fn listing_from(probed: Vec<(&EpRecord, Result<String>)>) -> EpListing {
+    let view = probed.iter().find_map(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
+    let peers = spec::parse_peers(&view);
+    let members = spec::parse_members(&view);
+    let leader = peers.iter().find(|p| p.1 == "leader").map(|p| p.0.clone());
+    let voters = peers.iter().filter(|p| p.2).count() as u32;
+    let healthy_voters =
+        peers.iter().filter(|p| p.2 && members.iter().any(|m| m.0 == p.0 && m.1 == "alive")).count() as u32;
+    let endpoints: Vec<EpInfo> = probed
+        .iter()
+        .map(|(rec, r)| {
+            let n = &rec.container.name;
+            let peer = peers.iter().find(|p| &p.0 == n);
+            EpInfo {
+                record: (*rec).clone(),
+                role: peer.map(|p| p.1.clone()),
+                voter: peer.is_some_and(|p| p.2),
+                status: members.iter().find(|m| &m.0 == n).map_or("unknown".into(), |m| m.1.clone()),
+                answers: r.is_ok(),
+                error: r.as_ref().err().map(|e| e.to_string()),
+            }
+        })
+        .collect();
+    let ft = spec::fault_tolerance(voters, healthy_voters);
+    let down = endpoints.iter().filter(|e| !e.answers || e.status != "alive").count();
+    let warning = if endpoints.is_empty() {
+        None
+    } else if leader.is_none() {
+        Some("no leader: the endpoints cannot serve writes (too few of them answer)".to_string())
+    } else if endpoints.len() < 3 {
+        Some(format!(
+            "{} endpoint(s): losing one stops the cluster; three or more tolerate a failure (flockport addep)",
+            endpoints.len()
+        ))
+    } else if down > 0 {
+        Some(format!("{down} endpoint(s) down; fault tolerance now {ft}"))
+    } else {
+        None
+    };
+    EpListing {
+        ui: endpoints.iter().map(|e| format!("http://{}:8500/ui/", e.record.container.address)).collect(),
+        dns: endpoints.iter().map(|e| format!("{}:8600", e.record.container.address)).collect(),
+        endpoints,
+        leader,
+        peers: peers.len() as u32,
+        fault_tolerance: ft,
+        warning,
     }
 }
 

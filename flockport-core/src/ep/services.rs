@@ -330,45 +330,7 @@ impl Cluster {
         need_endpoints(&state, "services")?;
         let ((services, endpoint), facts) =
             futures::future::join(self.catalog_instances(&state), self.probe_for(&[])).await;
-        let (services, endpoint) = (services?, endpoint);
-        let facts = facts?;
-        let mut missing: Vec<String> = state
-            .adhoc
-            .values()
-            .filter(|a| !services.iter().any(|s| s.id == a.id()))
-            .map(|a| format!("{} at {}:{}", a.name, a.address, a.port))
-            .collect();
-        let running = |server: &str, c: &str| {
-            facts.get(server).and_then(|f| f.container(c)).map(|i| i.state == crate::lxc::ContainerState::Running)
-        };
-        for rec in state.container_services.values() {
-            if running(&rec.server, &rec.container) != Some(true) {
-                continue;
-            }
-            for s in &rec.services {
-                if !services.iter().any(|i| i.id == rec.service_id(&s.name)) {
-                    missing.push(format!("{} of {} on {} (running)", s.name, rec.container, rec.server));
-                }
-            }
-        }
-        let stale = services
-            .iter()
-            .filter_map(|i| {
-                let (c, srv) = (i.container.as_deref()?, i.server.as_deref().unwrap_or_default());
-                let defined = state.container_services.get(c).is_some_and(|r| i.id == r.service_id(&i.name));
-                // A server that did not answer tells nothing about its containers.
-                let reachable = facts.contains_key(srv);
-                let why = match running(srv, c) {
-                    _ if !reachable => return None,
-                    None => "the container is gone",
-                    Some(false) => "the container is stopped",
-                    Some(true) if !defined => "no longer defined",
-                    Some(true) => return None,
-                };
-                Some(format!("{} of {c} on {srv} ({why})", i.name))
-            })
-            .collect();
-        Ok(ServiceListing { services, endpoint, missing, stale })
+        Ok(listing_from(&state, services?, endpoint, &facts?))
     }
 
     /// Every service instance in the catalog, read through the first
@@ -488,6 +450,56 @@ fn need_endpoints(state: &State, verb: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `services`' answer from the catalog's instances (read through
+/// `endpoint`) and the servers' probes: ad-hoc services and running
+/// containers' services missing from Consul, instances of containers that
+/// are gone, stopped or no longer define them (a server that did not answer
+/// tells nothing).
+pub(crate) fn listing_from(
+    state: &State,
+    services: Vec<ServiceInstance>,
+    endpoint: String,
+    facts: &BTreeMap<String, crate::lxc::ServerFacts>,
+) -> ServiceListing {
+    let mut missing: Vec<String> = state
+        .adhoc
+        .values()
+        .filter(|a| !services.iter().any(|s| s.id == a.id()))
+        .map(|a| format!("{} at {}:{}", a.name, a.address, a.port))
+        .collect();
+    let running = |server: &str, c: &str| {
+        facts.get(server).and_then(|f| f.container(c)).map(|i| i.state == crate::lxc::ContainerState::Running)
+    };
+    for rec in state.container_services.values() {
+        if running(&rec.server, &rec.container) != Some(true) {
+            continue;
+        }
+        for s in &rec.services {
+            if !services.iter().any(|i| i.id == rec.service_id(&s.name)) {
+                missing.push(format!("{} of {} on {} (running)", s.name, rec.container, rec.server));
+            }
+        }
+    }
+    let stale = services
+        .iter()
+        .filter_map(|i| {
+            let (c, srv) = (i.container.as_deref()?, i.server.as_deref().unwrap_or_default());
+            let defined = state.container_services.get(c).is_some_and(|r| i.id == r.service_id(&i.name));
+            // A server that did not answer tells nothing about its containers.
+            let reachable = facts.contains_key(srv);
+            let why = match running(srv, c) {
+                _ if !reachable => return None,
+                None => "the container is gone",
+                Some(false) => "the container is stopped",
+                Some(true) if !defined => "no longer defined",
+                Some(true) => return None,
+            };
+            Some(format!("{} of {c} on {srv} ({why})", i.name))
+        })
+        .collect();
+    ServiceListing { services, endpoint, missing, stale }
 }
 
 #[cfg(test)]

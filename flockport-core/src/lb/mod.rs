@@ -148,75 +148,24 @@ impl Cluster {
         let server = self.server(&rec.container.server)?.clone();
         let t = self.transport(&server)?;
         let t: &dyn Transport = t.as_ref();
-        match rec.kind {
-            LbKind::Haproxy => {
-                let script = format!("printf 'show stat\\n' | socat -t 5 stdio unix-connect:{HAPROXY_SOCKET}");
-                let out =
-                    lxc::exec(t, &server, &rec.container.name, &["sh".into(), "-c".into(), script.clone()]).await?;
-                let out = out.check(&server.name, &[script])?;
-                let text = out.stdout_str();
-                let active = haproxy_backend(&rec.mode);
-                Ok(rec
-                    .backends
-                    .iter()
-                    .map(|b| {
-                        let health = text
-                            .lines()
-                            .map(|l| l.split(',').collect::<Vec<_>>())
-                            .find(|f| f.len() > 17 && f[0] == active && f[1] == b.key())
-                            .map(|f| f[17].to_string())
-                            .unwrap_or_else(|| "absent".into());
-                        BackendHealth { backend: b.to_string(), health }
-                    })
-                    .collect())
+        let text = match health_argv(rec) {
+            Some(argv) => {
+                lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?.stdout_str()
             }
-            LbKind::Nginx => {
-                // Other backends: a TCP connect from the LB's container; a
-                // Consul name: its healthy instances in Consul.
-                let targets: Vec<String> =
-                    rec.backends.iter().filter(|b| !b.is_consul()).map(|b| format!("{}:{}", b.host, b.port)).collect();
-                let text = if targets.is_empty() {
-                    String::new()
-                } else {
-                    let argv = tcp_health_argv(targets.iter().map(String::as_str));
-                    lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?.stdout_str()
-                };
-                let listing = match consul {
-                    Some(Ok(l)) if rec.backends.iter().any(Backend::is_consul) => Some(l),
-                    Some(Err(e)) if rec.backends.iter().any(Backend::is_consul) => {
-                        return Err(Error::Unreachable {
-                            server: rec.container.server.clone(),
-                            reason: format!("Consul could not be read for {}: {e}", rec.container.name),
-                            source: None,
-                        })
-                    }
-                    _ => None,
-                };
-                Ok(rec
-                    .backends
-                    .iter()
-                    .map(|b| {
-                        let health = match (&listing, b.is_consul()) {
-                            (Some(l), true) => {
-                                let svc = crate::ep::catalog::consul_service_name(&b.host);
-                                let healthy = l
-                                    .services
-                                    .iter()
-                                    .filter(|s| Some(s.name.as_str()) == svc.as_deref() && s.healthy)
-                                    .count();
-                                if healthy == 0 {
-                                    "DOWN (no healthy instance)".into()
-                                } else {
-                                    format!("UP ({healthy} healthy in Consul)")
-                                }
-                            }
-                            _ => tcp_health_of(&text, &format!("{}:{}", b.host, b.port)),
-                        };
-                        BackendHealth { backend: b.to_string(), health }
-                    })
-                    .collect())
+            None => String::new(),
+        };
+        let listing = match consul {
+            Some(Ok(l)) if rec.backends.iter().any(Backend::is_consul) => Some(l),
+            Some(Err(e)) if rec.backends.iter().any(Backend::is_consul) => {
+                return Err(Error::Unreachable {
+                    server: rec.container.server.clone(),
+                    reason: format!("Consul could not be read for {}: {e}", rec.container.name),
+                    source: None,
+                })
             }
-        }
+            _ => None,
+        };
+        Ok(backend_health(rec, &text, listing))
     }
 
     /// `addbackends`: HAProxy through the runtime API (no reload), Nginx by reload.
@@ -375,3 +324,56 @@ fn check_unique_backends(backends: &[Backend]) -> Result<()> {
 pub(crate) mod tests;
 #[cfg(test)]
 pub(crate) mod verb_tests;
+
+/// The command run in LB `rec`'s container that tells its backends' health
+/// (HAProxy's `show stat`; for Nginx a TCP connect to each backend not named
+/// in Consul), or none when nothing is to be asked.
+pub(crate) fn health_argv(rec: &LbRecord) -> Option<Vec<String>> {
+    match rec.kind {
+        LbKind::Haproxy => {
+            let script = format!("printf 'show stat\\n' | socat -t 5 stdio unix-connect:{HAPROXY_SOCKET}");
+            Some(vec!["sh".into(), "-c".into(), script])
+        }
+        LbKind::Nginx => {
+            let targets: Vec<String> =
+                rec.backends.iter().filter(|b| !b.is_consul()).map(|b| format!("{}:{}", b.host, b.port)).collect();
+            (!targets.is_empty()).then(|| tcp_health_argv(targets.iter().map(String::as_str)))
+        }
+    }
+}
+
+/// Each backend's health from [`health_argv`]'s output `text` and, for
+/// backends named in Consul, the services `listing` (a healthy instance
+/// there makes it UP).
+pub(crate) fn backend_health(
+    rec: &LbRecord,
+    text: &str,
+    listing: Option<&crate::ep::ServiceListing>,
+) -> Vec<BackendHealth> {
+    let active = haproxy_backend(&rec.mode);
+    rec.backends
+        .iter()
+        .map(|b| {
+            let health = match (rec.kind, listing, b.is_consul()) {
+                (LbKind::Haproxy, _, _) => text
+                    .lines()
+                    .map(|l| l.split(',').collect::<Vec<_>>())
+                    .find(|f| f.len() > 17 && f[0] == active && f[1] == b.key())
+                    .map(|f| f[17].to_string())
+                    .unwrap_or_else(|| "absent".into()),
+                (LbKind::Nginx, Some(l), true) => {
+                    let svc = crate::ep::catalog::consul_service_name(&b.host);
+                    let healthy =
+                        l.services.iter().filter(|s| Some(s.name.as_str()) == svc.as_deref() && s.healthy).count();
+                    if healthy == 0 {
+                        "DOWN (no healthy instance)".into()
+                    } else {
+                        format!("UP ({healthy} healthy in Consul)")
+                    }
+                }
+                (LbKind::Nginx, _, _) => tcp_health_of(text, &format!("{}:{}", b.host, b.port)),
+            };
+            BackendHealth { backend: b.to_string(), health }
+        })
+        .collect()
+}

@@ -267,13 +267,7 @@ impl Cluster {
     /// be read has its `error` set.
     pub async fn vips(&self) -> Result<Vec<VipInfo>> {
         let state = self.store().load().await?;
-        let mut tracks: BTreeMap<String, Vec<(Ipv4Addr, u16)>> = BTreeMap::new();
-        for rec in state.vips.values() {
-            for m in rec.vip.members() {
-                let t = tracks.entry(m.server.clone()).or_default();
-                t.extend(rec.vip.track.iter().map(|p| (m.address, *p)));
-            }
-        }
+        let tracks = tracks_by_server(&state);
         let servers: Vec<&str> = tracks.keys().map(String::as_str).collect();
         let facts: BTreeMap<String, Result<VipFacts>> =
             self.vip_probe_all(&servers, None, &tracks).await.into_iter().collect();
@@ -328,7 +322,7 @@ fn config_content(rec: &VipRecord, config: String) -> Content {
 }
 
 /// A floating IP as its servers' probes show it.
-fn vip_info(rec: &VipRecord, facts: &BTreeMap<String, Result<VipFacts>>) -> VipInfo {
+pub(crate) fn vip_info(rec: &VipRecord, facts: &BTreeMap<String, Result<VipFacts>>) -> VipInfo {
     let vip = &rec.vip;
     let mut servers = Vec::new();
     for (m, role) in [(&vip.master, "master"), (&vip.backup, "backup")] {
@@ -382,6 +376,19 @@ fn vip_info(rec: &VipRecord, facts: &BTreeMap<String, Result<VipFacts>>) -> VipI
         _ => None,
     };
     VipInfo { vip: vip.clone(), holder, address_on, servers }
+}
+
+/// Each server holding a floating IP, with the ports its probe checks
+/// (every floating IP's tracked ports on that server's own address).
+pub(crate) fn tracks_by_server(state: &crate::state::State) -> BTreeMap<String, Vec<(Ipv4Addr, u16)>> {
+    let mut tracks: BTreeMap<String, Vec<(Ipv4Addr, u16)>> = BTreeMap::new();
+    for rec in state.vips.values() {
+        for m in rec.vip.members() {
+            let t = tracks.entry(m.server.clone()).or_default();
+            t.extend(rec.vip.track.iter().map(|p| (m.address, *p)));
+        }
+    }
+    tracks
 }
 
 #[cfg(test)]

@@ -29,7 +29,6 @@ use crate::plan::{NoProgress, Plan, Progress};
 use crate::service::container::{removal_steps, tcp_health_argv, tcp_health_of, Activate, ProvisionSpec};
 use crate::service::Family;
 use crate::state::{State, StateTxn};
-use crate::transport::Transport;
 use steps::AppChange;
 
 /// Prefix of generated names (`nginx1`, ...).
@@ -113,25 +112,11 @@ impl Cluster {
     }
 
     async fn ws_health(&self, rec: &WsRecord) -> Result<Vec<AppHealth>> {
-        if rec.apps.is_empty() {
-            return Ok(Vec::new());
-        }
+        let Some(argv) = health_argv(rec) else { return Ok(Vec::new()) };
         let server = self.server(&rec.container.server)?.clone();
         let t = self.transport(&server)?;
-        let t: &dyn Transport = t.as_ref();
-        let targets: Vec<String> =
-            rec.apps.values().map(|a| format!("{}:{}", a.upstream.host, a.upstream.port)).collect();
-        let argv = tcp_health_argv(targets.iter().map(String::as_str));
-        let out = lxc::exec(t, &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?;
-        let text = out.stdout_str();
-        Ok(rec
-            .apps
-            .values()
-            .map(|a| AppHealth {
-                url: a.url.clone(),
-                health: tcp_health_of(&text, &format!("{}:{}", a.upstream.host, a.upstream.port)),
-            })
-            .collect())
+        let out = lxc::exec(t.as_ref(), &server, &rec.container.name, &argv).await?.check(&server.name, &argv)?;
+        Ok(app_health(rec, &out.stdout_str()))
     }
 
     /// Where container `name` is: its address from state, else from a probe
@@ -300,6 +285,24 @@ impl Cluster {
         })
         .await
     }
+}
+
+/// The command run in webserver `rec`'s container that tells its apps'
+/// upstreams' health (a TCP connect to each), none without apps.
+pub(crate) fn health_argv(rec: &WsRecord) -> Option<Vec<String>> {
+    let targets: Vec<String> = rec.apps.values().map(|a| format!("{}:{}", a.upstream.host, a.upstream.port)).collect();
+    (!targets.is_empty()).then(|| tcp_health_argv(targets.iter().map(String::as_str)))
+}
+
+/// Each app's health from [`health_argv`]'s output.
+pub(crate) fn app_health(rec: &WsRecord, text: &str) -> Vec<AppHealth> {
+    rec.apps
+        .values()
+        .map(|a| AppHealth {
+            url: a.url.clone(),
+            health: tcp_health_of(text, &format!("{}:{}", a.upstream.host, a.upstream.port)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -75,3 +75,31 @@ fn secrets_are_never_shown() {
     assert!(!st.render().contains("hunter2"));
     assert!(!format!("{st:?}").contains("hunter2"));
 }
+
+/// `gather` through a real shell: every command runs although one fails,
+/// and each gets exactly its own stdout, stderr and status.
+#[tokio::test]
+async fn gather_runs_every_command_with_its_own_output_and_status() {
+    let t = LocalTransport::new("local");
+    let cmd = |script: &str| vec!["sh".to_string(), "-c".into(), script.into()];
+    let outs = gather(
+        &t,
+        &[
+            cmd("echo one; echo err-one >&2"),
+            cmd("echo two; echo err-two >&2; exit 3"),
+            cmd("printf 'three\\nlines\\n'"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(outs.len(), 3);
+    assert_eq!(
+        (outs[0].status, outs[0].stdout_str().as_str(), outs[0].stderr.as_slice()),
+        (0, "one\n", &b"err-one\n"[..])
+    );
+    assert_eq!(
+        (outs[1].status, outs[1].stdout_str().as_str(), outs[1].stderr.as_slice()),
+        (3, "two\n", &b"err-two\n"[..])
+    );
+    assert_eq!((outs[2].status, outs[2].stdout_str().as_str()), (0, "three\nlines\n"));
+}
