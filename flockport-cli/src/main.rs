@@ -372,10 +372,13 @@ async fn interrupts() {
             std::process::exit(130);
         }
         seen = true;
+        let changing = flockport_core::interrupt::change_running();
         flockport_core::interrupt::request();
-        eprintln!(
-            "flockport: interrupted: finishing the round trip under way, then rolling back (again to exit at once)"
-        );
+        if changing {
+            eprintln!(
+                "flockport: interrupted: finishing the round trip under way, then rolling back (again to exit at once)"
+            );
+        }
     }
 }
 

@@ -133,7 +133,9 @@ pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
         let Some(at) = rest.find(&open) else { break };
         let body = &rest[at + open.len()..];
         let close = format!("\nr=$?; if [ \"$r\" -ne 0 ]; then printf '\\n\\001flockport-step failed {i} ");
-        let end = body.find(&close)?;
+        // A `gather` script: every command, each followed by its status line.
+        let gathered = format!("\nprintf '\\n\\001flockport-step status {i} ");
+        let end = body.find(&close).or_else(|| body.find(&gathered))?;
         let cmd = &body[..end];
         if let Some(dd) = cmd.strip_prefix("dd bs=") {
             let (n, tail) = dd.split_once(' ')?;
@@ -167,9 +169,11 @@ impl Transport for FakeTransport {
             g.round_trips += 1;
             g.round_trips - 1
         };
-        let batch = match argv.as_slice() {
-            [sh, c, script] if sh == "sh" && c == "-c" => split_batch(script),
-            _ => None,
+        let (batch, gather) = match argv.as_slice() {
+            [sh, c, script] if sh == "sh" && c == "-c" => {
+                (split_batch(script), script.contains("\\001flockport-step status "))
+            }
+            _ => (None, false),
         };
         let Some(steps) = batch else {
             let call = Call { round_trip, argv, stdin };
@@ -189,7 +193,9 @@ impl Transport for FakeTransport {
                 buf.extend_from_slice(format!("\n\u{1}flockport-step {i}\n").as_bytes());
                 buf.extend_from_slice(part);
             }
-            if out.status != 0 {
+            if gather {
+                stderr.extend_from_slice(format!("\n\u{1}flockport-step status {i} {}\n", out.status).as_bytes());
+            } else if out.status != 0 {
                 stderr.extend_from_slice(format!("\n\u{1}flockport-step failed {i} {}\n", out.status).as_bytes());
                 return Ok(Output { status: out.status, stdout, stderr });
             }

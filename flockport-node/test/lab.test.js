@@ -28,6 +28,17 @@ test('lab: listServers', labOptions(), async () => {
   }
 })
 
+test('lab: status', labOptions(), async () => {
+  const st = await Cluster.open(requireLab()).status()
+  assert.deepEqual(st.servers.map((s) => s.name), ['s1', 's2', 's3'])
+  assert.ok(st.servers.every((s) => s.reachable))
+  const unmanaged = st.drift.filter((d) => d.kind === 'unmanaged').map((d) => d.name)
+  for (const name of Object.keys(APPS)) assert.ok(unmanaged.includes(name), `${name} unmanaged: ${unmanaged}`)
+  assert.ok(st.absent[0].startsWith('job:'))
+  assert.equal(typeof st.healthy, 'boolean')
+  assert.ok(Array.isArray(st.items) && st.millis >= 0)
+})
+
 test('lab: containers, locate, exec', labOptions(), async () => {
   const c = Cluster.open(requireLab())
   const found = new Map((await c.containers()).map((x) => [x.name, x]))

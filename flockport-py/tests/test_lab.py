@@ -133,3 +133,20 @@ def test_lab_bad_input_raises_and_changes_nothing(lab: flockport.Cluster) -> Non
         assert value in str(info.value), (value, str(info.value))
     assert lab.state() == state
     assert sorted(c.name for c in lab.containers("s1")) == on_s1
+
+
+def test_lab_status(lab_copy: flockport.Cluster) -> None:
+    """`status()`: the record `flockport status --json` prints, with a real container of its own."""
+    c = lab_copy
+    st = c.status()
+    assert [s.name for s in st.servers] == ["s1", "s2", "s3"] and all(s.reachable for s in st.servers)
+    assert {(d.kind, d.name) for d in st.drift} >= {("unmanaged", n) for n in APPS}
+    assert st.absent[0].startswith("job:") and st.healthy
+    rec = c.add_container("s3", "pystatus1")
+    try:
+        st = c.status()
+        item = next(i for i in st.items if i.family == "container" and i.name == "pystatus1")
+        assert (item.server, item.address, item.health, item.why) == ("s3", str(rec.record.address), "up", None)
+    finally:
+        c.del_container("pystatus1")
+    assert not [i for i in c.status().items if i.name == "pystatus1"]

@@ -116,3 +116,43 @@ fn an_unreadable_server_makes_its_items_unknown() {
     }
     assert!(!st.healthy);
 }
+
+/// `status` reads each server in ONE round trip (the probe and every health
+/// command of what runs there together), and a command that fails in it
+/// spoils only its own answer.
+#[tokio::test]
+async fn status_is_one_round_trip_per_server() {
+    use crate::mock_tests::{cluster_with, probe_fake};
+    use crate::transport::Output;
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("flockport-state.json");
+    std::fs::write(&state_file, STATE).unwrap();
+    let s1 = probe_fake(
+        "s1",
+        "version\t5.0.2\noverlay\tyes\nc\tc1\tRUNNING\t10.0.4.20,\t10.0.4.20/24\t-\nc\tha1\tRUNNING\t10.0.4.100,\t10.0.4.100/24\t-\nc\tapp1\tRUNNING\t10.0.4.101,\t10.0.4.101/24\t-\n",
+    );
+    s1.on("show stat", Output::ok(show_stat("DOWN")));
+    let s2 = probe_fake("s2", "version\t5.0.2\noverlay\tyes\nc\tc3\tSTOPPED\t\t10.0.5.20/24\t-\n");
+    let c = cluster_with(dir.path(), &[&s1, &s2]);
+    let st = c.status().await.unwrap();
+    assert_eq!((s1.round_trips(), s2.round_trips()), (1, 1), "s1: {:?}\ns2: {:?}", s1.lines(), s2.lines());
+    assert_eq!(s1.calls().len(), 2, "the probe and ha1's health: {:?}", s1.lines());
+    assert!(s1.lines()[1].starts_with("lxc-attach -P /var/lib/lxc -n ha1"), "{:?}", s1.lines());
+    let lb = find(&st, "lb", "ha1");
+    assert_eq!((lb.health.as_str(), lb.why.as_deref()), ("degraded", Some("backend c3 (10.0.5.20:80) DOWN")));
+    assert_eq!(find(&st, "container", "app1").health, "up");
+    assert!(st.servers.iter().all(|s| s.reachable), "{:?}", st.servers);
+
+    // ha1's health command failing leaves the rest of s1's answer whole.
+    let s1b = probe_fake(
+        "s1",
+        "version\t5.0.2\noverlay\tyes\nc\tha1\tRUNNING\t10.0.4.100,\t10.0.4.100/24\t-\nc\tapp1\tRUNNING\t10.0.4.101,\t10.0.4.101/24\t-\n",
+    );
+    s1b.on("show stat", crate::testkit::fail(1, "socat: connection refused"));
+    let c = cluster_with(dir.path(), &[&s1b, &s2]);
+    let st = c.status().await.unwrap();
+    let lb = find(&st, "lb", "ha1");
+    assert_eq!(lb.health, "unknown");
+    assert!(lb.why.as_deref().unwrap_or_default().contains("socat: connection refused"), "{lb:?}");
+    assert_eq!(find(&st, "container", "app1").health, "up");
+}

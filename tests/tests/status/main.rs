@@ -207,6 +207,27 @@ fn status_and_page_show_every_family_with_health_and_drift() {
         assert!(table.contains(name), "the table lacks {name}:\n{table}");
     }
 
+    // --watch redraws in place (cursor home, lines cleared to their end; the
+    // screen cleared once) until Ctrl-C, exiting with the health.
+    let mut watch = Command::new(flockport_bin())
+        .arg("--config")
+        .arg(inv)
+        .args(["status", "--watch", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(Command::new("kill").args(["-INT", &watch.id().to_string()]).status().unwrap().success());
+    let out = watch.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert_eq!(screen.matches("\x1b[2J").count(), 1, "the screen is cleared once");
+    assert!(screen.matches("\x1b[H").count() >= 3, "fewer than 3 redraws in 2.5 s: {screen}");
+    assert!(screen.contains("st-ha") && screen.contains("\x1b[K"), "{screen}");
+    let bad = cli(inv, &["status", "--watch", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+
     // The page on loopback: every family's table, the picture, and the same
     // rows as `status --json`.
     {
