@@ -105,6 +105,31 @@ pub struct ServiceEntry {
     pub checks: Vec<HealthCheck>,
 }
 
+/// A gossip member as `/v1/agent/members` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Member {
+    /// Its node name (an endpoint's container name, a server's agent).
+    pub name: String,
+    /// Its address.
+    pub addr: String,
+    /// Serf's status: 1 alive, 2 leaving, 3 left, 4 failed.
+    pub status: u8,
+}
+
+impl Member {
+    /// The status as `consul members` prints it.
+    pub fn status_word(&self) -> &'static str {
+        match self.status {
+            1 => "alive",
+            2 => "leaving",
+            3 => "left",
+            4 => "failed",
+            _ => "unknown",
+        }
+    }
+}
+
 /// One request of [`ConsulClient::call`].
 #[derive(Debug)]
 pub struct Call<'a> {
@@ -262,6 +287,16 @@ impl ConsulClient {
     /// The raft leader's address as this endpoint knows it (empty: none).
     pub async fn leader(&self) -> Result<String> {
         self.get_within(&["status", "leader"], STATUS_TIMEOUT).await
+    }
+
+    /// The raft peers' addresses (`IP:8300`) as this endpoint knows them.
+    pub async fn peers(&self) -> Result<Vec<String>> {
+        self.get_within(&["status", "peers"], STATUS_TIMEOUT).await
+    }
+
+    /// The gossip members this endpoint sees.
+    pub async fn members(&self) -> Result<Vec<Member>> {
+        self.get_within(&["agent", "members"], STATUS_TIMEOUT).await
     }
 
     /// Every service name in the catalog with its tags.

@@ -126,6 +126,9 @@ pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
     if !script.starts_with("m() {") {
         return None;
     }
+    if script.contains("\n: gather 0\n") {
+        return split_gather(script);
+    }
     let mut steps = Vec::new();
     let mut rest = script;
     for i in 0.. {
@@ -133,9 +136,7 @@ pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
         let Some(at) = rest.find(&open) else { break };
         let body = &rest[at + open.len()..];
         let close = format!("\nr=$?; if [ \"$r\" -ne 0 ]; then printf '\\n\\001flockport-step failed {i} ");
-        // A `gather` script: every command, each followed by its status line.
-        let gathered = format!("\nprintf '\\n\\001flockport-step status {i} ");
-        let end = body.find(&close).or_else(|| body.find(&gathered))?;
+        let end = body.find(&close)?;
         let cmd = &body[..end];
         if let Some(dd) = cmd.strip_prefix("dd bs=") {
             let (n, tail) = dd.split_once(' ')?;
@@ -147,6 +148,19 @@ pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
         rest = &body[end..];
     }
     Some(steps)
+}
+
+/// Splits a [`crate::plan::gather`] script back into its commands.
+fn split_gather(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
+    let mut out = Vec::new();
+    for i in 0.. {
+        let open = format!("\n: gather {i}\n{{ ");
+        let Some(at) = script.find(&open) else { break };
+        let body = &script[at + open.len()..];
+        let end = body.find(&format!(" </dev/null >\"$d/{i}\" 2>"))?;
+        out.push((shlex::split(&body[..end])?, 0));
+    }
+    Some(out)
 }
 
 #[async_trait::async_trait]

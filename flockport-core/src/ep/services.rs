@@ -79,6 +79,26 @@ pub struct ServiceListing {
     pub stale: Vec<String>,
 }
 
+/// What one endpoint told of the catalog (and of raft and gossip).
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogView {
+    /// Every service instance.
+    pub instances: Vec<ServiceInstance>,
+    /// The leader, peers and members, when asked.
+    pub raft: Option<RaftView>,
+}
+
+/// Raft and gossip as one endpoint sees them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RaftView {
+    /// The leader's `IP:8300` (empty: none).
+    pub leader: String,
+    /// The raft peers' `IP:8300`.
+    pub peers: Vec<String>,
+    /// The gossip members.
+    pub members: Vec<crate::consul::Member>,
+}
+
 /// Folds the catalog's entries of one service into instances (an ad-hoc
 /// instance is held by every endpoint's agent: one instance, many nodes).
 fn fold(entries: &[ServiceEntry]) -> Vec<ServiceInstance> {
@@ -336,10 +356,18 @@ impl Cluster {
     /// Every service instance in the catalog, read through the first
     /// endpoint that answers, and that endpoint's name.
     pub(crate) async fn catalog_instances(&self, state: &State) -> (Result<Vec<ServiceInstance>>, String) {
+        let (r, ep) = self.catalog_view(state, false).await;
+        (r.map(|v| v.instances), ep)
+    }
+
+    /// [`Cluster::catalog_instances`] and, with `raft`, the leader, raft
+    /// peers and gossip members the same endpoint knows (over the same
+    /// tunnel, at once).
+    pub(crate) async fn catalog_view(&self, state: &State, raft: bool) -> (Result<CatalogView>, String) {
         let mut errors = Vec::new();
         for ep in state.eps.values() {
-            match self.read_catalog(ep).await {
-                Ok(all) => return (Ok(all.values().flat_map(|es| fold(es)).collect()), ep.container.name.clone()),
+            match self.read_catalog(ep, raft).await {
+                Ok(v) => return (Ok(v), ep.container.name.clone()),
                 Err(e) => errors.push(e),
             }
         }
@@ -359,9 +387,19 @@ impl Cluster {
         client.finish(r).await
     }
 
-    async fn read_catalog(&self, ep: &EpRecord) -> Result<BTreeMap<String, Vec<ServiceEntry>>> {
+    async fn read_catalog(&self, ep: &EpRecord, raft: bool) -> Result<CatalogView> {
         let client = self.consul_client(ep).await?;
-        let r = client.all_services().await;
+        let instances = |all: BTreeMap<String, Vec<ServiceEntry>>| all.values().flat_map(|es| fold(es)).collect();
+        let r = if raft {
+            futures::try_join!(client.all_services(), client.leader(), client.peers(), client.members()).map(
+                |(all, leader, peers, members)| CatalogView {
+                    instances: instances(all),
+                    raft: Some(RaftView { leader, peers, members }),
+                },
+            )
+        } else {
+            client.all_services().await.map(|all| CatalogView { instances: instances(all), raft: None })
+        };
         client.finish(r).await
     }
 

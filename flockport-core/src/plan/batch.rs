@@ -151,19 +151,33 @@ pub(super) async fn run_batch(t: &dyn Transport, steps: &[&Step]) -> Result<()> 
 /// The marker line, on stderr, that carries a gathered command's status.
 const STATUS: &str = "status";
 
-/// Runs read-only `commands` on one server in ONE round trip, every one of
+/// Runs read-only `commands` on one server in ONE round trip, all at once
+/// (each in the background, its output to a file of a private temporary
+/// directory, then printed in order with the step markers by shell
+/// builtins: a status read forks as little as it can, since on a busy
+/// server every process counts; outputs are text, a last line without its
+/// newline gets one), every one of
 /// them whatever the others did (each reads /dev/null), and returns each
-/// one's own output and status, in order. The round trip itself failing
+/// one's own output and status, in order. So the round trip lasts as long as
+/// the slowest command, not their sum. The round trip itself failing
 /// (unreachable server, timeout) is the error; a command's non-zero exit is
 /// its [`Output::status`], for its caller to judge.
 pub async fn gather(t: &dyn Transport, commands: &[Vec<String>]) -> Result<Vec<Output>> {
     let mut script = String::from(
-        "m() { printf '\\n\\001flockport-step %s\\n' \"$1\"; printf '\\n\\001flockport-step %s\\n' \"$1\" >&2; }\n",
+        "m() { printf '\\n\\001flockport-step %s\\n' \"$1\"; printf '\\n\\001flockport-step %s\\n' \"$1\" >&2; }\n\
+         p() { while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done <\"$1\"; }\n\
+         d=$(mktemp -d) || exit 125\ntrap 'rm -rf \"$d\"' EXIT\n",
     );
     for (i, argv) in commands.iter().enumerate() {
         let line = quote_argv(argv)?;
         script.push_str(&format!(
-            "m {i}\n{line} </dev/null\nprintf '\\n\\001flockport-step {STATUS} {i} %s\\n' \"$?\" >&2\n"
+            ": gather {i}\n{{ {line} </dev/null >\"$d/{i}\" 2>\"$d/{i}e\"; echo $? >\"$d/{i}s\"; }} &\n"
+        ));
+    }
+    script.push_str("wait\n");
+    for i in 0..commands.len() {
+        script.push_str(&format!(
+            "m {i}; p \"$d/{i}\"; p \"$d/{i}e\" >&2; read -r s <\"$d/{i}s\"; printf '\\n\\001flockport-step {STATUS} {i} %s\\n' \"$s\" >&2\n"
         ));
     }
     let out = t.exec(vec!["sh".into(), "-c".into(), script], None).await?;

@@ -129,7 +129,7 @@ impl ServiceContainer {
 /// in the server's own network namespace (its units are the server's), else
 /// to `daemon` (e.g. a network namespace as a server: daemons run with
 /// their own pid files). Every daemon flockport runs on a server follows it.
-pub const DETECT_INIT: &str = r#"if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ "$(readlink /proc/1/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then INIT=systemd; else INIT=daemon; fi"#;
+pub const DETECT_INIT: &str = r#"c1=; read -r c1 2>/dev/null </proc/1/comm; if [ -d /run/systemd/system ] && [ "$c1" = systemd ] && [ "$(readlink /proc/1/ns/net)" = "$(readlink /proc/self/ns/net)" ]; then INIT=systemd; else INIT=daemon; fi"#;
 
 /// Shell function `daemon_alive PID COMM`: PID runs COMM in this server's
 /// network namespace and is not a zombie (servers may share one PID

@@ -2,7 +2,8 @@
 //! (the `listservers` probe, extended with every read-only health command of
 //! the service containers and floating IPs on that server, through
 //! [`crate::plan::gather`]) and, when the cluster has endpoints, one read of
-//! Consul's catalog, in parallel; then [`spec::assemble`] joins them with
+//! Consul's catalog, raft peers and gossip members through one endpoint's
+//! tunnel, in parallel; then [`spec::assemble`] joins them with
 //! the state. Read-only: it takes no lock and changes nothing.
 
 pub mod spec;
@@ -25,7 +26,6 @@ enum Ask {
     Lb(String),
     Ws(String),
     Db(String),
-    Ep(String),
     Vip,
 }
 
@@ -50,12 +50,9 @@ fn asks(state: &State, server: &ServerConfig) -> Vec<(Ask, Vec<String>)> {
     for rec in state.dbs.values().filter(|r| here(&r.container)) {
         out.push((Ask::Db(rec.container.name.clone()), attach(&rec.container.name, crate::db::steps::probe_argv(rec))));
     }
-    for rec in state.eps.values().filter(|r| here(&r.container)) {
-        out.push((Ask::Ep(rec.container.name.clone()), attach(&rec.container.name, crate::ep::steps::probe_argv())));
-    }
     let tracks = crate::vip::tracks_by_server(state);
     if let Some(t) = tracks.get(&server.name) {
-        out.push((Ask::Vip, crate::vip::steps::probe_argv(None, t)));
+        out.push((Ask::Vip, crate::vip::steps::light_probe_argv(t)));
     }
     out
 }
@@ -75,7 +72,7 @@ impl Cluster {
             if state.eps.is_empty() {
                 None
             } else {
-                Some(self.catalog_instances(&state).await)
+                Some(self.catalog_view(&state, true).await)
             }
         };
         let (reads, catalog) = futures::future::join(reads, catalog).await;
@@ -97,10 +94,15 @@ impl Cluster {
                 let text = out.check(&s.name, &argv).map(|o| o.stdout_str());
                 match ask {
                     Ask::Probe => probe = Some(text.and_then(|t| lxc::parse_probe(&s.name, &t))),
-                    Ask::Lb(n) => drop(observed.lb.insert(n, text)),
-                    Ask::Ws(n) => drop(observed.ws.insert(n, text)),
-                    Ask::Db(n) => drop(observed.db.insert(n, text)),
-                    Ask::Ep(n) => drop(observed.ep.insert(n, text)),
+                    Ask::Lb(n) => {
+                        observed.lb.insert(n, text);
+                    }
+                    Ask::Ws(n) => {
+                        observed.ws.insert(n, text);
+                    }
+                    Ask::Db(n) => {
+                        observed.db.insert(n, text);
+                    }
                     Ask::Vip => {
                         let r = text.and_then(|t| crate::vip::steps::parse_probe(&s.name, &t));
                         observed.vip.insert(s.name.clone(), r);
@@ -119,9 +121,20 @@ impl Cluster {
                 None => {}
             }
         }
-        observed.services = catalog.map(|(r, endpoint)| {
-            r.map(|services| crate::ep::services::listing_from(&state, services, endpoint, &observed.facts))
-        });
+        if let Some((r, endpoint)) = catalog {
+            let (services, raft) = match r {
+                Ok(v) => (
+                    Ok(crate::ep::services::listing_from(&state, v.instances, endpoint, &observed.facts)),
+                    Ok(v.raft.unwrap_or_default()),
+                ),
+                Err(e) => {
+                    let again = unread("consul", &e);
+                    (Err(e), Err(again))
+                }
+            };
+            observed.services = Some(services);
+            observed.raft = Some(raft);
+        }
         Ok(spec::assemble(&state, rows, &observed, started.elapsed().as_millis() as u64))
     }
 

@@ -89,7 +89,7 @@ pub struct Status {
 /// command's output (`Ok("")` when it had nothing to ask), each floating
 /// IP server's probe, the services (none without endpoints).
 #[derive(Debug, Default)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// Each server's probe (servers that answered).
     pub facts: BTreeMap<String, ServerFacts>,
     /// Why each server that did not answer did not.
@@ -100,8 +100,8 @@ pub struct Observed {
     pub ws: BTreeMap<String, Result<String>>,
     /// Databases' probe output.
     pub db: BTreeMap<String, Result<String>>,
-    /// Endpoints' probe output.
-    pub ep: BTreeMap<String, Result<String>>,
+    /// Raft and gossip as one endpoint sees them (none without endpoints).
+    pub raft: Option<Result<crate::ep::services::RaftView>>,
     /// The floating IP probe of each server holding one.
     pub vip: BTreeMap<String, Result<VipFacts>>,
     /// The catalog, read through an endpoint.
@@ -139,7 +139,7 @@ impl StatusItem {
 }
 
 /// The join: `state`'s records with what was `observed`.
-pub fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Observed, millis: u64) -> Status {
+pub(crate) fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Observed, millis: u64) -> Status {
     let o = observed;
     let mut items = Vec::new();
     let mut drift = Vec::new();
@@ -316,42 +316,16 @@ pub fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Observed, 
         items.push(it);
     }
 
-    if !state.eps.is_empty() {
-        let probed: Vec<(&crate::ep::EpRecord, Result<String>)> = state
-            .eps
-            .values()
-            .map(|rec| {
-                let r = match o.ep.get(&rec.container.name) {
-                    Some(Ok(t)) => Ok(t.clone()),
-                    Some(Err(e)) => Err(crate::Error::Unreachable {
-                        server: rec.container.server.clone(),
-                        reason: e.to_string(),
-                        source: None,
-                    }),
-                    None => Err(crate::Error::Unreachable {
-                        server: rec.container.server.clone(),
-                        reason: "not read".into(),
-                        source: None,
-                    }),
-                };
-                (rec, r)
-            })
-            .collect();
-        let listing = crate::ep::listing_from(probed);
-        for e in &listing.endpoints {
-            let role = e.role.clone().unwrap_or_else(|| "not a raft peer".into());
-            let mut it = item("endpoint", &e.record.container, format!("Consul {role}, {}", e.status));
-            if base(&mut it, "endpoint") {
-                if let Some(err) = &e.error {
-                    it.set(DOWN, format!("Consul does not answer: {err}"));
-                } else if e.status != "alive" {
-                    it.set(DOWN, format!("gossip status {}", e.status));
-                } else if listing.leader.is_none() {
-                    it.set(DEGRADED, "no leader");
-                }
+    for rec in state.eps.values() {
+        let mut it = item("endpoint", &rec.container, "Consul".into());
+        if base(&mut it, "endpoint") {
+            match &o.raft {
+                Some(Ok(view)) => endpoint_health(&mut it, view),
+                Some(Err(e)) => it.set(UNKNOWN, format!("no endpoint answered: {e}")),
+                None => it.set(UNKNOWN, "not read"),
             }
-            items.push(it);
         }
+        items.push(it);
     }
 
     match &o.services {
@@ -440,6 +414,29 @@ pub fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Observed, 
         absent: vec!["job: the job scheduler (addjob, listjobs, scalejob, upgradejob, deljob) is not in this build; no jobs are shown".into()],
         healthy,
         millis,
+    }
+}
+
+/// An endpoint's health from what an endpoint told of raft and gossip: up
+/// when it is an alive member and a raft peer of a cluster with a leader.
+fn endpoint_health(it: &mut StatusItem, view: &crate::ep::services::RaftView) {
+    let at = format!("{}:", it.address);
+    let role = if view.leader.starts_with(&at) {
+        "leader"
+    } else if view.peers.iter().any(|p| p.starts_with(&at)) {
+        "follower"
+    } else {
+        "not a raft peer"
+    };
+    let member = view.members.iter().find(|m| m.name == it.name || m.addr == it.address);
+    let gossip = member.map_or("not a member", |m| m.status_word());
+    it.detail = format!("Consul {role}, {gossip}");
+    if gossip != "alive" {
+        it.set(DOWN, format!("gossip: {gossip}"));
+    } else if view.leader.is_empty() {
+        it.set(DEGRADED, "the endpoints have no leader");
+    } else if role == "not a raft peer" {
+        it.set(DEGRADED, "not a raft peer");
     }
 }
 

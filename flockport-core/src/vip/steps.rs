@@ -75,9 +75,9 @@ const FUNCS: &str = r#"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 K=/etc/keepalived; D=/etc/keepalived/flockport; R=/var/lib/flockport/keepalived
 kpid() {
   if [ "$INIT" = systemd ]; then p=$(systemctl show -p MainPID --value keepalived 2>/dev/null)
-  else p=$(cat "$R/keepalived.pid" 2>/dev/null); fi
+  else p=; read -r p 2>/dev/null <"$R/keepalived.pid"; fi
   case $p in ''|0|*[!0-9]*) return 1;; esac
-  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] || return 1
+  c=; read -r c 2>/dev/null <"/proc/$p/comm"; [ "$c" = keepalived ] || return 1
   [ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] || return 1
   grep -q '^State:[[:space:]]*[ZX]' "/proc/$p/status" 2>/dev/null && return 1
   echo "$p"
@@ -97,14 +97,16 @@ answers() {
 /// `vrid N`, `state NAME STATE`, `arp answers|silent|off-link`,
 /// `track ADDR:PORT up|down`.
 pub const PROBE: &str = r#"printf 'init\t%s\n' "$INIT"
-command -v keepalived >/dev/null 2>&1 && printf 'keepalived\t%s\n' "$(keepalived --version 2>&1 | head -n 1)"
+[ -n "$LIGHT" ] || { command -v keepalived >/dev/null 2>&1 && printf 'keepalived\t%s\n' "$(keepalived --version 2>&1 | head -n 1)"; }
 printf 'ssh\t%s\n' "${SSH_CONNECTION:-}"
 ip -o -4 addr show | while read -r _ dev _ cidr _; do printf 'addr\t%s\t%s\n' "${dev%%@*}" "$cidr"; done
 p=$(kpid) && printf 'running\t%s\n' "$p"
+if [ -z "$LIGHT" ]; then
 for f in "$D"/*.conf; do [ -f "$f" ] || continue; n=${f##*/}; printf 'file\t%s\t%s\n' "${n%.conf}" "$(sha256sum <"$f" | cut -c1-64)"; done
 grep -qxF "include $D/*.conf" "$K/keepalived.conf" 2>/dev/null && printf 'include\n'
 grep -rhoE 'virtual_router_id[[:space:]]+[0-9]+' "$K" 2>/dev/null | while read -r _ v; do printf 'vrid\t%s\n' "$v"; done
-for f in "$R"/state/*; do [ -f "$f" ] && printf 'state\t%s\t%s\n' "${f##*/}" "$(head -n 1 "$f")"; done
+fi
+for f in "$R"/state/*; do [ -f "$f" ] && { v=; read -r v <"$f"; printf 'state\t%s\t%s\n' "${f##*/}" "$v"; }; done
 arp=$1; shift
 if [ -n "$arp" ]; then
   route=$(ip -o -4 route get "$arp" 2>/dev/null); dev=$(printf '%s' "$route" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
@@ -233,8 +235,24 @@ fn script(server: &str, description: impl Into<String>, body: &str, args: &[&str
 
 /// The argv of the probe of a server: ARP-probe `arp` (if any), check `tracks`.
 pub fn probe_argv(arp: Option<Ipv4Addr>, tracks: &[(Ipv4Addr, u16)]) -> Vec<String> {
-    let mut argv =
-        vec!["sh".to_string(), "-c".into(), format!("{FUNCS}{}\n{PROBE}", crate::service::DETECT_INIT), "sh".into()];
+    probe_argv_with(arp, tracks, "")
+}
+
+/// [`probe_argv`] for `status`: what tells which server holds each address
+/// and keepalived's states (init, addresses, live pid, recorded states,
+/// tracked ports), without what only a change needs (keepalived's version,
+/// flockport's files' hashes, the include line, virtual router ids).
+pub fn light_probe_argv(tracks: &[(Ipv4Addr, u16)]) -> Vec<String> {
+    probe_argv_with(None, tracks, "LIGHT=1\n")
+}
+
+fn probe_argv_with(arp: Option<Ipv4Addr>, tracks: &[(Ipv4Addr, u16)], pre: &str) -> Vec<String> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        format!("{pre}{FUNCS}{}\n{PROBE}", crate::service::DETECT_INIT),
+        "sh".into(),
+    ];
     argv.push(arp.map(|a| a.to_string()).unwrap_or_default());
     argv.extend(tracks.iter().map(|(a, p)| format!("{a}:{p}")));
     argv

@@ -209,7 +209,7 @@ fn status_and_page_show_every_family_with_health_and_drift() {
 
     // --watch redraws in place (cursor home, lines cleared to their end; the
     // screen cleared once) until Ctrl-C, exiting with the health.
-    let mut watch = Command::new(flockport_bin())
+    let watch = Command::new(flockport_bin())
         .arg("--config")
         .arg(inv)
         .args(["status", "--watch", "0.5"])
