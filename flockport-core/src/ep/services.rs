@@ -79,6 +79,10 @@ pub struct ServiceListing {
     pub stale: Vec<String>,
 }
 
+/// How long reading the catalog through one endpoint may take before the
+/// next endpoint is tried.
+const ENDPOINT_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What one endpoint told of the catalog (and of raft and gossip).
 #[derive(Debug, Clone)]
 pub(crate) struct CatalogView {
@@ -366,7 +370,16 @@ impl Cluster {
     pub(crate) async fn catalog_view(&self, state: &State, raft: bool) -> (Result<CatalogView>, String) {
         let mut errors = Vec::new();
         for ep in state.eps.values() {
-            match self.read_catalog(ep, raft).await {
+            // An endpoint whose server is cut off (a live SSH master over a
+            // dead link) is left for the next after ENDPOINT_LIMIT.
+            let read = tokio::time::timeout(ENDPOINT_LIMIT, self.read_catalog(ep, raft)).await;
+            match read.unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    server: ep.container.server.clone(),
+                    command: format!("read Consul's catalog through {}", ep.container.name),
+                    secs: ENDPOINT_LIMIT.as_secs(),
+                })
+            }) {
                 Ok(v) => return (Ok(v), ep.container.name.clone()),
                 Err(e) => errors.push(e),
             }

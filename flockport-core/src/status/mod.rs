@@ -17,7 +17,13 @@ use crate::lxc;
 use crate::state::State;
 use crate::transport::Output;
 use spec::Observed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a server's status round trip, and the read of Consul, may take:
+/// a dead server (its link down under a live SSH master) makes its items
+/// `unknown` after this, not after the 900 s a change's command may take.
+/// Health commands give up sooner (a TCP check: 2 s per target).
+pub const READ_LIMIT: Duration = Duration::from_secs(15);
 
 /// What one server is asked, in the order of its round trip.
 #[derive(Debug, Clone)]
@@ -72,7 +78,15 @@ impl Cluster {
             if state.eps.is_empty() {
                 None
             } else {
-                Some(self.catalog_view(&state, true).await)
+                let read = tokio::time::timeout(READ_LIMIT, self.catalog_view(&state, true)).await;
+                Some(read.unwrap_or_else(|_| {
+                    let e = Error::Timeout {
+                        server: "consul".into(),
+                        command: "read the catalog, raft peers and members through an endpoint".into(),
+                        secs: READ_LIMIT.as_secs(),
+                    };
+                    (Err(e), String::new())
+                }))
             }
         };
         let (reads, catalog) = futures::future::join(reads, catalog).await;
@@ -144,7 +158,13 @@ impl Cluster {
         let r = async {
             let t = self.transport(server)?;
             let (asks, commands): (Vec<Ask>, Vec<Vec<String>>) = asks(state, server).into_iter().unzip();
-            let outs = crate::plan::gather(t.as_ref(), &commands).await?;
+            let outs = crate::transport::within(
+                Some(READ_LIMIT),
+                &server.name,
+                &["status".to_string()],
+                crate::plan::gather(t.as_ref(), &commands),
+            )
+            .await?;
             Ok((asks, outs))
         }
         .await;
