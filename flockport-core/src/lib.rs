@@ -21,6 +21,7 @@ pub mod fsutil;
 pub mod image;
 pub mod interrupt;
 pub mod inventory;
+pub mod jobs;
 pub mod lb;
 pub mod lxc;
 pub mod names;
