@@ -253,7 +253,7 @@ export interface Status {
   drift: Array<Drift>
   /** Families this build does not have, each with a sentence. */
   absent: Array<string>
-  /** Every server read, every item up, no missing drift. */
+  /** Every server read, every item up, no missing or stale drift. */
   healthy: boolean
   /** Time of the whole read. */
   millis: number

@@ -144,6 +144,9 @@ pub fn render(st: &Status) -> String {
 struct Ui {
     cluster: Cluster,
     token: Option<Secret>,
+    /// The Host headers a loopback page answers (DNS rebinding: another
+    /// site's name pointed at 127.0.0.1 is refused).
+    hosts: Vec<String>,
 }
 
 /// `ui`: serves the page until Ctrl-C.
@@ -167,7 +170,9 @@ pub async fn ui(cluster: Cluster, listen: &str, public: bool) -> Result<u8, Erro
         None => println!("flockport ui: http://{bound}/"),
     }
     let _ = std::io::stdout().flush();
-    let shared = Arc::new(Ui { cluster, token });
+    let port = bound.port();
+    let hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+    let shared = Arc::new(Ui { cluster, token, hosts });
     let app = Router::new()
         .route("/", get(page))
         .route("/status.json", get(status_json))
@@ -185,8 +190,19 @@ pub async fn ui(cluster: Cluster, listen: &str, public: bool) -> Result<u8, Erro
     Ok(0)
 }
 
-/// With a token, every request must carry it.
+/// With a token, every request must carry it; without (loopback), the
+/// Host must be the loopback address it listens on.
 async fn guard(AxState(ui): AxState<Arc<Ui>>, req: Request, next: Next) -> Response {
+    if ui.token.is_none() {
+        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !ui.hosts.iter().any(|h| h == host) {
+            return (
+                StatusCode::FORBIDDEN,
+                "403: open this page at http://127.0.0.1:PORT/ (the address flockport ui printed)\n",
+            )
+                .into_response();
+        }
+    }
     if let Some(token) = &ui.token {
         let bearer = req
             .headers()
@@ -209,7 +225,7 @@ async fn guard(AxState(ui): AxState<Arc<Ui>>, req: Request, next: Next) -> Respo
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         ),
     );
     resp

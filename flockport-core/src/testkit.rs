@@ -154,9 +154,11 @@ pub fn split_batch(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
 fn split_gather(script: &str) -> Option<Vec<(Vec<String>, usize)>> {
     let mut out = Vec::new();
     for i in 0.. {
-        let open = format!("\n: gather {i}\n{{ ");
+        let open = format!("\n: gather {i}\n{{ timeout -k 1 ");
         let Some(at) = script.find(&open) else { break };
         let body = &script[at + open.len()..];
+        // After the time limit's seconds.
+        let body = &body[body.find(' ')? + 1..];
         let end = body.find(&format!(" </dev/null >\"$d/{i}\" 2>"))?;
         out.push((shlex::split(&body[..end])?, 0));
     }

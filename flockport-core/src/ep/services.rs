@@ -81,7 +81,7 @@ pub struct ServiceListing {
 
 /// How long reading the catalog through one endpoint may take before the
 /// next endpoint is tried.
-const ENDPOINT_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+const ENDPOINT_LIMIT: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// What one endpoint told of the catalog (and of raft and gossip).
 #[derive(Debug, Clone)]

@@ -162,22 +162,27 @@ const STATUS: &str = "status";
 /// the slowest command, not their sum. The round trip itself failing
 /// (unreachable server, timeout) is the error; a command's non-zero exit is
 /// its [`Output::status`], for its caller to judge.
-pub async fn gather(t: &dyn Transport, commands: &[Vec<String>]) -> Result<Vec<Output>> {
+///
+/// Each command is stopped after `each` (`timeout -k 1`, status 124), so a
+/// hung one costs its own answer, not the round trip; a round trip cut
+/// short (the caller's limit, a lost connection) removes the directory too.
+pub async fn gather(t: &dyn Transport, commands: &[Vec<String>], each: std::time::Duration) -> Result<Vec<Output>> {
     let mut script = String::from(
         "m() { printf '\\n\\001flockport-step %s\\n' \"$1\"; printf '\\n\\001flockport-step %s\\n' \"$1\" >&2; }\n\
          p() { while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done <\"$1\"; }\n\
-         d=$(mktemp -d) || exit 125\ntrap 'rm -rf \"$d\"' EXIT\n",
+         d=$(mktemp -d) || exit 125\ntrap 'rm -rf \"$d\"' EXIT\ntrap 'exit 129' HUP PIPE TERM\n",
     );
     for (i, argv) in commands.iter().enumerate() {
         let line = quote_argv(argv)?;
+        let secs = each.as_secs().max(1);
         script.push_str(&format!(
-            ": gather {i}\n{{ {line} </dev/null >\"$d/{i}\" 2>\"$d/{i}e\"; echo $? >\"$d/{i}s\"; }} &\n"
+            ": gather {i}\n{{ timeout -k 1 {secs} {line} </dev/null >\"$d/{i}\" 2>\"$d/{i}e\"; echo $? >\"$d/{i}s\"; }} &\n"
         ));
     }
     script.push_str("wait\n");
     for i in 0..commands.len() {
         script.push_str(&format!(
-            "m {i}; p \"$d/{i}\"; p \"$d/{i}e\" >&2; read -r s <\"$d/{i}s\"; printf '\\n\\001flockport-step {STATUS} {i} %s\\n' \"$s\" >&2\n"
+            "m {i}; p \"$d/{i}\"; p \"$d/{i}e\" >&2; s=; read -r s 2>/dev/null <\"$d/{i}s\"; printf '\\n\\001flockport-step {STATUS} {i} %s\\n' \"$s\" >&2\n"
         ));
     }
     let out = t.exec(vec!["sh".into(), "-c".into(), script], None).await?;
@@ -185,7 +190,9 @@ pub async fn gather(t: &dyn Transport, commands: &[Vec<String>]) -> Result<Vec<O
     let (errs, _) = split_marked(&out.stderr);
     let mut statuses: BTreeMap<usize, i32> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stderr).lines() {
-        let words: Vec<&str> = line.trim_start_matches('\u{1}').split_whitespace().collect();
+        // Only the script's own lines (they start with \001), not a command's.
+        let Some(line) = line.strip_prefix('\u{1}') else { continue };
+        let words: Vec<&str> = line.split_whitespace().collect();
         if let ["flockport-step", STATUS, i, rc] = words.as_slice() {
             if let (Ok(i), Ok(rc)) = (i.parse(), rc.parse()) {
                 statuses.insert(i, rc);

@@ -88,11 +88,18 @@ async fn gather_runs_every_command_with_its_own_output_and_status() {
             cmd("echo one; echo err-one >&2"),
             cmd("echo two; echo err-two >&2; exit 3"),
             cmd("printf 'three\\nlines\\n'"),
+            // A command's own marker-like line is its output, not a status.
+            cmd("echo 'flockport-step status 4 0' >&2; printf '  keep \\\\ this'"),
+            cmd("sleep 30"),
         ],
+        std::time::Duration::from_secs(1),
     )
     .await
     .unwrap();
-    assert_eq!(outs.len(), 3);
+    assert_eq!(outs.len(), 5);
+    assert_eq!(outs[3].status, 0);
+    assert_eq!(outs[3].stdout_str(), "  keep \\ this\n", "spaces and a backslash kept, a newline added");
+    assert_eq!(outs[4].status, 124, "stopped by its time limit");
     assert_eq!(
         (outs[0].status, outs[0].stdout_str().as_str(), outs[0].stderr.as_slice()),
         (0, "one\n", &b"err-one\n"[..])

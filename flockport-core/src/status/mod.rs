@@ -22,8 +22,12 @@ use std::time::{Duration, Instant};
 /// How long a server's status round trip, and the read of Consul, may take:
 /// a dead server (its link down under a live SSH master) makes its items
 /// `unknown` after this, not after the 900 s a change's command may take.
-/// Health commands give up sooner (a TCP check: 2 s per target).
+/// Each health command is stopped after [`EACH_LIMIT`].
 pub const READ_LIMIT: Duration = Duration::from_secs(15);
+
+/// How long one health command may run in the round trip (then its item
+/// is `unknown`, the rest of the server's answer stands).
+pub const EACH_LIMIT: Duration = Duration::from_secs(10);
 
 /// What one server is asked, in the order of its round trip.
 #[derive(Debug, Clone)]
@@ -162,7 +166,7 @@ impl Cluster {
                 Some(READ_LIMIT),
                 &server.name,
                 &["status".to_string()],
-                crate::plan::gather(t.as_ref(), &commands),
+                crate::plan::gather(t.as_ref(), &commands, EACH_LIMIT),
             )
             .await?;
             Ok((asks, outs))

@@ -79,7 +79,7 @@ pub struct Status {
     pub drift: Vec<Drift>,
     /// Families this build does not have, each with a sentence.
     pub absent: Vec<String>,
-    /// Every server read, every item up, no missing drift.
+    /// Every server read, every item up, no missing or stale drift.
     pub healthy: bool,
     /// Time of the whole read.
     pub millis: u64,
@@ -274,7 +274,7 @@ pub(crate) fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Obs
                         (Some(_), false) => it.set(DOWN, format!("nothing accepts connections on port {}", rec.port)),
                     }
                 }
-                Some(Err(e)) => it.set(DOWN, format!("{} could not be asked: {e}", rec.engine)),
+                Some(Err(e)) => it.set(UNKNOWN, format!("{} could not be asked: {e}", rec.engine)),
                 None => it.set(UNKNOWN, "not read"),
             }
         }
@@ -304,13 +304,29 @@ pub(crate) fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Obs
             .map(|s| s.server.as_str())
             .collect();
         match info.address_on.len() {
-            0 if unread.len() == info.servers.len() => it.set(UNKNOWN, unread.join("; ")),
+            // A server not read may hold it.
+            0 if !unread.is_empty() => it.set(UNKNOWN, unread.join("; ")),
             0 => it.set(DOWN, format!("no server holds {}", v.ip)),
             1 if !stopped.is_empty() => {
                 it.set(DEGRADED, format!("no backup: keepalived is not running on {}", stopped.join(", ")))
             }
             1 if !unread.is_empty() => it.set(DEGRADED, format!("no backup known: {}", unread.join("; "))),
-            1 => {}
+            1 => {
+                let down: Vec<String> = info
+                    .servers
+                    .iter()
+                    .filter(|s| s.has_address)
+                    .flat_map(|s| {
+                        s.tracks
+                            .iter()
+                            .filter(|t| !t.up)
+                            .map(move |t| format!("tracked port {} down on {}", t.port, s.server))
+                    })
+                    .collect();
+                if !down.is_empty() {
+                    it.set(DEGRADED, down.join("; "));
+                }
+            }
             _ => it.set(DEGRADED, format!("{} holds {} at once (split brain)", info.address_on.join(" and "), v.ip)),
         }
         items.push(it);

@@ -243,13 +243,13 @@ fn status_and_page_show_every_family_with_health_and_drift() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(4000));
     assert!(Command::new("kill").args(["-INT", &watch.id().to_string()]).status().unwrap().success());
     let out = watch.wait_with_output().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{screen}");
     assert_eq!(screen.matches("\x1b[2J").count(), 1, "the screen is cleared once");
-    assert!(screen.matches("\x1b[H").count() >= 3, "fewer than 3 redraws in 2.5 s: {screen}");
+    assert!(screen.matches("\x1b[H").count() >= 3, "fewer than 3 redraws in 4 s: {screen}");
     assert!(screen.contains("st-ha") && screen.contains("\x1b[K"), "{screen}");
     let bad = cli(inv, &["status", "--watch", "0"]);
     assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
@@ -259,14 +259,29 @@ fn status_and_page_show_every_family_with_health_and_drift() {
     {
         let ui = Ui::start(inv, &["--listen", "127.0.0.1:0"]);
         let shot = flockport_tests::workspace_root().join("target/status-ui.png");
-        let (_, st) = status(inv);
-        let dom = dump_dom(browser, &ui.1, &shot);
-        assert!(dom.contains("data-loaded=\"1\""), "the page did not load its data:\n{dom}");
-        let mut page = page_rows(&dom);
-        let mut json = json_rows(&st);
-        page.sort();
-        json.sort();
-        assert_eq!(page, json, "the page and status --json disagree");
+        // The page and `status --json` read the cluster a moment apart: a
+        // check changing state in between may differ once, not three times.
+        let mut dom = String::new();
+        for attempt in 1..=3 {
+            let (_, st) = status(inv);
+            dom = dump_dom(browser, &ui.1, &shot);
+            assert!(dom.contains("data-loaded=\"1\""), "the page did not load its data:\n{dom}");
+            let mut page = page_rows(&dom);
+            let mut json = json_rows(&st);
+            page.sort();
+            json.sort();
+            assert_eq!(page.len(), 8, "{page:?}");
+            if page == json {
+                break;
+            }
+            assert!(attempt < 3, "the page and status --json disagree:\npage: {page:?}\njson: {json:?}");
+        }
+        // Loopback without a token: only its own Host (no DNS rebinding).
+        let port = ui.1.trim_end_matches('/').rsplit(':').next().unwrap().to_string();
+        let (code, _) = http_get(&format!("{}status.json", ui.1), &["-H", &format!("Host: rebound.example:{port}")]);
+        assert_eq!(code, 403, "a foreign Host on loopback");
+        let (code, _) = http_get(&format!("{}status.json", ui.1), &[]);
+        assert_eq!(code, 200);
         for t in ["t-server", "t-container", "t-lb", "t-webserver", "t-database", "t-vip", "t-endpoint", "t-service"] {
             assert!(dom.contains(&format!("id=\"{t}\"")), "no table {t}");
         }
@@ -350,7 +365,7 @@ fn status_and_page_show_every_family_with_health_and_drift() {
     let took = started.elapsed();
     println!("status with s3 cut off: exit {code} in {took:?}");
     assert_eq!(code, 1);
-    assert!(took < Duration::from_secs(40), "{took:?}");
+    assert!(took < Duration::from_secs(25), "{took:?} (the read limit is 15 s)");
     let s3 = st["servers"].as_array().unwrap().iter().find(|s| s["name"] == "s3").unwrap();
     assert_eq!(s3["reachable"], false, "{s3}");
     let pg = item(&st, "database", "st-pg");
