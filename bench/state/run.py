@@ -23,34 +23,19 @@ Usage (as root, lab up, consul on PATH or built by tests/consul/build-consul.sh)
 import argparse, json, os, shutil, statistics, subprocess, sys, time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchlib import ROOT, lab_copy, logger, pct, require_lab, run  # noqa: E402
+
+log = logger("state")
 WORK = ROOT / "bench/work/state"
 EPS = [("s1", "10.0.4.10"), ("s2", "10.0.5.10"), ("s3", "10.0.7.10")]
-
-
-def log(msg):
-    print(f"[state {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def run(args, check=True, **kw):
-    r = subprocess.run(args, capture_output=True, text=True, **kw)
-    if check and r.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, args))} failed ({r.returncode}): {r.stderr.strip()[-800:]}")
-    return r
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=50)
     a = ap.parse_args()
-    lab_inv = ROOT / "tests/lab/out/flockport.toml"
-    if not lab_inv.exists() or any(f" {s} " not in " " + run(["ip", "netns", "list"]).stdout.replace("\n", " ") + " " for s in ("s1", "s2", "s3")):
-        raise SystemExit("the lab is not up: tests/lab/lab up")
+    require_lab()
     if not shutil.which("consul"):
         built = run([str(ROOT / "tests/consul/build-consul.sh")]).stdout.strip().splitlines()[-1]
         os.environ["PATH"] = f"{Path(built).parent}:{os.environ['PATH']}"
@@ -71,10 +56,7 @@ def main():
             log(f"delep {n}: rc {r.returncode}")
 
     teardown()  # what a killed earlier run left
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    inv.write_text("".join(l + "\n" for l in lab_inv.read_text().splitlines() if not l.startswith("state")))
-    os.chmod(inv, 0o600)
+    lab_copy(WORK)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "rounds": a.rounds,
                "load_before": os.getloadavg()}
     try:

@@ -122,17 +122,10 @@ consul acl token update -id 00000000-0000-0000-0000-000000000002 -policy-name fl
 /// The `listep` probe of one endpoint: its raft peers and gossip members,
 /// each line prefixed (`peer `, `member `).
 pub fn probe_argv() -> Vec<String> {
-    vec!["sh".into(), "-c".into(), format!("{CLI_ENV}\n{}", PROBE_PARTS.join(" && "))]
+    vec!["sh".into(), "-c".into(), format!("{CLI_ENV}\n{PROBE}")]
 }
 
-/// The two halves of [`probe_argv`], to run at once (`status`); their
-/// outputs together are its output.
-pub fn probe_part_argvs() -> Vec<Vec<String>> {
-    PROBE_PARTS.iter().map(|p| vec!["sh".into(), "-c".into(), format!("{CLI_ENV}\n{p}")]).collect()
-}
-
-const PROBE_PARTS: [&str; 2] =
-    ["consul operator raft list-peers -stale | sed 's/^/peer /'", "consul members | sed 's/^/member /'"];
+const PROBE: &str = "consul operator raft list-peers -stale | sed 's/^/peer /' && consul members | sed 's/^/member /'";
 
 /// Consul's config of endpoint `rec`: the first one of a cluster bootstraps
 /// it; every endpoint lists all the others to join (so a restart rejoins).
