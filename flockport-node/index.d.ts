@@ -204,6 +204,11 @@ export interface ServerFacts {
   overlay: boolean
   /** Every container in the server's lxcpath, images included. */
   containers: Array<ContainerInfo>
+  /**
+   * What the server has for the scheduler to place against (absent when the probe's answer
+   * did not say).
+   */
+  host?: HostCapacity
 }
 /** A container as seen on a server. */
 export interface ContainerInfo {
@@ -221,6 +226,29 @@ export interface ContainerInfo {
   address?: string
   /** Whether this is an image template rather than a service container. */
   isImage: boolean
+}
+/**
+ * A server's size as its probe reads it: what the job scheduler places against
+ * (`jobs::placement::Capacity`).
+ */
+export interface HostCapacity {
+  /** CPUs (`nproc`). */
+  cpus: number
+  /** Memory, MiB (`MemTotal`). */
+  memoryMib: number
+  /** Size of the filesystem holding the lxcpath, MiB. */
+  diskMib: number
+  /** `v1` when the memory and CPU controllers are cgroup v1 ones, else `v2`. */
+  cgroup: string
+  /** Bridges containers can join, with the server's address on each. */
+  networks: Array<Bridge>
+}
+/** A bridge on a server and the server's IPv4 address and prefix on it. */
+export interface Bridge {
+  /** The bridge's name. */
+  name: string
+  /** The server's address on it (the containers' gateway), `ADDR/PREFIX`. */
+  address: string
 }
 /** A server as `listservers` shows it. */
 export interface ServerStatus {
@@ -800,6 +828,108 @@ export interface ContainerServiceListing {
   /** Why Consul could not be read, or what to expect (no endpoint yet). */
   note?: string
 }
+/** A job as state keeps it. */
+export interface JobRecord {
+  /** The base container (the job's name). */
+  base: string
+  /** The base container's server. */
+  baseServer: string
+  /** The version new instances are cloned from. */
+  version: number
+  /** Instances wanted. */
+  count: number
+  /** `resource`. */
+  strategy: string
+  /** The bridge instances join (`None`: each server's own). */
+  network?: string
+  /** The group new instances are placed with. */
+  group?: string
+  /** Instances per chosen server. */
+  replicas?: number
+  /** Memory limit of each instance, MiB. */
+  memoryMib: number
+  /** CPU share of each instance, thousandths of a CPU. */
+  cpuMilli: number
+  /** Disk each instance is counted for, MiB. */
+  diskMib: number
+  /** The TCP port that says an instance is healthy. */
+  port?: number
+  /** The load balancer the instances are backends of. */
+  lb?: JobLb
+  /** The number the next new instance's name takes. */
+  nextIndex: number
+  /** Its instances. */
+  instances: Array<Instance>
+  /** The last rollout. */
+  rollout?: Rollout
+}
+/** A job's load balancer: its instances are `lb`'s backends on `port`. */
+export interface JobLb {
+  /** The load balancer's name. */
+  lb: string
+  /** The instances' port it sends to. */
+  port: number
+}
+/** One instance of a job. */
+export interface Instance {
+  /** Its container's name (`BASE-N`). */
+  name: string
+  /** Its server. */
+  server: string
+  /** Its static address. */
+  address: string
+  /** The job version it was cloned from. */
+  version: number
+  /** The group it was placed with, if any. */
+  group?: string
+}
+/** The last rollout of a job (`upgradejob`). */
+export interface Rollout {
+  /** The version replaced. */
+  from: number
+  /** The version rolled out. */
+  to: number
+  /**
+   * `done`, `rolled back` (an instance did not become healthy; it was put back on the old
+   * version and the rollout stopped) or `interrupted`.
+   */
+  state: string
+  /** How many instances run the new version. */
+  replaced: number
+  /** What stopped it, if anything. */
+  why?: string
+}
+/** A job as `listjobs` sees it. */
+export interface JobInfo {
+  /** The base container. */
+  base: string
+  /** The version new instances get. */
+  version: number
+  /** Instances wanted. */
+  count: number
+  /** Instances running. */
+  running: number
+  /** Instances lost. */
+  lost: number
+  /** Its record. */
+  job: JobRecord
+  /** Each instance with what its server says. */
+  instances: Array<InstanceInfo>
+}
+/** One instance as `listjobs` sees it. */
+export interface InstanceInfo {
+  /** Its record. */
+  instance: Instance
+  /**
+   * `running`, `stopped`, `lost` (its container is gone, or its server cannot be reached) or
+   * what LXC said.
+   */
+  state: string
+  /** `up`, `down` (its port does not answer), `-` (no port to ask) or `unknown`. */
+  health: string
+  /** Why it is lost or unknown. */
+  why?: string
+}
 /** Everything flockport remembers about a cluster. */
 export declare class State {
   /** Schema version of the file. */
@@ -827,8 +957,10 @@ export declare class State {
   get containerServices(): Record<string, ContainerServices>
   /** The servers running a Consul client agent (schema 7). */
   get agents(): Array<string>
+  /** Jobs by base container (schema 8). */
+  get jobs(): Record<string, JobRecord>
   /** The whole state as plain objects, as the getters give each part. */
-  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord>; adhoc: Record<string, AdhocService>; containerServices: Record<string, ContainerServices>; agents: Array<string> }
+  toJSON(): { schema: number; containers: Record<string, ContainerRecord>; counters: Record<string, number>; lbs: Record<string, LbRecord>; ws: Record<string, WsRecord>; vips: Record<string, VipRecord>; dbs: Record<string, DbRecord>; eps: Record<string, EpRecord>; adhoc: Record<string, AdhocService>; containerServices: Record<string, ContainerServices>; agents: Array<string>; jobs: Record<string, JobRecord> }
 }
 /** A floating IP as recorded in state: the [`Vip`] and its VRRP password. */
 export interface VipRecord {
@@ -892,6 +1024,19 @@ export interface DbSpec {
   name?: string
   allowed?: Array<string>
   password?: string
+}
+/** What `addJob` takes. */
+export interface JobSpec {
+  base: string
+  count: number
+  network?: string
+  group?: string
+  replicas?: number
+  strategy?: string
+  memory?: string
+  cpus?: string
+  port?: number
+  lb?: string
 }
 /**
  * Asks the change under way in this process to stop starting steps and roll
@@ -1132,6 +1277,36 @@ export declare class Cluster {
    * (container, forwards, state, passwords).
    */
   delDb(instance: string, database?: string | undefined | null, options?: ApplyOptions | undefined | null): Promise<Applied<DbRecord>>
+  /**
+   * `addjob`: `count` instances of container `base` placed across the servers by free
+   * capacity (strategy `resource`): `network` the bridge they join, `group` jobs sharing one
+   * server, `replicas` instances per chosen server, `memory` (e.g. 512M) and `cpus` (e.g.
+   * 0.5) each instance's limits, `port` the TCP port that says an instance is healthy, `lb`
+   * (`LB:PORT`) a load balancer whose backends they are while they run.
+   */
+  addJob(spec: JobSpec, options?: ApplyOptions | undefined | null, progress?: (event: ProgressEvent) => void): Promise<Applied<JobRecord>>
+  /**
+   * `listjobs`: every job with each instance's server, address, state, version and health;
+   * an instance whose server cannot be read or whose container is gone is `lost`.
+   */
+  jobs(): Promise<Array<JobInfo>>
+  /**
+   * `scalejob`: sets job `base` to `count` instances (`+N`/`-N` change it by N; new ones
+   * join `group`); lost instances are replaced, and scaling down removes instances from the
+   * fullest servers first.
+   */
+  scaleJob(base: string, count: string, group?: string | undefined | null, options?: ApplyOptions | undefined | null, progress?: (event: ProgressEvent) => void): Promise<Applied<JobRecord>>
+  /**
+   * `upgradejob`: a new version from the base container, rolled out one instance at a time
+   * (`interval` seconds between them); an instance that does not answer is rolled back and
+   * stops the rollout.
+   */
+  upgradeJob(base: string, interval?: number | undefined | null, options?: ApplyOptions | undefined | null, progress?: (event: ProgressEvent) => void): Promise<Applied<JobRecord>>
+  /**
+   * `deljob`: removes every instance (drained out of its load balancer first) and the job's
+   * snapshots; the base container is untouched.
+   */
+  delJob(base: string, options?: ApplyOptions | undefined | null): Promise<Applied<JobRecord>>
 }
 /** Runs commands on one server (SSH or local, as the inventory says). */
 export declare class Transport {

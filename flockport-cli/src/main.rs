@@ -3,6 +3,7 @@
 
 mod db;
 mod ep;
+mod jobs;
 mod output;
 mod status;
 mod vip;
@@ -286,6 +287,9 @@ enum Command {
     // ---- Consul endpoints (flockport-cli/src/ep.rs) ----
     #[command(flatten)]
     Ep(ep::EpCommand),
+    // ---- the job scheduler (flockport-cli/src/jobs.rs) ----
+    #[command(flatten)]
+    Jobs(jobs::JobCommand),
     /// Where the state is kept: `state migrate --to consul|file`.
     State {
         #[command(subcommand)]
@@ -507,6 +511,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Vip(cmd) => return vip::run(&cluster, cmd, &progress).await,
         Command::Db(cmd) => return db::run(&cluster, cmd, &progress).await,
         Command::Ep(cmd) => return ep::run(&cluster, cmd, &progress).await,
+        Command::Jobs(cmd) => return jobs::run(&cluster, cmd, &progress).await,
         Command::State { command: StateCommand::Migrate { to, change } } => {
             let a = cluster.migrate_state(&to, change.apply()).await?;
             output::applied(&a, change.json, |r| {

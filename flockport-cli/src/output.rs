@@ -119,6 +119,21 @@ impl Progress for StepProgress {
             None => eprintln!("{line}"),
         }
     }
+    fn note(&self, message: &str) {
+        let line = format!("[{}] {message}", utc_clock());
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// The time of day in UTC, `HH:MM:SS.mmm` (milestones' timestamps; the
+/// date is not needed there, so no date library).
+pub fn utc_clock() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let day = now.as_secs() % 86_400;
+    format!("{:02}:{:02}:{:02}.{:03}", day / 3600, day / 60 % 60, day % 60, now.subsec_millis())
 }
 
 /// Says on stderr which servers a listing could not read (the caller exits 3).

@@ -447,6 +447,7 @@ pub mod prelude {
         AdhocService, ContainerServiceListing, ContainerServices, EpListing, EpRecord, ServiceListing,
     };
     pub use crate::inventory::ServerConfig;
+    pub use crate::jobs::{JobInfo, JobRecord, JobSpec};
     pub use crate::lb::{LbInfo, LbRecord, LbSetting, LbSpec};
     pub use crate::lxc::{ContainerInfo, ServerFacts};
     pub use crate::secrets::Secret;

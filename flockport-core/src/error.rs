@@ -309,6 +309,18 @@ pub enum Error {
         rolled_back: Vec<String>,
     },
 
+    /// A job's instances do not fit the cluster; nothing was touched.
+    #[error("cannot place the instances: {reason} ({fits} would fit)")]
+    NoRoom {
+        /// What was short and where.
+        reason: String,
+        /// How many of the instances asked for would fit.
+        fits: u32,
+        /// The placement engine's answer.
+        #[source]
+        source: crate::jobs::placement::PlacementError,
+    },
+
     /// Several servers failed; each error is kept.
     #[error("{} server(s) failed: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Many(Vec<Error>),
@@ -360,7 +372,7 @@ impl Error {
     /// The kind, for mapping to exception classes and exit codes.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::InvalidInput { .. } | Error::NoRoom { .. } => ErrorKind::InvalidInput,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::Unreachable { .. } | Error::HostKeyNotTrusted { .. } | Error::Ssh { .. } | Error::Http { .. } => {

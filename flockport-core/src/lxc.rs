@@ -96,6 +96,34 @@ pub struct ServerFacts {
     pub overlay: bool,
     /// Every container in the server's lxcpath, images included.
     pub containers: Vec<ContainerInfo>,
+    /// What the server has for the scheduler to place against (absent when
+    /// the probe's answer did not say).
+    pub host: Option<HostCapacity>,
+}
+
+/// A server's size as its probe reads it: what the job scheduler places
+/// against (`jobs::placement::Capacity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
+pub struct HostCapacity {
+    /// CPUs (`nproc`).
+    pub cpus: u32,
+    /// Memory, MiB (`MemTotal`).
+    pub memory_mib: u64,
+    /// Size of the filesystem holding the lxcpath, MiB.
+    pub disk_mib: u64,
+    /// `v1` when the memory and CPU controllers are cgroup v1 ones, else `v2`.
+    pub cgroup: String,
+    /// Bridges containers can join, with the server's address on each.
+    pub networks: Vec<Bridge>,
+}
+
+/// A bridge on a server and the server's IPv4 address and prefix on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
+pub struct Bridge {
+    /// The bridge's name.
+    pub name: String,
+    /// The server's address on it (the containers' gateway), `ADDR/PREFIX`.
+    pub address: String,
 }
 
 impl ServerFacts {
@@ -128,6 +156,15 @@ for d in "$P"/*/; do
   if [ -f "${d}flockport-image-complete" ]; then k=complete; else k=-; fi
   printf 'c\t%s\t%s\t%s\t%s\t%s\n' "$n" "$s" "$i" "$a" "$k"
 done
+m=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo)
+d=$(df -Pk "$P" 2>/dev/null | awk 'NR==2 {print $2}')
+if [ -d /sys/fs/cgroup/memory ]; then g=v1; else g=v2; fi
+printf 'host\t%s\t%s\t%s\t%s\n' "$(nproc)" "${m:-0}" "${d:-0}" "$g"
+for b in /sys/class/net/*/bridge; do
+  [ -d "$b" ] || continue
+  n=$(basename "$(dirname "$b")")
+  printf 'bridge\t%s\t%s\n' "$n" "$(ip -4 -o addr show dev "$n" 2>/dev/null | awk '{print $4; exit}')"
+done
 "#;
 
 /// Runs [`PROBE_SCRIPT`] on a server and parses it.
@@ -139,7 +176,8 @@ pub async fn probe(t: &dyn Transport, server: &ServerConfig) -> Result<ServerFac
 /// Parses the probe's output.
 pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
     let bad = |reason: String| Error::Parse { server: server.into(), command: "probe".into(), reason };
-    let mut facts = ServerFacts { lxc_version: String::new(), overlay: false, containers: Vec::new() };
+    let mut facts = ServerFacts { lxc_version: String::new(), overlay: false, containers: Vec::new(), host: None };
+    let mut bridges = Vec::new();
     for line in text.lines().filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
         match f.as_slice() {
@@ -162,8 +200,26 @@ pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
                     image_complete: rest.first() == Some(&"complete"),
                 });
             }
+            ["host", cpus, mem_kib, disk_kib, cgroup] => {
+                let num = |what: &str, v: &str| {
+                    v.trim().parse::<u64>().map_err(|_| bad(format!("{what} {v:?} is not a number")))
+                };
+                facts.host = Some(HostCapacity {
+                    cpus: u32::try_from(num("CPUs", cpus)?).unwrap_or(u32::MAX),
+                    memory_mib: num("memory", mem_kib)? / 1024,
+                    disk_mib: num("disk", disk_kib)? / 1024,
+                    cgroup: cgroup.trim().to_string(),
+                    networks: Vec::new(),
+                });
+            }
+            ["bridge", name, address] => {
+                bridges.push(Bridge { name: name.to_string(), address: address.trim().to_string() })
+            }
             _ => return Err(bad(format!("unexpected line {line:?}"))),
         }
+    }
+    if let Some(h) = facts.host.as_mut() {
+        h.networks = bridges;
     }
     if facts.lxc_version.is_empty() {
         return Err(bad("no LXC version line".into()));
@@ -212,14 +268,27 @@ pub fn mac_for(address: Ipv4Addr) -> String {
 /// flockport's start hook ([`crate::service::START_HOOK`]: puts back its port
 /// forwards) whenever it starts.
 pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr) -> Vec<Step> {
+    static_address_on(server, name, address, &server.bridge, server.subnet.prefix_len(), server.gateway())
+}
+
+/// [`static_address_steps`] on bridge `link` of the server, whose subnet has
+/// `prefix` and whose address there (the gateway) is `gateway`.
+pub fn static_address_on(
+    server: &ServerConfig,
+    name: &str,
+    address: Ipv4Addr,
+    link: &str,
+    prefix: u8,
+    gateway: Ipv4Addr,
+) -> Vec<Step> {
     let cfg = config_path(server, name);
     let net = format!(
         "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\nlxc.net.0.hwaddr = {}\nlxc.net.0.ipv4.address = {}/{}\nlxc.net.0.ipv4.gateway = {}\nlxc.start.auto = 1\nlxc.hook.start-host = {}\nlxc.hook.post-stop = {}\n",
-        server.bridge,
+        link,
         mac_for(address),
         address,
-        server.subnet.prefix_len(),
-        server.gateway(),
+        prefix,
+        gateway,
         crate::service::START_HOOK,
         crate::service::STOP_HOOK,
     );
@@ -243,7 +312,7 @@ pub fn static_address_steps(server: &ServerConfig, name: &str, address: Ipv4Addr
         ),
         Step::run_with_stdin(
             &server.name,
-            format!("set static address {address} on {}, autostart and start hook for {name}", server.bridge),
+            format!("set static address {address} on {link}, autostart and start hook for {name}"),
             vec![s("sh"), s("-c"), s(r#"cat >> "$1""#), s("sh"), cfg],
             Content::text(net),
         ),

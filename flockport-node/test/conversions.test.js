@@ -110,7 +110,7 @@ test('State, records and a dry-run delContainer from an explicit state file', as
   const st = await c.state()
   assert.ok(st instanceof State)
   // A schema 1 file is read through the migration to the current schema.
-  assert.equal(st.schema, 7)
+  assert.equal(st.schema, 8)
   assert.deepEqual([st.containerServices, st.agents], [{}, []])
   assert.deepEqual(st.dbs, {})
   assert.deepEqual(st.containers.web1, {

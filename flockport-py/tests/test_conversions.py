@@ -73,11 +73,11 @@ def test_open_uses_flockport_config(inventory: Path, monkeypatch: pytest.MonkeyP
 def test_state_roundtrip(cluster: flockport.Cluster) -> None:
     st = cluster.state()
     assert isinstance(st, flockport.State)
-    assert st.schema == 7 and st.containers == {} and st.counters == {} and st.lbs == {} and st.dbs == {}
+    assert st.schema == 8 and st.containers == {} and st.counters == {} and st.lbs == {} and st.dbs == {}
     assert st.container_services == {} and st.agents == []
     d = st.to_dict()
-    assert d["schema"] == 7 and d["containers"] == {} and d["counters"] == {}
-    assert repr(st) == "State(schema=7, containers=[], lbs=[])"
+    assert d["schema"] == 8 and d["containers"] == {} and d["counters"] == {}
+    assert repr(st) == "State(schema=8, containers=[], lbs=[])"
 
 
 def test_open_with_explicit_state(inventory: Path, tmp_path: Path) -> None:

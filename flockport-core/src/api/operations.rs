@@ -292,6 +292,47 @@ macro_rules! for_each_operation {
                 read fn del_db(instance: String; database: Option<String> = None) [dry_run] -> Applied<DbRecord>
                     = |c, x| c.del_db(&instance, database.as_deref(), x.opts).await
             }
+            {
+                /// `addjob`: `count` instances of container `base` placed across the servers
+                /// by free capacity (strategy `resource`): `network` the bridge they join,
+                /// `group` jobs sharing one server, `replicas` instances per chosen server,
+                /// `memory` (e.g. 512M) and `cpus` (e.g. 0.5) each instance's limits, `port`
+                /// the TCP port that says an instance is healthy, `lb` (`LB:PORT`) a load
+                /// balancer whose backends they are while they run.
+                read fn add_job(base: String, count: u32; network: Option<String> = None,
+                    group: Option<String> = None, replicas: Option<u32> = None,
+                    strategy: Option<String> = None, memory: Option<String> = None,
+                    cpus: Option<String> = None, port: Option<u16> = None, lb: Option<String> = None)
+                    [dry_run, progress] spec JobSpec -> Applied<JobRecord>
+                    = |c, x| c.add_job(JobSpec { base, count, network, group, replicas, strategy, memory, cpus, port, lb }, x.opts, x.progress).await
+            }
+            {
+                /// `listjobs`: every job with each instance's server, address, state, version
+                /// and health; an instance whose server cannot be read or whose container is
+                /// gone is `lost`.
+                read fn jobs() -> Vec<JobInfo> = |c, _x| c.jobs().await
+            }
+            {
+                /// `scalejob`: sets job `base` to `count` instances (`+N`/`-N` change it by N;
+                /// new ones join `group`); lost instances are replaced, and scaling down removes
+                /// instances from the fullest servers first.
+                read fn scale_job(base: String, count: String; group: Option<String> = None)
+                    [dry_run, progress] -> Applied<JobRecord>
+                    = |c, x| c.scale_job(&base, &count, group, x.opts, x.progress).await
+            }
+            {
+                /// `upgradejob`: a new version from the base container, rolled out one instance at
+                /// a time (`interval` seconds between them); an instance that does not answer is
+                /// rolled back and stops the rollout.
+                read fn upgrade_job(base: String; interval: Option<u32> = None) [dry_run, progress]
+                    -> Applied<JobRecord>
+                    = |c, x| c.upgrade_job(&base, interval, x.opts, x.progress).await
+            }
+            {
+                /// `deljob`: removes every instance (drained out of its load balancer first) and
+                /// the job's snapshots; the base container is untouched.
+                read fn del_job(base: String) [dry_run] -> Applied<JobRecord> = |c, x| c.del_job(&base, x.opts).await
+            }
         }
     };
 }

@@ -25,6 +25,7 @@ pub use render::{render_haproxy, render_nginx};
 
 use crate::cluster::{Applied, ApplyOptions, Cluster};
 use crate::error::{Error, Result};
+use crate::inventory::ServerConfig;
 use crate::lxc;
 use crate::names;
 use crate::plan::{NoProgress, Plan, Progress};
@@ -35,7 +36,7 @@ use crate::transport::Transport;
 
 // ---- the Cluster operations ---------------------------------------------
 
-fn find_lb<'a>(state: &'a State, name: &str) -> Result<&'a LbRecord> {
+pub(crate) fn find_lb<'a>(state: &'a State, name: &str) -> Result<&'a LbRecord> {
     crate::state::find(&state.lbs, "load balancer", name, "flockport addlb")
 }
 
@@ -182,18 +183,9 @@ impl Cluster {
                 return Err(Error::exists("backend", b.to_string(), format!("{lb} already has {old}")));
             }
         }
-        let mut next = rec.clone();
-        next.backends.extend(new.iter().cloned());
-        check_unique_backends(&next.backends)?;
         let server = self.server(&rec.container.server)?.clone();
         let mut plan = Plan::new(format!("addbackends {lb} {}", backends.join(" ")));
-        plan.steps = backend_change_steps(&server, &next, || vec![haproxy_add_servers_step(&server, lb, &new)])?;
-        if rec.kind == LbKind::Haproxy {
-            // A later step failing (the config check) leaves no runtime-added server behind.
-            plan.rollback = vec![haproxy_drain_del_step(&server, lb, &new)];
-        }
-        plan.state_changes
-            .push(format!("{lb}: add {}", new.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
+        let next = add_backends_plan(&server, &rec, &new, &mut plan)?;
         self.finish_lb_change(plan, txn, next, opts).await
     }
 
@@ -220,13 +212,9 @@ impl Cluster {
                 gone.push(b.clone());
             }
         }
-        let mut next = rec.clone();
-        next.backends.retain(|b| !gone.contains(b));
         let server = self.server(&rec.container.server)?.clone();
         let mut plan = Plan::new(format!("delbackends {lb} {}", backends.join(" ")));
-        plan.steps = backend_change_steps(&server, &next, || vec![haproxy_drain_del_step(&server, lb, &gone)])?;
-        plan.state_changes
-            .push(format!("{lb}: remove {}", gone.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
+        let next = del_backends_plan(&server, &rec, &gone, &mut plan)?;
         self.finish_lb_change(plan, txn, next, opts).await
     }
 
@@ -308,6 +296,45 @@ impl Cluster {
         })
         .await
     }
+}
+
+/// Adds to `plan` what `addbackends` runs to give LB `rec` (on `server`)
+/// the backends `new` (HAProxy: the runtime API, no reload; Nginx: a
+/// reload), with its rollback; the record after.
+pub(crate) fn add_backends_plan(
+    server: &ServerConfig,
+    rec: &LbRecord,
+    new: &[Backend],
+    plan: &mut Plan,
+) -> Result<LbRecord> {
+    let lb = rec.name();
+    let mut next = rec.clone();
+    next.backends.extend(new.iter().cloned());
+    check_unique_backends(&next.backends)?;
+    plan.steps.extend(backend_change_steps(server, &next, || vec![haproxy_add_servers_step(server, lb, new)])?);
+    if rec.kind == LbKind::Haproxy {
+        // A later step failing (the config check) leaves no runtime-added server behind.
+        plan.rollback.push(haproxy_drain_del_step(server, lb, new));
+    }
+    plan.state_changes.push(format!("{lb}: add {}", new.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
+    Ok(next)
+}
+
+/// Adds to `plan` what `delbackends` runs to take the backends `gone` out
+/// of LB `rec` (HAProxy drains each, then deletes it); the record after.
+pub(crate) fn del_backends_plan(
+    server: &ServerConfig,
+    rec: &LbRecord,
+    gone: &[Backend],
+    plan: &mut Plan,
+) -> Result<LbRecord> {
+    let lb = rec.name();
+    let mut next = rec.clone();
+    next.backends.retain(|b| !gone.contains(b));
+    plan.steps.extend(backend_change_steps(server, &next, || vec![haproxy_drain_del_step(server, lb, gone)])?);
+    plan.state_changes
+        .push(format!("{lb}: remove {}", gone.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")));
+    Ok(next)
 }
 
 fn check_unique_backends(backends: &[Backend]) -> Result<()> {

@@ -312,6 +312,9 @@ pub trait Progress: Send + Sync {
     }
     /// Rollback is starting on `server` after `reason`.
     fn rolling_back(&self, _server: &str, _reason: &str) {}
+    /// A milestone of a long operation (a rollout's instance replaced, a
+    /// snapshot streamed), for people.
+    fn note(&self, _message: &str) {}
 }
 
 /// Ignores progress.

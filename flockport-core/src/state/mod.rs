@@ -48,7 +48,7 @@ pub use migrate::StateMove;
 /// - 7: containers' services (`container_services`,
 ///   [`crate::ep::ContainerServices`] by container) and the servers running a
 ///   Consul client agent (`agents`).
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// A container flockport created and manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
@@ -100,6 +100,9 @@ pub struct State {
     /// The servers running a Consul client agent (schema 7).
     #[serde(default)]
     pub agents: Vec<String>,
+    /// Jobs by base container (schema 8).
+    #[serde(default)]
+    pub jobs: BTreeMap<String, crate::jobs::JobRecord>,
 }
 
 impl Default for State {
@@ -116,6 +119,7 @@ impl Default for State {
             adhoc: BTreeMap::new(),
             container_services: BTreeMap::new(),
             agents: Default::default(),
+            jobs: BTreeMap::new(),
         }
     }
 }
@@ -156,7 +160,15 @@ impl State {
 
     /// Whether `name` is used by a managed container, service or floating IP.
     pub fn name_taken(&self, name: &str) -> bool {
-        self.containers.contains_key(name) || self.service(name).is_some() || self.vips.contains_key(name)
+        self.containers.contains_key(name)
+            || self.service(name).is_some()
+            || self.vips.contains_key(name)
+            || self.job_instance(name).is_some()
+    }
+
+    /// The job instance called `name`, with its job.
+    pub fn job_instance(&self, name: &str) -> Option<(&crate::jobs::JobRecord, &crate::jobs::Instance)> {
+        self.jobs.values().find_map(|j| j.instances.iter().find(|i| i.name == name).map(|i| (j, i)))
     }
 
     /// Addresses held on `server` by anything in the state: managed
@@ -166,7 +178,9 @@ impl State {
         let plain = self.containers.values().filter(|c| c.server == server).map(|c| c.address);
         let services = self.services().filter(|s| s.server == server).map(|s| s.address);
         let vips = self.vips.values().filter(|v| v.vip.on(server)).map(|v| v.vip.ip);
-        plain.chain(services).chain(vips).collect()
+        let jobs =
+            self.jobs.values().flat_map(|j| j.instances.iter()).filter(|i| i.server == server).map(|i| i.address);
+        plain.chain(services).chain(vips).chain(jobs).collect()
     }
 
     /// The next generated name with `prefix` (e.g. `ha` -> `ha1`, `ha2`, ...),
@@ -220,6 +234,8 @@ pub fn migrate(mut v: serde_json::Value, from: u32) -> std::result::Result<serde
             // 6 -> 7: containers' services (`container_services`) and the servers' Consul
             // agents (`agents`); absent ones are empty.
             6 => v,
+            // 7 -> 8: jobs (`jobs`); an absent map is an empty one.
+            7 => v,
             other => return Err(format!("no migration from schema {other}")),
         };
         version = if version == 0 { 2 } else { version + 1 };
