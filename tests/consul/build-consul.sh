@@ -141,7 +141,7 @@ print("name=%s id=%s address=%s port=%s tags=%s node=%s" % (s["ServiceName"], s[
 
 finish() {
   if [[ -n "${WORK:-}" ]]; then cd /; rm -rf "$WORK"; trap - EXIT; fi
-  log "consul $("$OUT" version | head -1) at $OUT"
+  log "consul $("$OUT" version | sed -n 1p) at $OUT"
   if [[ $SMOKE == 1 ]]; then smoke "$OUT"; fi
   echo "$OUT"
   exit 0
@@ -213,7 +213,7 @@ if ! CGO_ENABLED=$BUILD_CGO_ENABLED nice -n 10 go build "${BUILD_FLAGS[@]}" -o "
 fi
 log "built in $(( $(date +%s) - start )) s"
 
-ver=$("$WORK/consul" version | head -1)
+ver=$("$WORK/consul" version | sed -n 1p)  # sed reads it all: head would SIGPIPE consul (pipefail)
 [[ "$ver" == "Consul ${CONSUL_VERSION}" ]] || die "the built binary says '$ver', expected 'Consul ${CONSUL_VERSION}'"
 
 # Keep what it was built from next to it, then publish atomically.
