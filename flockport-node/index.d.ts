@@ -288,7 +288,7 @@ export interface Status {
 }
 /** One deployed thing as `status` shows it. */
 export interface StatusItem {
-  /** Its family: container, lb, webserver, database, vip, endpoint, service. */
+  /** Its family: container, lb, webserver, database, vip, endpoint, service, job. */
   family: string
   /** Its name. */
   name: string

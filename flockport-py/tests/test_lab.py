@@ -141,7 +141,7 @@ def test_lab_status(lab_copy: flockport.Cluster) -> None:
     st = c.status()
     assert [s.name for s in st.servers] == ["s1", "s2", "s3"] and all(s.reachable for s in st.servers)
     assert {(d.kind, d.name) for d in st.drift} >= {("unmanaged", n) for n in APPS}
-    assert st.absent[0].startswith("job:") and st.healthy
+    assert st.absent == [] and st.healthy
     rec = c.add_container("s3", "pystatus1")
     try:
         st = c.status()
@@ -150,3 +150,25 @@ def test_lab_status(lab_copy: flockport.Cluster) -> None:
     finally:
         c.del_container("pystatus1")
     assert not [i for i in c.status().items if i.name == "pystatus1"]
+
+
+def test_lab_jobs(lab_copy: flockport.Cluster) -> None:
+    """The job verbs from Python: `add_job`, `jobs`, `scale_job`, `del_job` on real LXC."""
+    c = lab_copy
+    with pytest.raises(flockport.InvalidInput) as info:
+        c.add_job("c5", 1, strategy="spread")
+    assert "spread" in str(info.value)
+    a = c.add_job("c5", 1, port=80)
+    try:
+        assert a.executed and [i.name for i in a.record.instances] == ["c5-1"]
+        (j,) = c.jobs()
+        assert (j.base, j.count, j.running, j.lost) == ("c5", 1, 1, 0)
+        (inst,) = j.instances
+        assert (inst.state, inst.health, inst.instance.version) == ("running", "up", 1)
+        a = c.scale_job("c5", "+1")
+        assert len(a.record.instances) == 2
+        assert c.jobs()[0].running == 2
+    finally:
+        c.del_job("c5")
+    assert c.jobs() == []
+    assert not [x for x in c.containers() if x.name.startswith("c5-")]

@@ -31,7 +31,7 @@ d="$P/$snap" t="$P/.$snap.part"
 rm -rf "$t" "$d"
 mkdir -p "$t/rootfs"
 copy() { # $1: the directory to read
-  { tar -C "$1" --one-file-system --numeric-owner --xattrs -cf - . 2>"$t/tar.err"; echo $? >"$t/tar.rc"; } \
+  { rc=0; tar -C "$1" --one-file-system --numeric-owner --xattrs -cf - . 2>"$t/tar.err" || rc=$?; echo "$rc" >"$t/tar.rc"; } \
     | tar -C "$t/rootfs" --numeric-owner --xattrs -xpf -
   rc=$(cat "$t/tar.rc")
   # 1: a file changed while it was read (a running base); anything else is a failure.

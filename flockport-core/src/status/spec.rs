@@ -29,7 +29,7 @@ pub const FAMILIES: [&str; 8] = ["container", "lb", "webserver", "database", "vi
 /// One deployed thing as `status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, crate::api::Record)]
 pub struct StatusItem {
-    /// Its family: container, lb, webserver, database, vip, endpoint, service.
+    /// Its family: container, lb, webserver, database, vip, endpoint, service, job.
     pub family: String,
     /// Its name.
     pub name: String,
@@ -405,10 +405,57 @@ pub(crate) fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Obs
         None => {}
     }
 
+    // Job instances: each an item; a lost one is down, and drift that
+    // `scalejob` mends.
+    for job in state.jobs.values() {
+        for i in &job.instances {
+            let sc = ServiceContainer {
+                family: crate::service::Family::Lb,
+                name: i.name.clone(),
+                server: i.server.clone(),
+                address: i.address,
+                image: crate::jobs::snapshot_name(&job.base, i.version),
+                published: Vec::new(),
+            };
+            let detail = format!("instance of job {} (version {})", job.base, i.version);
+            let mut it = item("job", &sc, detail);
+            match (o.facts.get(&i.server), o.unread.get(&i.server)) {
+                (Some(f), _) => match f.container(&i.name).map(|c| &c.state) {
+                    Some(ContainerState::Running) => {}
+                    Some(other) => it.set(DOWN, format!("instance {} is {other} on {}", i.name, i.server)),
+                    None => {
+                        it.set(DOWN, format!("instance {} is lost: its container is gone from {}", i.name, i.server));
+                        drift.push(Drift {
+                            kind: "missing".into(),
+                            family: "job".into(),
+                            name: i.name.clone(),
+                            server: i.server.clone(),
+                            hint: format!(
+                                "a lost instance: `flockport scalejob {} {}` re-creates it",
+                                job.base, job.count
+                            ),
+                        });
+                    }
+                },
+                (None, why) => it.set(
+                    UNKNOWN,
+                    format!("server {} could not be read: {}", i.server, why.map_or("not probed", |w| w)),
+                ),
+            }
+            if let Some(l) = &job.lb {
+                it.targets = vec![format!("backend of {} on port {}", l.lb, l.port)];
+            }
+            items.push(it);
+        }
+    }
+
     // On a server, not in state.
     for (server, f) in &o.facts {
         for c in f.containers.iter().filter(|c| !c.is_image()) {
-            if !state.containers.contains_key(&c.name) && state.service(&c.name).is_none() {
+            if !state.containers.contains_key(&c.name)
+                && state.service(&c.name).is_none()
+                && state.job_instance(&c.name).is_none()
+            {
                 drift.push(Drift {
                     kind: "unmanaged".into(),
                     family: "container".into(),
@@ -423,14 +470,7 @@ pub(crate) fn assemble(state: &State, servers: Vec<ServerStatus>, observed: &Obs
     let healthy = servers.iter().all(|s| s.reachable)
         && items.iter().all(StatusItem::is_up)
         && !drift.iter().any(|d| d.kind == "missing" || d.kind == "stale");
-    Status {
-        servers,
-        items,
-        drift,
-        absent: vec!["job: the job scheduler (addjob, listjobs, scalejob, upgradejob, deljob) is not in this build; no jobs are shown".into()],
-        healthy,
-        millis,
-    }
+    Status { servers, items, drift, absent: Vec::new(), healthy, millis }
 }
 
 /// An endpoint's health from what an endpoint told of raft and gossip: up

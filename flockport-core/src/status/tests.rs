@@ -72,7 +72,56 @@ fn everything_up_is_healthy_and_foreign_containers_are_only_listed() {
     let unmanaged: Vec<&str> = st.drift.iter().filter(|d| d.kind == "unmanaged").map(|d| d.name.as_str()).collect();
     assert_eq!(unmanaged, ["c1", "c3"]);
     assert!(st.healthy, "{st:?}");
-    assert!(st.absent[0].starts_with("job:"));
+    assert!(st.absent.is_empty(), "every family is in this build: {:?}", st.absent);
+}
+
+#[test]
+fn job_instances_are_items_and_a_lost_one_is_down_and_drift() {
+    let mut o = observed("UP", true);
+    o.facts.insert(
+        "s2".into(),
+        probe("s2", &["c\tc3\tSTOPPED\t\t10.0.5.20/24\t-", "c\tc1-1\tRUNNING\t10.0.5.100,\t10.0.5.100/24\t-"]),
+    );
+    let mut state = crate::state::FileStateStore::parse(Path::new("test"), STATE.as_bytes()).unwrap();
+    let inst = |n: &str, server: &str, a: &str| crate::jobs::Instance {
+        name: n.into(),
+        server: server.into(),
+        address: a.parse().unwrap(),
+        version: 1,
+        group: None,
+    };
+    state.jobs.insert(
+        "c1".into(),
+        crate::jobs::JobRecord {
+            base: "c1".into(),
+            base_server: "s1".into(),
+            version: 1,
+            count: 2,
+            strategy: "resource".into(),
+            network: None,
+            group: None,
+            replicas: None,
+            memory_mib: 256,
+            cpu_milli: 250,
+            disk_mib: 512,
+            port: None,
+            lb: None,
+            next_index: 3,
+            instances: vec![inst("c1-1", "s2", "10.0.5.100"), inst("c1-2", "s1", "10.0.4.102")],
+            rollout: None,
+        },
+    );
+    let st = assemble(&state, vec![row("s1", true), row("s2", true)], &o, 5);
+    let up = find(&st, "job", "c1-1");
+    assert_eq!((up.health.as_str(), up.server.as_str(), up.address.as_str()), ("up", "s2", "10.0.5.100"));
+    let lost = find(&st, "job", "c1-2");
+    assert_eq!(lost.health, "down", "{lost:?}");
+    let d: Vec<_> = st.drift.iter().filter(|d| d.family == "job").collect();
+    assert_eq!(d.len(), 1, "{:?}", st.drift);
+    assert_eq!((d[0].kind.as_str(), d[0].name.as_str()), ("missing", "c1-2"));
+    assert!(d[0].hint.contains("scalejob c1 2"), "{}", d[0].hint);
+    assert!(!st.drift.iter().any(|d| d.name == "c1-1"), "a job's instance is not unmanaged: {:?}", st.drift);
+    assert!(!st.healthy);
 }
 
 #[test]
