@@ -16,7 +16,7 @@ the exact optimum.
    the optimum. Target: within 1.05x. The ILP knows every instance in advance; the engine places
    each request as it comes, as flockport must.
 
-Part 2 (addjob c1 12 on the lab against the floor) needs the addjob verb: not yet (issue 16).
+Part 2 (addjob c1 12 on the lab against the floor) is bench/scheduler/lab.py.
 Writes bench/results/scheduler.md and bench/results/scheduler.json.
 Usage: bench/scheduler/run.py [--time-limit 120]
 """
@@ -127,8 +127,8 @@ instances at once and may put them anywhere, so it is a lower bound no online pl
 always reach. Where CBC did not prove its answer optimal within the time limit, the ratio is
 against the best packing it found, which is at least the optimum: the true ratio may be higher.
 
-Part 2 (`addjob c1 12` end to end on the lab against the floor) is not measured: the addjob
-verb is not built yet (issue 16).
+Part 2 (`addjob c1 12` end to end on the lab against the floor): `bench/scheduler/lab.py`,
+results in `scheduler-lab.md`.
 """
     (out / "scheduler.md").write_text(md)
     print(md)

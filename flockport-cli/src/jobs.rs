@@ -160,7 +160,7 @@ fn print_jobs(rows: &[JobInfo], as_json: bool) -> Result<(), Error> {
             r.lb.as_ref().map_or_else(|| "-".into(), |l| format!("{}:{}", l.lb, l.port)),
             r.rollout.as_ref().map_or_else(
                 || "-".into(),
-                |o| format!("v{} -> v{}: {} ({} replaced)", o.from, o.to, o.state, o.replaced),
+                |o| format!("v{} -> v{}: {} ({} replaced)", o.from_version, o.to_version, o.state, o.replaced),
             ),
         ]);
     }

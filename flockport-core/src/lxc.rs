@@ -115,6 +115,9 @@ pub struct HostCapacity {
     pub cgroup: String,
     /// Bridges containers can join, with the server's address on each.
     pub networks: Vec<Bridge>,
+    /// Whether `zstd` is there (snapshots then travel zstd-compressed,
+    /// about 5x faster than gzip here; else gzip).
+    pub zstd: bool,
 }
 
 /// A bridge on a server and the server's IPv4 address and prefix on it.
@@ -159,7 +162,8 @@ done
 m=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo)
 d=$(df -Pk "$P" 2>/dev/null | awk 'NR==2 {print $2}')
 if [ -d /sys/fs/cgroup/memory ]; then g=v1; else g=v2; fi
-printf 'host\t%s\t%s\t%s\t%s\n' "$(nproc)" "${m:-0}" "${d:-0}" "$g"
+if command -v zstd >/dev/null 2>&1; then z=zstd; else z=-; fi
+printf 'host\t%s\t%s\t%s\t%s\t%s\n' "$(nproc)" "${m:-0}" "${d:-0}" "$g" "$z"
 for b in /sys/class/net/*/bridge; do
   [ -d "$b" ] || continue
   n=$(basename "$(dirname "$b")")
@@ -200,7 +204,7 @@ pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
                     image_complete: rest.first() == Some(&"complete"),
                 });
             }
-            ["host", cpus, mem_kib, disk_kib, cgroup] => {
+            ["host", cpus, mem_kib, disk_kib, cgroup, tools @ ..] => {
                 let num = |what: &str, v: &str| {
                     v.trim().parse::<u64>().map_err(|_| bad(format!("{what} {v:?} is not a number")))
                 };
@@ -210,6 +214,7 @@ pub fn parse_probe(server: &str, text: &str) -> Result<ServerFacts> {
                     disk_mib: num("disk", disk_kib)? / 1024,
                     cgroup: cgroup.trim().to_string(),
                     networks: Vec::new(),
+                    zstd: tools.first().is_some_and(|t| t.trim() == "zstd"),
                 });
             }
             ["bridge", name, address] => {

@@ -158,7 +158,7 @@ impl Cluster {
             let targets: BTreeSet<String> = job.instances.iter().map(|i| i.server.clone()).collect();
             let mut have = with_snapshot(&facts, &snap);
             have.insert(base_server.clone());
-            for s in self.spread_snapshot(&job, 1, &targets, &have, progress).await? {
+            for s in self.spread_snapshot(&job, 1, &targets, &have, &facts, progress).await? {
                 made_snaps.push((s, snap.clone()));
             }
             create.execute(&self.transports_for(create.servers())?, progress).await?;
@@ -335,7 +335,7 @@ impl Cluster {
                     format!("it is gone from {}; `flockport upgradejob {base}` takes a new one", job.base_server),
                 ));
             }
-            self.spread_snapshot(&next, next.version, &targets, &have, progress).await?;
+            self.spread_snapshot(&next, next.version, &targets, &have, &facts, progress).await?;
             create.execute(&self.transports_for(create.servers())?, progress).await?;
         }
         if !lb_plan.steps.is_empty() {
@@ -379,11 +379,8 @@ impl Cluster {
             let s = self.server(t)?;
             out.push(Step::run(
                 t,
-                format!(
-                    "receive snapshot {snap} from {} (a gzip'd tar streamed through this machine)",
-                    job.base_server
-                ),
-                steps::write_snapshot_argv(s, &snap),
+                format!("receive snapshot {snap} from {} (a compressed tar through this machine)", job.base_server),
+                steps::write_snapshot_argv(s, &snap, run::transfer_compressor(facts, &job.base_server, [t])),
             ));
         }
         Ok(out)

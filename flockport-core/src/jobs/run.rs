@@ -124,6 +124,7 @@ impl Cluster {
         version: u32,
         servers: &BTreeSet<String>,
         have: &BTreeSet<String>,
+        facts: &BTreeMap<String, ServerFacts>,
         progress: &dyn Progress,
     ) -> Result<Vec<String>> {
         let snap = snapshot_name(&job.base, version);
@@ -132,11 +133,12 @@ impl Cluster {
             return Ok(Vec::new());
         }
         let src = self.server(&job.base_server)?.clone();
-        let argv = steps::read_snapshot_argv(&src, &snap);
+        let z = transfer_compressor(facts, &job.base_server, need.iter().map(|s| s.as_str()));
+        let argv = steps::read_snapshot_argv(&src, &snap, z);
         let t = self.transport(&src)?;
         let bytes = t.exec(argv.clone(), None).await?.check(&src.name, &argv)?.stdout;
         progress.note(&format!(
-            "snapshot {snap}: {:.1} MiB (gzip) read from {}, writing to {}",
+            "snapshot {snap}: {:.1} MiB ({z}) read from {}, writing to {}",
             bytes.len() as f64 / 1_048_576.0,
             src.name,
             need.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -146,7 +148,7 @@ impl Cluster {
             let bytes = bytes.clone();
             async move {
                 let s = self.server(name)?.clone();
-                let argv = steps::write_snapshot_argv(&s, snap);
+                let argv = steps::write_snapshot_argv(&s, snap, z);
                 let t = self.transport(&s)?;
                 t.exec(argv.clone(), Some(bytes)).await?.check(&s.name, &argv)?;
                 Ok::<String, Error>(s.name.clone())
@@ -229,6 +231,17 @@ impl Cluster {
         }
         Ok(out)
     }
+}
+
+/// How a snapshot travels from `src` to `targets`: zstd when every one of
+/// them has it, else gzip.
+pub(crate) fn transfer_compressor<'a>(
+    facts: &BTreeMap<String, ServerFacts>,
+    src: &str,
+    targets: impl IntoIterator<Item = &'a str>,
+) -> &'static str {
+    let has = |s: &str| facts.get(s).and_then(|f| f.host.as_ref()).is_some_and(|h| h.zstd);
+    steps::compressor(has(src) && targets.into_iter().all(has))
 }
 
 /// The bridge, address and subnet of instance `name` on server `s`.

@@ -90,9 +90,9 @@ pub struct Instance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::api::Record)]
 pub struct Rollout {
     /// The version replaced.
-    pub from: u32,
+    pub from_version: u32,
     /// The version rolled out.
-    pub to: u32,
+    pub to_version: u32,
     /// `done`, `rolled back` (an instance did not become healthy; it was put
     /// back on the old version and the rollout stopped) or `interrupted`.
     pub state: String,

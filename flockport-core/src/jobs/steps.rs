@@ -65,31 +65,42 @@ mv "$t" "$d"
 echo "snapshot $snap of $b made ($st)"
 "#;
 
-/// Writes snapshot `$2` into lxcpath `$1` from a gzip'd tar on stdin (what
-/// [`read_snapshot_argv`] printed on another server), its rootfs path made
-/// this server's; kept when already complete.
+/// Writes snapshot `$2` into lxcpath `$1` from a compressed tar on stdin
+/// (what [`read_snapshot_argv`] printed on another server; `$3` the
+/// compressor, `zstd` or `gzip`), its rootfs path made this server's; kept
+/// when already complete.
 pub const WRITE_SNAPSHOT_SCRIPT: &str = r#"set -eu
-P=$1 snap=$2
+P=$1 snap=$2 z=$3
 d="$P/$snap" t="$P/.$snap.part"
 if [ -f "$d/flockport-image-complete" ]; then cat >/dev/null; echo "snapshot $snap exists"; exit 0; fi
 rm -rf "$t" "$d"
 mkdir -p "$t"
-gzip -dc | tar -C "$t" --numeric-owner --xattrs -xpf -
+"$z" -dc | tar -C "$t" --numeric-owner --xattrs -xpf -
 [ -f "$t/flockport-image-complete" ] && [ -f "$t/config" ] || { echo "the stream of $snap was incomplete" >&2; exit 4; }
 sed -i "s|^lxc\.rootfs\.path = .*|lxc.rootfs.path = dir:$d/rootfs|" "$t/config"
 mv "$t" "$d"
 echo "snapshot $snap written"
 "#;
 
-/// The argv that prints snapshot `snap` of `server` as a gzip'd tar.
-pub fn read_snapshot_argv(server: &ServerConfig, snap: &str) -> Vec<String> {
-    let script = r#"set -eu; d="$1/$2"; [ -f "$d/flockport-image-complete" ] || { echo "no complete snapshot $2" >&2; exit 3; }; tar -C "$d" --numeric-owner --xattrs -cf - config rootfs flockport-image-complete | gzip -1"#;
-    vec![s("sh"), s("-c"), s(script), s("sh"), server.lxcpath.clone(), s(snap)]
+/// How a snapshot travels: `zstd` when both ends have it, else `gzip`.
+pub fn compressor(zstd_both: bool) -> &'static str {
+    if zstd_both {
+        "zstd"
+    } else {
+        "gzip"
+    }
 }
 
-/// The argv that writes the gzip'd tar on stdin as snapshot `snap`.
-pub fn write_snapshot_argv(server: &ServerConfig, snap: &str) -> Vec<String> {
-    vec![s("sh"), s("-c"), s(WRITE_SNAPSHOT_SCRIPT), s("sh"), server.lxcpath.clone(), s(snap)]
+/// The argv that prints snapshot `snap` of `server` as a tar compressed by
+/// `z` (`zstd`: level 1 on every core; `gzip`: level 1).
+pub fn read_snapshot_argv(server: &ServerConfig, snap: &str, z: &str) -> Vec<String> {
+    let script = r#"set -eu; d="$1/$2"; [ -f "$d/flockport-image-complete" ] || { echo "no complete snapshot $2" >&2; exit 3; }; if [ "$3" = zstd ]; then c="zstd -1 -T0 -q"; else c="gzip -1"; fi; tar -C "$d" --numeric-owner --xattrs -cf - config rootfs flockport-image-complete | $c"#;
+    vec![s("sh"), s("-c"), s(script), s("sh"), server.lxcpath.clone(), s(snap), s(z)]
+}
+
+/// The argv that writes the tar on stdin, compressed by `z`, as snapshot `snap`.
+pub fn write_snapshot_argv(server: &ServerConfig, snap: &str, z: &str) -> Vec<String> {
+    vec![s("sh"), s("-c"), s(WRITE_SNAPSHOT_SCRIPT), s("sh"), server.lxcpath.clone(), s(snap), s(z)]
 }
 
 /// The step that snapshots `base` as `snap` on its server.

@@ -129,7 +129,7 @@ impl Cluster {
                 let group = cur.group.clone();
                 let new = self.place_new(&st, &facts, &mut cur, lost.len() as u32, group)?;
                 let targets: BTreeSet<String> = new.iter().map(|(i, _)| i.server.clone()).collect();
-                self.spread_snapshot(&cur, to, &targets, &have, progress).await?;
+                self.spread_snapshot(&cur, to, &targets, &have, &facts, progress).await?;
                 let create = self.create_plan(format!("upgradejob {base}"), &cur, &new, &facts)?;
                 create.execute(&self.transports_for(create.servers())?, progress).await?;
                 let joined: Vec<Instance> = new.into_iter().map(|(i, _)| i).collect();
@@ -154,8 +154,8 @@ impl Cluster {
             cur.version = from;
         }
         cur.rollout = Some(Rollout {
-            from,
-            to,
+            from_version: from,
+            to_version: to,
             state: match &failure {
                 None => "done".into(),
                 Some(Error::Interrupted { .. }) => "interrupted".into(),
@@ -215,7 +215,7 @@ impl Cluster {
             group: old.group.clone(),
         };
         let one: BTreeSet<String> = [s.name.clone()].into();
-        for w in self.spread_snapshot(cur, cur.version, &one, have, progress).await? {
+        for w in self.spread_snapshot(cur, cur.version, &one, have, facts, progress).await? {
             have.insert(w);
         }
         have.insert(s.name.clone());
