@@ -109,13 +109,13 @@ def main():
     inv = lab_copy(ROOT / "bench/work/scheduler-lab")
     rounds = []
     for k in range(a.rounds):
-        # Each arm starts after the previous arm's containers booted and went: 15 s apart.
+        # Each arm starts after the previous arm's containers booted and went: 30 s apart.
         o = ours_round(bin_, inv)
-        time.sleep(15)
+        time.sleep(30)
         f = floor_round()
-        time.sleep(15)
+        time.sleep(30)
         fz = floor_round(zstd=True)
-        time.sleep(15)
+        time.sleep(30)
         log(f"round {k + 1}: flockport {o['total']:.2f} s {o['placed']}, floor {f['total']:.2f} s "
             f"(snapshot {f['snapshot']:.2f}, transfer {f['transfer']:.2f}, instances {f['instances']:.2f}), "
             f"floor with zstd {fz['total']:.2f} s")
